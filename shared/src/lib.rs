@@ -1,0 +1,13 @@
+//! Voordeur's shared core: the domain model, the Automerge documents a street's work lives
+//! in, and the sync protocol that moves them between devices and the server.
+//!
+//! This crate does no IO and knows nothing of axum, sqlx or the browser; it compiles for
+//! native targets and for `wasm32-unknown-unknown`.
+
+pub mod demo;
+pub mod docs;
+pub mod model;
+pub mod sync;
+
+pub use automerge;
+pub use autosurgeon;

@@ -1,0 +1,386 @@
+//! The domain types that live inside Voordeur's Automerge documents, and their rules.
+//!
+//! Every type here maps to and from Automerge with autosurgeon's `Reconcile`/`Hydrate`.
+//! Collections are maps keyed by a UUID string, never lists: two people adding a visit
+//! offline each add their own key, so a merge keeps both (a list would interleave or
+//! clobber them). `validate` methods hold the rules a document must keep after every
+//! change; the server runs them on every change it receives (see `crate::docs`).
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, HydrateError, Reconcile, Text};
+use uuid::Uuid;
+
+/// Longest conversation notes, in characters.
+pub const MAX_NOTES_CHARS: usize = 20_000;
+/// Longest short text (a wish, a contribution, a name), in characters.
+pub const MAX_SHORT_CHARS: usize = 2_000;
+
+/// A rule a document breaks; the message names the offending entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SchemaViolation(pub String);
+
+fn violation(message: impl Into<String>) -> SchemaViolation {
+    SchemaViolation(message.into())
+}
+
+fn check_uuid_key(what: &str, key: &str) -> Result<Uuid, SchemaViolation> {
+    key.parse::<Uuid>()
+        .map_err(|_| violation(format!("{what} key {key:?} is not a UUID")))
+}
+
+fn check_len(what: &str, text: &str, max: usize) -> Result<(), SchemaViolation> {
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(violation(format!(
+            "{what} has {chars} characters, more than the {max} allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// A calendar date (`YYYY-MM-DD` in the document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IsoDate(pub time::Date);
+
+const ISO_DATE: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl std::str::FromStr for IsoDate {
+    type Err = time::error::Parse;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        time::Date::parse(s, ISO_DATE).map(IsoDate)
+    }
+}
+
+impl std::fmt::Display for IsoDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.format(ISO_DATE).map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Reconcile for IsoDate {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: autosurgeon::Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.to_string().reconcile(reconciler)
+    }
+}
+
+impl Hydrate for IsoDate {
+    fn hydrate_string(s: &'_ str) -> Result<Self, HydrateError> {
+        s.parse()
+            .map_err(|_| HydrateError::unexpected("a date as YYYY-MM-DD", s.to_string()))
+    }
+}
+
+/// One of the three partners that fund the work in a street.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Reconcile, Hydrate)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum Partner {
+    /// The housing corporation (woningcorporatie).
+    Corporation,
+    /// The care organisation (zorgorganisatie).
+    CareOrganisation,
+    /// The municipality (gemeente).
+    Municipality,
+}
+
+impl Partner {
+    pub const ALL: [Partner; 3] = [
+        Partner::Corporation,
+        Partner::CareOrganisation,
+        Partner::Municipality,
+    ];
+}
+
+// ---------------------------------------------------------------------------------------
+// The street document: shared by all partners of a street.
+
+/// A street (werkgebied): its buildings, its doors, and the non-sensitive record of every
+/// visit. Everything here may be seen by all partners working in the street.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Street {
+    pub name: String,
+    /// Complexes by id.
+    pub complexes: BTreeMap<String, Complex>,
+    /// Addresses (apartments and businesses) by id.
+    pub addresses: BTreeMap<String, Address>,
+    /// Visits by id (a UUID v7, so ids sort by time).
+    pub visits: BTreeMap<String, Visit>,
+    /// Wishes for the neighbourhood by id.
+    pub wishes: BTreeMap<String, Wish>,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Complex {
+    pub name: String,
+    /// Floors above the ground floor (0 is the ground floor, de plint).
+    pub floors: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+pub enum AddressKind {
+    Apartment,
+    Business,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Address {
+    pub complex: String,
+    pub floor: u32,
+    /// House number with any addition, as on the door: "12", "12-A".
+    pub number: String,
+    pub kind: AddressKind,
+    /// Bumped when a household's data is erased, so that its documents get new ids and
+    /// an old copy on some phone can never bring the erased history back.
+    pub household_epoch: u32,
+}
+
+/// How a knock on a door went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+pub enum Outcome {
+    /// Niet thuis.
+    NotHome,
+    /// Gesproken.
+    Talked,
+    /// Wil niet.
+    Refused,
+    /// Later terugkomen; the visit's `return_on` holds the planned date.
+    ComeBackLater,
+}
+
+/// The shared part of a visit: who knocked where and when, and how it went. The
+/// conversation itself lives in the household document.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Visit {
+    pub address: String,
+    /// Display name of the person who made the visit.
+    pub author: String,
+    /// When the visit happened, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub outcome: Outcome,
+    /// The planned return visit, for [`Outcome::ComeBackLater`].
+    pub return_on: Option<IsoDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Reconcile, Hydrate)]
+pub enum Theme {
+    Greenery,
+    Safety,
+    Cleanliness,
+    MeetingEachOther,
+    Play,
+    Parking,
+    Other,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 7] = [
+        Theme::Greenery,
+        Theme::Safety,
+        Theme::Cleanliness,
+        Theme::MeetingEachOther,
+        Theme::Play,
+        Theme::Parking,
+        Theme::Other,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+pub enum WishStatus {
+    Open,
+    InProgress,
+    Done,
+    NotFeasible,
+}
+
+/// A resident's wish for the neighbourhood, raised during a visit.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Wish {
+    pub visit: String,
+    pub theme: Theme,
+    pub text: String,
+    pub status: WishStatus,
+    /// The partner that follows it up, once one has taken it on.
+    pub owner: Option<Partner>,
+}
+
+impl Street {
+    /// The rules every street document keeps.
+    pub fn validate(&self) -> Result<(), SchemaViolation> {
+        check_len("street name", &self.name, MAX_SHORT_CHARS)?;
+        for (id, complex) in &self.complexes {
+            check_uuid_key("complex", id)?;
+            check_len("complex name", &complex.name, MAX_SHORT_CHARS)?;
+        }
+        for (id, address) in &self.addresses {
+            check_uuid_key("address", id)?;
+            let Some(complex) = self.complexes.get(&address.complex) else {
+                return Err(violation(format!(
+                    "address {id} is in unknown complex {}",
+                    address.complex
+                )));
+            };
+            if address.floor > complex.floors {
+                return Err(violation(format!(
+                    "address {id} is on floor {} of a complex with {} floors",
+                    address.floor, complex.floors
+                )));
+            }
+            check_len("house number", &address.number, 32)?;
+        }
+        for (id, visit) in &self.visits {
+            check_uuid_key("visit", id)?;
+            if !self.addresses.contains_key(&visit.address) {
+                return Err(violation(format!(
+                    "visit {id} is at unknown address {}",
+                    visit.address
+                )));
+            }
+            check_len("visit author", &visit.author, MAX_SHORT_CHARS)?;
+            if visit.return_on.is_some() && visit.outcome != Outcome::ComeBackLater {
+                return Err(violation(format!(
+                    "visit {id} plans a return but its outcome is {:?}",
+                    visit.outcome
+                )));
+            }
+        }
+        for (id, wish) in &self.wishes {
+            check_uuid_key("wish", id)?;
+            if !self.visits.contains_key(&wish.visit) {
+                return Err(violation(format!(
+                    "wish {id} belongs to unknown visit {}",
+                    wish.visit
+                )));
+            }
+            check_len("wish", &wish.text, MAX_SHORT_CHARS)?;
+        }
+        Ok(())
+    }
+
+    /// Visits to one address, oldest first.
+    pub fn visits_at<'a>(&'a self, address: &'a str) -> impl Iterator<Item = (&'a String, &'a Visit)> {
+        self.visits.iter().filter(move |(_, v)| v.address == address)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The household document: one per address and household, seen by all partners, erased
+// as a whole when the resident asks.
+
+/// Whether the resident agrees that their name and contact details are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+pub enum Consent {
+    #[default]
+    NotAsked,
+    Given,
+    Refused,
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Resident {
+    pub name: String,
+    pub contact: String,
+}
+
+/// The conversation of one visit.
+#[derive(Debug, Clone, Default, Reconcile, Hydrate)]
+pub struct Conversation {
+    /// Notes that several people may edit, also at the same time offline.
+    pub notes: Text,
+    /// What the resident would like to contribute (meedoen), in their own words.
+    pub contribution: String,
+}
+
+/// Resident data for one household at one address.
+#[derive(Debug, Clone, Default, Reconcile, Hydrate)]
+pub struct Household {
+    pub consent: Consent,
+    pub resident: Resident,
+    /// Conversations by visit id (the same id as in the street document).
+    pub conversations: BTreeMap<String, Conversation>,
+}
+
+impl Household {
+    pub fn validate(&self) -> Result<(), SchemaViolation> {
+        if self.consent != Consent::Given
+            && (!self.resident.name.is_empty() || !self.resident.contact.is_empty())
+        {
+            return Err(violation(format!(
+                "resident name or contact kept without consent ({:?})",
+                self.consent
+            )));
+        }
+        check_len("resident name", &self.resident.name, MAX_SHORT_CHARS)?;
+        check_len("resident contact", &self.resident.contact, MAX_SHORT_CHARS)?;
+        for (id, conversation) in &self.conversations {
+            check_uuid_key("conversation", id)?;
+            check_len("notes", conversation.notes.as_str(), MAX_NOTES_CHARS)?;
+            check_len("contribution", &conversation.contribution, MAX_SHORT_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The confidential document: one per household and partner, seen only inside that partner.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+pub enum SignalKind {
+    /// Zorgsignaal: for the care organisation only.
+    CareNeed,
+    /// Verhuiswens: for the housing corporation only.
+    MovingWish,
+}
+
+impl SignalKind {
+    /// The only partner allowed to hold this kind of signal.
+    pub fn partner(self) -> Partner {
+        match self {
+            SignalKind::CareNeed => Partner::CareOrganisation,
+            SignalKind::MovingWish => Partner::Corporation,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+pub enum SignalStatus {
+    New,
+    PickedUp,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Signal {
+    pub visit: String,
+    pub kind: SignalKind,
+    pub text: String,
+    pub status: SignalStatus,
+}
+
+/// One partner's confidential record of one household.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Confidential {
+    /// Signals by id.
+    pub signals: BTreeMap<String, Signal>,
+}
+
+impl Confidential {
+    pub fn validate(&self, partner: Partner) -> Result<(), SchemaViolation> {
+        for (id, signal) in &self.signals {
+            check_uuid_key("signal", id)?;
+            if signal.kind.partner() != partner {
+                return Err(violation(format!(
+                    "signal {id} is a {:?}, which only the {:?} may hold, not the {partner:?}",
+                    signal.kind,
+                    signal.kind.partner()
+                )));
+            }
+            check_len("signal", &signal.text, MAX_SHORT_CHARS)?;
+        }
+        Ok(())
+    }
+}

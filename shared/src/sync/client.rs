@@ -1,0 +1,219 @@
+//! The client half of the sync protocol, without IO: a [`Replica`] holds a device's
+//! documents and what it knows of the server's, builds requests and takes in responses.
+//!
+//! Whatever happens to a request on the way (lost, answered twice, answered late, answered
+//! after a newer one) the replica stays correct: it only ever moves its knowledge of the
+//! server to heads it holds itself, and offering a change twice is harmless.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use uuid::Uuid;
+
+use super::{DocOffer, ReplyStatus, SyncRequest, SyncResponse, from_wire, to_wire};
+use crate::docs::{DocKind, DocumentId};
+
+/// One document on a device.
+#[derive(Debug, Clone)]
+pub struct ReplicaDoc {
+    pub kind: DocKind,
+    pub doc: AutoCommit,
+    /// Heads the server acknowledged holding; everything after them is unsynced.
+    server_heads: Vec<ChangeHash>,
+    /// Whether the server has acknowledged this document at all.
+    acknowledged: bool,
+    /// The server asked for the whole document.
+    send_everything: bool,
+}
+
+impl ReplicaDoc {
+    /// A document as it was stored on the device.
+    pub fn restore(kind: DocKind, doc: AutoCommit, server_heads: Vec<ChangeHash>) -> Self {
+        ReplicaDoc {
+            kind,
+            doc,
+            acknowledged: !server_heads.is_empty(),
+            server_heads,
+            send_everything: false,
+        }
+    }
+
+    pub fn server_heads(&self) -> &[ChangeHash] {
+        &self.server_heads
+    }
+
+    /// Changes on this device that the server has not acknowledged.
+    pub fn unsynced(&mut self) -> usize {
+        if self.send_everything {
+            return self.doc.get_changes(&[]).len();
+        }
+        self.doc.get_changes(&self.server_heads).len()
+    }
+
+    fn offer(&mut self, id: DocumentId) -> DocOffer {
+        let since = if self.send_everything {
+            Vec::new()
+        } else {
+            self.server_heads.clone()
+        };
+        let heads = self.doc.get_heads();
+        let changes = self.doc.save_after(&since);
+        DocOffer {
+            id,
+            kind: (!self.acknowledged).then_some(self.kind),
+            since: (since != heads).then(|| to_wire(&since)),
+            heads: to_wire(&heads),
+            changes,
+        }
+    }
+}
+
+/// What taking in a response did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Received {
+    /// Documents whose content changed.
+    pub changed: Vec<DocumentId>,
+    /// The server asked for whole documents: sync again now.
+    pub again: bool,
+    /// Documents whose reply could not be applied, with the reason.
+    pub rejected: Vec<(DocumentId, String)>,
+}
+
+/// A device's documents and its knowledge of the server.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    actor: ActorId,
+    streets: BTreeSet<Uuid>,
+    docs: BTreeMap<DocumentId, ReplicaDoc>,
+}
+
+impl Replica {
+    /// An empty replica that writes as `actor`.
+    pub fn new(actor: ActorId) -> Self {
+        Replica {
+            actor,
+            streets: BTreeSet::new(),
+            docs: BTreeMap::new(),
+        }
+    }
+
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    /// Asks for every document of `street` at the next sync.
+    pub fn follow(&mut self, street: Uuid) {
+        self.streets.insert(street);
+    }
+
+    pub fn streets(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.streets.iter().copied()
+    }
+
+    /// Adds a document as it was stored on the device.
+    pub fn insert(&mut self, mut doc: ReplicaDoc) {
+        doc.doc.set_actor(self.actor.clone());
+        self.docs.insert(doc.kind.id(), doc);
+    }
+
+    pub fn get(&self, id: &DocumentId) -> Option<&ReplicaDoc> {
+        self.docs.get(id)
+    }
+
+    pub fn get_mut(&mut self, id: &DocumentId) -> Option<&mut ReplicaDoc> {
+        self.docs.get_mut(id)
+    }
+
+    pub fn docs(&self) -> impl Iterator<Item = (&DocumentId, &ReplicaDoc)> {
+        self.docs.iter()
+    }
+
+    /// The document of `kind`, created from its genesis if the device lacks it.
+    pub fn open(&mut self, kind: DocKind) -> &mut AutoCommit {
+        let actor = self.actor.clone();
+        &mut self
+            .docs
+            .entry(kind.id())
+            .or_insert_with(|| ReplicaDoc {
+                kind,
+                doc: kind.genesis(actor),
+                server_heads: Vec::new(),
+                acknowledged: false,
+                send_everything: false,
+            })
+            .doc
+    }
+
+    /// Changes on this device that the server has not acknowledged, over all documents.
+    pub fn unsynced(&mut self) -> usize {
+        self.docs.values_mut().map(ReplicaDoc::unsynced).sum()
+    }
+
+    /// The next request: an offer for every document, and the followed streets.
+    pub fn request(&mut self) -> SyncRequest {
+        SyncRequest {
+            streets: self.streets.iter().copied().collect(),
+            docs: self
+                .docs
+                .iter_mut()
+                .map(|(id, doc)| doc.offer(*id))
+                .collect(),
+        }
+    }
+
+    /// Takes in the server's response to a request built by [`Replica::request`] (not
+    /// necessarily the latest one).
+    pub fn receive(&mut self, response: SyncResponse) -> Received {
+        let mut received = Received::default();
+        for reply in response.docs {
+            let id = reply.id;
+            let Some(entry) = self.docs.get_mut(&id) else {
+                match (reply.kind, reply.status) {
+                    (Some(kind), ReplyStatus::Merged) if kind.id() == id => {
+                        match AutoCommit::load(&reply.changes) {
+                            Ok(doc) => {
+                                let mut doc = doc.with_actor(self.actor.clone());
+                                let heads = doc.get_heads();
+                                self.docs.insert(id, ReplicaDoc::restore(kind, doc, heads));
+                                received.changed.push(id);
+                            }
+                            Err(e) => received.rejected.push((id, e.to_string())),
+                        }
+                    }
+                    _ => received
+                        .rejected
+                        .push((id, "reply for a document this device lacks".into())),
+                }
+                continue;
+            };
+            match reply.status {
+                ReplyStatus::SendEverything => {
+                    entry.send_everything = true;
+                    received.again = true;
+                }
+                ReplyStatus::Merged => {
+                    let before = entry.doc.get_heads();
+                    if !reply.changes.is_empty()
+                        && let Err(e) = entry.doc.load_incremental(&reply.changes)
+                    {
+                        received.rejected.push((id, e.to_string()));
+                        continue;
+                    }
+                    if entry.doc.get_heads() != before {
+                        received.changed.push(id);
+                    }
+                    let server_heads = from_wire(&reply.heads);
+                    let holds_all = server_heads
+                        .iter()
+                        .all(|h| entry.doc.get_change_by_hash(h).is_some());
+                    if holds_all {
+                        entry.server_heads = server_heads;
+                        entry.acknowledged = true;
+                        entry.send_everything = false;
+                    }
+                }
+            }
+        }
+        received
+    }
+}

@@ -1,0 +1,148 @@
+//! The sync protocol: one request carries everything a client has that the server lacks,
+//! for all its documents at once; the response carries everything the server has that the
+//! client lacks.
+//!
+//! # The exchange, step by step
+//!
+//! 1. For every document it holds, the client offers a [`DocOffer`]: `since`, the server
+//!    heads it last saw acknowledged (empty for a document the server has never
+//!    acknowledged), `heads`, its own current heads, and `changes`, every change of its own
+//!    that is not an ancestor of `since` (`save_after(since)`). It also names the streets
+//!    it follows, so it learns of documents it does not have yet.
+//! 2. The server applies the changes (Automerge ignores changes it already has, so a
+//!    retried request applies nothing twice), checks the document against its schema,
+//!    commits, and answers each offer with a [`DocReply`]: its new heads and every change
+//!    that is not an ancestor of the client's `heads`. Documents of a followed street the
+//!    client did not offer come back whole.
+//! 3. The client applies the reply and remembers the server's heads as its next `since`.
+//!
+//! If the server does not have everything the client says it saw (a restored backup, a new
+//! server), it cannot apply the client's changes or compute what the client lacks. It then
+//! answers [`ReplyStatus::SendEverything`] for that document and stores nothing of it; the
+//! client offers the whole document in its next request, which converges. That is the one
+//! extra round trip.
+//!
+//! The client half lives in [`client`], the server half in [`server`]; both are sans-IO,
+//! so `tests/sim.rs` runs them over a simulated network that drops, duplicates, reorders
+//! and retries messages. [`wire`] is the byte encoding.
+
+pub mod client;
+pub mod server;
+pub mod wire;
+
+use automerge::ChangeHash;
+use uuid::Uuid;
+
+use crate::docs::{DocKind, DocumentId};
+
+/// A change hash on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Hash(pub [u8; 32]);
+
+impl From<ChangeHash> for Hash {
+    fn from(h: ChangeHash) -> Self {
+        Hash(h.0)
+    }
+}
+
+impl From<Hash> for ChangeHash {
+    fn from(h: Hash) -> Self {
+        ChangeHash(h.0)
+    }
+}
+
+pub(crate) fn to_wire(heads: &[ChangeHash]) -> Vec<Hash> {
+    heads.iter().copied().map(Hash::from).collect()
+}
+
+pub(crate) fn from_wire(heads: &[Hash]) -> Vec<ChangeHash> {
+    heads.iter().copied().map(ChangeHash::from).collect()
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SyncRequest {
+    /// Streets whose documents the client wants to receive, including ones it lacks.
+    pub streets: Vec<Uuid>,
+    /// One offer per document the client holds.
+    pub docs: Vec<DocOffer>,
+}
+
+/// A client's offer for one document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DocOffer {
+    pub id: DocumentId,
+    /// What the document is about; sent until the server has acknowledged the document,
+    /// so the server can check and create it.
+    pub kind: Option<DocKind>,
+    /// The server heads the client last saw acknowledged; empty to offer everything;
+    /// `None` when it equals `heads` (the client has nothing new), to save bytes.
+    pub since: Option<Vec<Hash>>,
+    /// The client's heads, once its `changes` are applied.
+    pub heads: Vec<Hash>,
+    /// Automerge changes the client made since `since` (`save_after` format).
+    pub changes: Vec<u8>,
+}
+
+/// What the server answers.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SyncResponse {
+    pub docs: Vec<DocReply>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ReplyStatus {
+    /// The server merged the offer; `changes` is all the client lacks.
+    Merged,
+    /// The server lacks history the client assumed it has: offer the whole document again.
+    SendEverything,
+}
+
+/// The server's answer for one document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DocReply {
+    pub id: DocumentId,
+    /// What the document is about, for a document the client did not offer.
+    pub kind: Option<DocKind>,
+    pub status: ReplyStatus,
+    /// The server's heads after the merge. Always sent: a response may arrive after the
+    /// client has moved on, so "the heads you offered" would be ambiguous.
+    pub heads: Vec<Hash>,
+    /// Changes the client lacks (`save_after` format, or a whole saved document).
+    pub changes: Vec<u8>,
+}
+
+/// Why the server refused a request. Nothing of a refused request is stored.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SyncError {
+    #[error("request is malformed: {0}")]
+    Malformed(String),
+    #[error("document {0} is offered twice")]
+    DuplicateDocument(DocumentId),
+    #[error("unknown street {0}")]
+    UnknownStreet(Uuid),
+    #[error("unknown document {0}")]
+    UnknownDocument(DocumentId),
+    #[error("document {id} is not what its kind says: {reason}")]
+    KindMismatch { id: DocumentId, reason: String },
+    #[error("changes for document {id} are not valid Automerge: {reason}")]
+    BadChanges { id: DocumentId, reason: String },
+    #[error("changes for document {id} break the schema: {reason}")]
+    SchemaViolation { id: DocumentId, reason: String },
+}
+
+impl SyncError {
+    /// A short stable code for the error, for clients to branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::Malformed(_) => "malformed",
+            SyncError::DuplicateDocument(_) => "duplicate_document",
+            SyncError::UnknownStreet(_) => "unknown_street",
+            SyncError::UnknownDocument(_) => "unknown_document",
+            SyncError::KindMismatch { .. } => "kind_mismatch",
+            SyncError::BadChanges { .. } => "bad_changes",
+            SyncError::SchemaViolation { .. } => "schema_violation",
+        }
+    }
+}

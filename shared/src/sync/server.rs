@@ -1,0 +1,289 @@
+//! The server half of the sync protocol, without IO.
+//!
+//! The server's store calls it in three steps: [`Catalog::wanted`] says which rows to
+//! read, [`serve`] decides everything against the documents read, and the store then
+//! commits the returned [`DocWrite`]s in one transaction before it sends the response.
+//! `serve` either succeeds for the whole request or changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use uuid::Uuid;
+
+use super::{
+    DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, from_wire, to_wire,
+};
+use crate::{
+    docs::{DocKind, DocumentId},
+    model::Street,
+};
+
+/// What the server holds that a request touches: every document of the streets the request
+/// follows or offers documents for, and every document it offers.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub docs: BTreeMap<DocumentId, DocKind>,
+}
+
+/// The rows a store must read to build the [`Catalog`] for a request.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Wanted {
+    pub streets: BTreeSet<Uuid>,
+    pub ids: BTreeSet<DocumentId>,
+}
+
+impl Catalog {
+    /// Which documents' kinds a store must read for `request`.
+    pub fn wanted(request: &SyncRequest) -> Wanted {
+        let mut streets: BTreeSet<Uuid> = request.streets.iter().copied().collect();
+        streets.extend(request.docs.iter().filter_map(|o| o.kind.map(|k| k.street())));
+        Wanted {
+            streets,
+            ids: request.docs.iter().map(|o| o.id).collect(),
+        }
+    }
+
+    fn has_street(&self, street: Uuid) -> bool {
+        self.docs.contains_key(&DocKind::Street { street }.id())
+    }
+}
+
+/// Which documents' contents `serve` needs: the offered ones the server has, and the ones
+/// of followed streets the client lacks. A household offered for the first time also needs
+/// its street, to check that its address exists.
+pub fn documents_to_load(request: &SyncRequest, catalog: &Catalog) -> BTreeSet<DocumentId> {
+    let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
+    let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
+    let mut load: BTreeSet<DocumentId> = catalog
+        .docs
+        .iter()
+        .filter(|(id, kind)| offered.contains(id) || followed.contains(&kind.street()))
+        .map(|(id, _)| *id)
+        .collect();
+    for offer in &request.docs {
+        if let Some(kind) = offer.kind
+            && !catalog.docs.contains_key(&offer.id)
+        {
+            load.insert(DocKind::Street {
+                street: kind.street(),
+            }
+            .id());
+        }
+    }
+    load.retain(|id| catalog.docs.contains_key(id));
+    load
+}
+
+/// A document change the store must commit before the response is sent.
+#[derive(Debug, Clone)]
+pub struct DocWrite {
+    pub id: DocumentId,
+    pub kind: DocKind,
+    /// The document did not exist on the server before this request.
+    pub created: bool,
+    /// The new changes (for a created document, all of it).
+    pub changes: Vec<u8>,
+}
+
+/// The outcome of a request the server accepted.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub response: SyncResponse,
+    pub writes: Vec<DocWrite>,
+}
+
+/// Answers `request` against the documents in `loaded` (as [`documents_to_load`] chose
+/// them); new documents are created with `actor`.
+pub fn serve(
+    request: &SyncRequest,
+    catalog: &Catalog,
+    mut loaded: BTreeMap<DocumentId, AutoCommit>,
+    actor: &ActorId,
+) -> Result<Served, SyncError> {
+    for street in &request.streets {
+        if !catalog.has_street(*street) {
+            return Err(SyncError::UnknownStreet(*street));
+        }
+    }
+    let mut offers: Vec<(DocKind, &DocOffer)> = Vec::with_capacity(request.docs.len());
+    let mut seen = BTreeSet::new();
+    for offer in &request.docs {
+        if !seen.insert(offer.id) {
+            return Err(SyncError::DuplicateDocument(offer.id));
+        }
+        offers.push((kind_of(offer, catalog)?, offer));
+    }
+    // Streets first: a household created in this request is checked against its street.
+    offers.sort_by_key(|(kind, _)| !matches!(kind, DocKind::Street { .. }));
+
+    let mut replies = Vec::with_capacity(offers.len());
+    let mut writes = Vec::new();
+    for (kind, offer) in offers {
+        let existed = catalog.docs.contains_key(&offer.id);
+        let mut doc = match loaded.remove(&offer.id) {
+            Some(doc) => doc,
+            None if existed => {
+                return Err(SyncError::Malformed(format!(
+                    "document {} was not loaded",
+                    offer.id
+                )));
+            }
+            None => {
+                check_creatable(&kind, &loaded, offer.id)?;
+                kind.genesis(actor.clone())
+            }
+        };
+        let (reply, write) = merge_offer(&mut doc, kind, offer, existed)?;
+        replies.push(reply);
+        writes.extend(write);
+        // Keep merged streets for the households after them.
+        if matches!(kind, DocKind::Street { .. }) {
+            loaded.insert(offer.id, doc);
+        }
+    }
+
+    let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
+    let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
+    for (id, kind) in &catalog.docs {
+        if offered.contains(id) || !followed.contains(&kind.street()) {
+            continue;
+        }
+        let Some(doc) = loaded.get_mut(id) else {
+            return Err(SyncError::Malformed(format!("document {id} was not loaded")));
+        };
+        replies.push(DocReply {
+            id: *id,
+            kind: Some(*kind),
+            status: ReplyStatus::Merged,
+            heads: to_wire(&doc.get_heads()),
+            changes: doc.save(),
+        });
+    }
+    Ok(Served {
+        response: SyncResponse { docs: replies },
+        writes,
+    })
+}
+
+fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<DocKind, SyncError> {
+    let known = catalog.docs.get(&offer.id).copied();
+    match (offer.kind, known) {
+        (Some(claimed), _) if claimed.id() != offer.id => Err(SyncError::KindMismatch {
+            id: offer.id,
+            reason: format!("the id of a {} document like this is {}", claimed.label(), claimed.id()),
+        }),
+        (Some(claimed), Some(known)) if claimed != known => Err(SyncError::KindMismatch {
+            id: offer.id,
+            reason: format!("the server holds it as {known:?}"),
+        }),
+        (Some(claimed), _) => Ok(claimed),
+        (None, Some(known)) => Ok(known),
+        (None, None) => Err(SyncError::UnknownDocument(offer.id)),
+    }
+}
+
+/// Clients may create household and confidential documents for an address of a street
+/// the server has, in the address's current epoch; only an administrator creates streets.
+fn check_creatable(
+    kind: &DocKind,
+    loaded: &BTreeMap<DocumentId, AutoCommit>,
+    id: DocumentId,
+) -> Result<(), SyncError> {
+    let (street, address, epoch) = match *kind {
+        DocKind::Street { .. } => return Err(SyncError::UnknownDocument(id)),
+        DocKind::Household {
+            street,
+            address,
+            epoch,
+        }
+        | DocKind::Confidential {
+            street,
+            address,
+            epoch,
+            ..
+        } => (street, address, epoch),
+    };
+    let street_doc = loaded
+        .get(&DocKind::Street { street }.id())
+        .ok_or(SyncError::UnknownStreet(street))?;
+    let street_value: Street = crate::docs::read(street_doc).map_err(|e| {
+        SyncError::Malformed(format!("street {street} does not read: {e}"))
+    })?;
+    match street_value.addresses.get(&address.to_string()) {
+        None => Err(SyncError::KindMismatch {
+            id,
+            reason: format!("street {street} has no address {address}"),
+        }),
+        Some(a) if a.household_epoch != epoch => Err(SyncError::KindMismatch {
+            id,
+            reason: format!(
+                "address {address} is in household epoch {}, not {epoch}",
+                a.household_epoch
+            ),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+fn merge_offer(
+    doc: &mut AutoCommit,
+    kind: DocKind,
+    offer: &DocOffer,
+    existed: bool,
+) -> Result<(DocReply, Option<DocWrite>), SyncError> {
+    let before = doc.get_heads();
+    if !offer.changes.is_empty() {
+        doc.load_incremental(&offer.changes)
+            .map_err(|e| SyncError::BadChanges {
+                id: offer.id,
+                reason: e.to_string(),
+            })?;
+    }
+    let client_heads: Vec<ChangeHash> = from_wire(&offer.heads);
+    let has_all = client_heads
+        .iter()
+        .all(|h| doc.get_change_by_hash(h).is_some());
+    if !has_all || !doc.get_missing_deps(&[]).is_empty() {
+        // The client's changes build on history this server lacks: keep nothing, ask for
+        // everything. The document stays as it was stored.
+        *doc = doc
+            .fork_at(&before)
+            .map_err(|e| SyncError::Malformed(e.to_string()))?;
+        let reply = DocReply {
+            id: offer.id,
+            kind: None,
+            status: ReplyStatus::SendEverything,
+            heads: to_wire(&before),
+            changes: Vec::new(),
+        };
+        return Ok((reply, None));
+    }
+    let after = doc.get_heads();
+    let write = if after != before || !existed {
+        kind.validate(doc)
+            .map_err(|violation| SyncError::SchemaViolation {
+                id: offer.id,
+                reason: violation.0,
+            })?;
+        Some(DocWrite {
+            id: offer.id,
+            kind,
+            created: !existed,
+            changes: if existed {
+                doc.save_after(&before)
+            } else {
+                doc.save()
+            },
+        })
+    } else {
+        None
+    };
+    let reply = DocReply {
+        id: offer.id,
+        kind: None,
+        status: ReplyStatus::Merged,
+        heads: to_wire(&after),
+        changes: doc.save_after(&client_heads),
+    };
+    Ok((reply, write))
+}

@@ -1,0 +1,181 @@
+//! The byte encoding of sync messages.
+//!
+//! A message is a four-byte header, `V` `D`, the format version, and a tag (`Q` for a
+//! request, `R` for a response), followed by the message in postcard encoding, compressed
+//! with DEFLATE. Automerge change chunks repeat actor ids, dependency hashes and keys from
+//! change to change, so compressing a whole request at once pays (see docs/benchmarks.md).
+
+use std::io::{Read, Write};
+
+use flate2::{Compression, read::DeflateDecoder, write::DeflateEncoder};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{SyncRequest, SyncResponse};
+
+const MAGIC: [u8; 2] = *b"VD";
+const VERSION: u8 = 1;
+const REQUEST_TAG: u8 = b'Q';
+const RESPONSE_TAG: u8 = b'R';
+
+/// The media type of sync messages on HTTP.
+pub const CONTENT_TYPE: &str = "application/vnd.voordeur.sync";
+
+/// Why bytes could not be read as a sync message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("message is {0} bytes, shorter than its header")]
+    TooShort(usize),
+    #[error("message does not start with the Voordeur sync header")]
+    BadMagic,
+    #[error("message format version {0} is not supported (this side speaks {VERSION})")]
+    UnsupportedVersion(u8),
+    #[error("expected a {expected} but the message is tagged {found:?}")]
+    WrongTag { expected: &'static str, found: char },
+    #[error("message does not decompress: {0}")]
+    Inflate(String),
+    #[error("message decompresses to more than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("message does not decode: {0}")]
+    Decode(String),
+}
+
+fn encode<T: Serialize>(tag: u8, message: &T) -> Vec<u8> {
+    let plain = postcard::to_allocvec(message).expect("sync messages always serialize");
+    let mut out = Vec::with_capacity(plain.len() / 2 + 8);
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.push(tag);
+    let mut encoder = DeflateEncoder::new(out, Compression::best());
+    encoder
+        .write_all(&plain)
+        .expect("writing to a Vec cannot fail");
+    encoder.finish().expect("writing to a Vec cannot fail")
+}
+
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    tag: u8,
+    expected: &'static str,
+    max_inflated: usize,
+) -> Result<T, WireError> {
+    let (header, body) = bytes
+        .split_at_checked(4)
+        .ok_or(WireError::TooShort(bytes.len()))?;
+    if header[..2] != MAGIC {
+        return Err(WireError::BadMagic);
+    }
+    if header[2] != VERSION {
+        return Err(WireError::UnsupportedVersion(header[2]));
+    }
+    if header[3] != tag {
+        return Err(WireError::WrongTag {
+            expected,
+            found: char::from(header[3]),
+        });
+    }
+    let mut plain = Vec::new();
+    DeflateDecoder::new(body)
+        .take(max_inflated as u64 + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| WireError::Inflate(e.to_string()))?;
+    if plain.len() > max_inflated {
+        return Err(WireError::TooLarge {
+            limit: max_inflated,
+        });
+    }
+    postcard::from_bytes(&plain).map_err(|e| WireError::Decode(e.to_string()))
+}
+
+pub fn encode_request(request: &SyncRequest) -> Vec<u8> {
+    encode(REQUEST_TAG, request)
+}
+
+pub fn encode_response(response: &SyncResponse) -> Vec<u8> {
+    encode(RESPONSE_TAG, response)
+}
+
+/// Reads a request, refusing one that inflates to more than `max_inflated` bytes.
+pub fn decode_request(bytes: &[u8], max_inflated: usize) -> Result<SyncRequest, WireError> {
+    decode(bytes, REQUEST_TAG, "request", max_inflated)
+}
+
+/// Reads a response, refusing one that inflates to more than `max_inflated` bytes.
+pub fn decode_response(bytes: &[u8], max_inflated: usize) -> Result<SyncResponse, WireError> {
+    decode(bytes, RESPONSE_TAG, "response", max_inflated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        docs::{DocKind, DocumentId},
+        sync::DocOffer,
+    };
+
+    fn request() -> SyncRequest {
+        let kind = DocKind::Street {
+            street: uuid::Uuid::from_u128(7),
+        };
+        SyncRequest {
+            streets: vec![kind.street()],
+            docs: vec![DocOffer {
+                id: kind.id(),
+                kind: Some(kind),
+                since: Some(vec![]),
+                heads: vec![],
+                changes: vec![1, 2, 3],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_request_survives_the_round_trip() {
+        let bytes = encode_request(&request());
+        assert_eq!(decode_request(&bytes, 1 << 20), Ok(request()));
+    }
+
+    #[test]
+    fn every_kind_of_damage_is_named() {
+        let good = encode_request(&request());
+        assert_eq!(decode_request(&good[..3], 1 << 20), Err(WireError::TooShort(3)));
+        assert_eq!(decode_request(b"GET / HTTP", 1 << 20), Err(WireError::BadMagic));
+        let mut future = good.clone();
+        future[2] = 9;
+        assert_eq!(
+            decode_request(&future, 1 << 20),
+            Err(WireError::UnsupportedVersion(9))
+        );
+        assert!(matches!(
+            decode_response(&good, 1 << 20),
+            Err(WireError::WrongTag { .. })
+        ));
+        let mut garbled = good.clone();
+        garbled.truncate(good.len() - 3);
+        garbled.extend_from_slice(&[0xff; 16]);
+        assert!(decode_request(&garbled, 1 << 20).is_err());
+        assert_eq!(
+            decode_request(&good, 4),
+            Err(WireError::TooLarge { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn a_compression_bomb_is_refused_without_inflating_it_all() {
+        let zeros = SyncRequest {
+            streets: vec![],
+            docs: vec![DocOffer {
+                id: DocumentId(uuid::Uuid::nil()),
+                kind: None,
+                since: None,
+                heads: vec![],
+                changes: vec![0; 50 << 20],
+            }],
+        };
+        let bytes = encode_request(&zeros);
+        assert!(bytes.len() < 200_000, "{} bytes", bytes.len());
+        assert_eq!(
+            decode_request(&bytes, 1 << 20),
+            Err(WireError::TooLarge { limit: 1 << 20 })
+        );
+    }
+}
