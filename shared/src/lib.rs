@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod docs;
 pub mod model;
+pub mod record;
 pub mod sync;
 
 pub use automerge;

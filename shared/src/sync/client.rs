@@ -60,7 +60,7 @@ impl ReplicaDoc {
         let changes = self.doc.save_after(&since);
         DocOffer {
             id,
-            kind: (!self.acknowledged).then_some(self.kind),
+            kind: (!self.acknowledged || self.send_everything).then_some(self.kind),
             since: (since != heads).then(|| to_wire(&since)),
             heads: to_wire(&heads),
             changes,

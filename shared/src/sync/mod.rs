@@ -73,8 +73,8 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DocOffer {
     pub id: DocumentId,
-    /// What the document is about; sent until the server has acknowledged the document,
-    /// so the server can check and create it.
+    /// What the document is about; sent until the server has acknowledged the document
+    /// (and when the server asks for everything), so the server can check and create it.
     pub kind: Option<DocKind>,
     /// The server heads the client last saw acknowledged; empty to offer everything;
     /// `None` when it equals `heads` (the client has nothing new), to save bytes.

@@ -106,17 +106,28 @@ pub fn serve(
         }
     }
     let mut offers: Vec<(DocKind, &DocOffer)> = Vec::with_capacity(request.docs.len());
+    let mut replies = Vec::with_capacity(request.docs.len());
     let mut seen = BTreeSet::new();
     for offer in &request.docs {
         if !seen.insert(offer.id) {
             return Err(SyncError::DuplicateDocument(offer.id));
         }
-        offers.push((kind_of(offer, catalog)?, offer));
+        match kind_of(offer, catalog)? {
+            Some(kind) => offers.push((kind, offer)),
+            // A document the client believes the server has, but this server lacks (a
+            // restored backup): ask for the whole document, with its kind.
+            None => replies.push(DocReply {
+                id: offer.id,
+                kind: None,
+                status: ReplyStatus::SendEverything,
+                heads: Vec::new(),
+                changes: Vec::new(),
+            }),
+        }
     }
     // Streets first: a household created in this request is checked against its street.
     offers.sort_by_key(|(kind, _)| !matches!(kind, DocKind::Street { .. }));
 
-    let mut replies = Vec::with_capacity(offers.len());
     let mut writes = Vec::new();
     for (kind, offer) in offers {
         let existed = catalog.docs.contains_key(&offer.id);
@@ -165,7 +176,9 @@ pub fn serve(
     })
 }
 
-fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<DocKind, SyncError> {
+/// The kind of an offered document; `None` for one that neither the client nor the
+/// server can say.
+fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<Option<DocKind>, SyncError> {
     let known = catalog.docs.get(&offer.id).copied();
     match (offer.kind, known) {
         (Some(claimed), _) if claimed.id() != offer.id => Err(SyncError::KindMismatch {
@@ -176,9 +189,9 @@ fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<DocKind, SyncError> {
             id: offer.id,
             reason: format!("the server holds it as {known:?}"),
         }),
-        (Some(claimed), _) => Ok(claimed),
-        (None, Some(known)) => Ok(known),
-        (None, None) => Err(SyncError::UnknownDocument(offer.id)),
+        (Some(claimed), _) => Ok(Some(claimed)),
+        (None, Some(known)) => Ok(Some(known)),
+        (None, None) => Ok(None),
     }
 }
 
