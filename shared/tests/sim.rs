@@ -15,7 +15,7 @@ use voordeur_shared::{
     sync::{
         SyncError,
         client::{Received, Replica},
-        server::{Catalog, documents_to_load, serve},
+        server::{Catalog, CatalogEntry, documents_to_load, serve},
         wire,
     },
 };
@@ -52,7 +52,13 @@ impl SimServer {
                 .filter(|(id, (kind, _))| {
                     wanted.ids.contains(id) || wanted.streets.contains(&kind.street())
                 })
-                .map(|(id, (kind, _))| (*id, *kind))
+                .map(|(id, (kind, _))| {
+                    let entry = CatalogEntry {
+                        kind: *kind,
+                        heads: self.load(id).get_heads(),
+                    };
+                    (*id, entry)
+                })
                 .collect(),
         };
         let loaded = documents_to_load(&request, &catalog)

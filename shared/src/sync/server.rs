@@ -22,7 +22,15 @@ use crate::{
 /// follows or offers documents for, and every document it offers.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    pub docs: BTreeMap<DocumentId, DocKind>,
+    pub docs: BTreeMap<DocumentId, CatalogEntry>,
+}
+
+/// What the server knows of one document without loading it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogEntry {
+    pub kind: DocKind,
+    /// The document's current heads, sorted.
+    pub heads: Vec<ChangeHash>,
 }
 
 /// The rows a store must read to build the [`Catalog`] for a request.
@@ -43,21 +51,34 @@ impl Catalog {
         }
     }
 
-    fn has_street(&self, street: Uuid) -> bool {
+    pub fn has_street(&self, street: Uuid) -> bool {
         self.docs.contains_key(&DocKind::Street { street }.id())
     }
 }
 
-/// Which documents' contents `serve` needs: the offered ones the server has, and the ones
-/// of followed streets the client lacks. A household offered for the first time also needs
-/// its street, to check that its address exists.
+/// An offer with nothing new for a document whose heads the client already shares: the
+/// server answers it without loading the document.
+fn is_idle(offer: &DocOffer, catalog: &Catalog) -> bool {
+    offer.changes.is_empty()
+        && catalog
+            .docs
+            .get(&offer.id)
+            .is_some_and(|entry| from_wire(&offer.heads) == entry.heads)
+}
+
+/// Which documents' contents `serve` needs: the offered ones the server has (unless idle),
+/// and the ones of followed streets the client lacks. A household offered for the first
+/// time also needs its street, to check that its address exists.
 pub fn documents_to_load(request: &SyncRequest, catalog: &Catalog) -> BTreeSet<DocumentId> {
-    let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
+    let offered: BTreeMap<DocumentId, &DocOffer> = request.docs.iter().map(|o| (o.id, o)).collect();
     let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
     let mut load: BTreeSet<DocumentId> = catalog
         .docs
         .iter()
-        .filter(|(id, kind)| offered.contains(id) || followed.contains(&kind.street()))
+        .filter(|(id, entry)| match offered.get(id) {
+            Some(offer) => !is_idle(offer, catalog),
+            None => followed.contains(&entry.kind.street()),
+        })
         .map(|(id, _)| *id)
         .collect();
     for offer in &request.docs {
@@ -83,6 +104,8 @@ pub struct DocWrite {
     pub created: bool,
     /// The new changes (for a created document, all of it).
     pub changes: Vec<u8>,
+    /// The document's heads after the write.
+    pub heads: Vec<ChangeHash>,
 }
 
 /// The outcome of a request the server accepted.
@@ -130,6 +153,16 @@ pub fn serve(
 
     let mut writes = Vec::new();
     for (kind, offer) in offers {
+        if is_idle(offer, catalog) {
+            replies.push(DocReply {
+                id: offer.id,
+                kind: None,
+                status: ReplyStatus::Merged,
+                heads: offer.heads.clone(),
+                changes: Vec::new(),
+            });
+            continue;
+        }
         let existed = catalog.docs.contains_key(&offer.id);
         let mut doc = match loaded.remove(&offer.id) {
             Some(doc) => doc,
@@ -155,7 +188,7 @@ pub fn serve(
 
     let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
     let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
-    for (id, kind) in &catalog.docs {
+    for (id, CatalogEntry { kind, .. }) in &catalog.docs {
         if offered.contains(id) || !followed.contains(&kind.street()) {
             continue;
         }
@@ -179,7 +212,7 @@ pub fn serve(
 /// The kind of an offered document; `None` for one that neither the client nor the
 /// server can say.
 fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<Option<DocKind>, SyncError> {
-    let known = catalog.docs.get(&offer.id).copied();
+    let known = catalog.docs.get(&offer.id).map(|entry| entry.kind);
     match (offer.kind, known) {
         (Some(claimed), _) if claimed.id() != offer.id => Err(SyncError::KindMismatch {
             id: offer.id,
@@ -287,6 +320,7 @@ fn merge_offer(
             } else {
                 doc.save()
             },
+            heads: after.clone(),
         })
     } else {
         None

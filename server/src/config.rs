@@ -1,0 +1,82 @@
+//! The server's configuration: one typed struct, from flags or environment variables.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "voordeur-server", version, about = "Voordeur's sync server")]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VOORDEUR_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the embedded SQLite database (created if missing).
+    #[arg(long, env = "VOORDEUR_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `postgres://…` for PostgreSQL; by default a SQLite file in the data
+    /// directory.
+    #[arg(long, env = "VOORDEUR_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Largest sync request body accepted, in bytes (as sent, compressed).
+    #[arg(long, env = "VOORDEUR_BODY_LIMIT", default_value_t = 8 * 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Directory with the built field app (index.html, js, wasm).
+    #[arg(long, env = "VOORDEUR_APP_DIR", default_value = "app/dist")]
+    pub app_dir: PathBuf,
+
+    /// Create the demo street if the database does not have it yet.
+    #[arg(long, env = "VOORDEUR_DEMO")]
+    pub demo: bool,
+
+    /// Log as JSON lines.
+    #[arg(long, env = "VOORDEUR_LOG_JSON")]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// The database URL in force: the configured one, or the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("voordeur.db").display()),
+        }
+    }
+
+    /// Largest sync request after decompression.
+    pub fn max_inflated(&self) -> usize {
+        self.body_limit.saturating_mul(8)
+    }
+}
+
+/// `url` with any password replaced, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        assert_eq!(
+            redact("postgres://voordeur:geheim@db:5432/voordeur"),
+            "postgres://voordeur:***@db:5432/voordeur"
+        );
+        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(redact("sqlite://data/voordeur.db?mode=rwc"), "sqlite://data/voordeur.db?mode=rwc");
+    }
+}

@@ -1,0 +1,98 @@
+//! The one error type of the HTTP layer. Every error leaves as JSON,
+//! `{"error": "<code>", "message": "<what went wrong>"}`, with a 4xx status for bad input
+//! and a generic 500 (the detail only in the log) for faults of the server.
+
+use axum::{
+    Json,
+    extract::rejection::BytesRejection,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use voordeur_shared::sync::{SyncError, wire::WireError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("request body could not be read: {0}")]
+    BadBody(String),
+    #[error("content type must be {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("no such resource")]
+    NotFound,
+    #[error("another request changed the same documents at the same moment; retry")]
+    Contended,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return AppError::Contended;
+        }
+        AppError::Internal(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The limit itself is filled in by the handler, which knows the configuration.
+            AppError::TooLarge { limit: 0 }
+        } else {
+            AppError::BadBody(rejection.body_text())
+        }
+    }
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::Sync(e) => {
+                let status = match e {
+                    SyncError::Malformed(_)
+                    | SyncError::DuplicateDocument(_)
+                    | SyncError::BadChanges { .. } => StatusCode::BAD_REQUEST,
+                    SyncError::UnknownStreet(_) | SyncError::UnknownDocument(_) => {
+                        StatusCode::NOT_FOUND
+                    }
+                    SyncError::KindMismatch { .. } | SyncError::SchemaViolation { .. } => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
+                };
+                (status, e.code())
+            }
+            AppError::Wire(WireError::TooLarge { .. }) | AppError::TooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            AppError::Wire(_) => (StatusCode::BAD_REQUEST, "malformed"),
+            AppError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
+            AppError::UnsupportedMediaType { .. } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Contended => (StatusCode::SERVICE_UNAVAILABLE, "contended"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        } else {
+            tracing::info!(%status, code, message = %self, "request refused");
+        }
+        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,17 @@
+//! Voordeur's server: an axum application that stores a street's Automerge documents in
+//! SQLite (the default) or PostgreSQL, answers the sync protocol of `voordeur-shared`, and
+//! serves the built field app.
+//!
+//! The server never trusts a client's document: every change it receives is checked
+//! against the schema before it is stored (`voordeur_shared::sync::server::serve`).
+
+mod app;
+mod config;
+mod error;
+mod routes;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{Application, router};
+pub use config::Config;
+pub use error::AppError;

@@ -1,0 +1,418 @@
+//! Where documents live: SQLite (a file in the data directory, the default) or PostgreSQL,
+//! through one set of queries on sqlx's `Any` driver.
+//!
+//! A document is a row in `documents` (what it is about, its current heads) and a list of
+//! rows in `chunks`: a compacted snapshot and the change chunks appended since. A sync
+//! runs in one transaction: documents it will change are locked first (`FOR UPDATE` on
+//! PostgreSQL; SQLite has one writer at a time), read, changed and committed together, so
+//! a request is applied whole or not at all, and the heads in `documents` are exact.
+//! After the commit, a document with many chunks is compacted into one snapshot.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context;
+use sqlx::{
+    Any, AnyPool, Row, Transaction,
+    any::{AnyPoolOptions, AnyRow},
+};
+use tokio::sync::{Mutex, MutexGuard};
+use uuid::Uuid;
+use voordeur_shared::{
+    automerge::{AutoCommit, ChangeHash},
+    docs::{DocKind, DocumentId},
+    model::Partner,
+    sync::server::{Catalog, CatalogEntry, DocWrite, Wanted},
+};
+
+/// A document is compacted once it has more chunks than this.
+pub const COMPACT_AFTER_CHUNKS: i64 = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("database URL must start with sqlite: or postgres:")
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time; writers queue here rather than fail as busy.
+    sqlite_writer: Mutex<()>,
+}
+
+/// A write transaction; holds SQLite's writer slot until it ends.
+pub struct WriteTx<'a> {
+    tx: Transaction<'static, Any>,
+    _writer: Option<MutexGuard<'a, ()>>,
+}
+
+impl std::fmt::Debug for WriteTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteTx")
+    }
+}
+
+fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .map(|c| ChangeHash(c.try_into().expect("chunks_exact yields 32 bytes")))
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn partner_label(partner: Partner) -> &'static str {
+    match partner {
+        Partner::Corporation => "corporation",
+        Partner::CareOrganisation => "care_organisation",
+        Partner::Municipality => "municipality",
+    }
+}
+
+fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
+    let street: Uuid = row.try_get::<String, _>("street_id")?.parse()?;
+    let kind: String = row.try_get("kind")?;
+    let address = || -> anyhow::Result<Uuid> { Ok(row.try_get::<String, _>("address_id")?.parse()?) };
+    let epoch = || -> anyhow::Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>("epoch")?)?) };
+    Ok(match kind.as_str() {
+        "street" => DocKind::Street { street },
+        "household" => DocKind::Household {
+            street,
+            address: address()?,
+            epoch: epoch()?,
+        },
+        "confidential" => {
+            let label: String = row.try_get("partner")?;
+            let partner = Partner::ALL
+                .into_iter()
+                .find(|p| partner_label(*p) == label)
+                .with_context(|| format!("unknown partner {label:?}"))?;
+            DocKind::Confidential {
+                street,
+                address: address()?,
+                epoch: epoch()?,
+                partner,
+            }
+        }
+        other => anyhow::bail!("unknown document kind {other:?}"),
+    })
+}
+
+const DOC_COLUMNS: &str = "id, street_id, kind, address_id, epoch, partner, heads";
+
+impl Store {
+    /// Opens the database at `url`, creating a SQLite file if needed, and migrates it.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let mut options = AnyPoolOptions::new().max_connections(8);
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers work while the writer writes; FULL makes every
+                    // commit durable before the server answers.
+                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .connect(url)
+            .await
+            .with_context(|| format!("failed to open database at {}", crate::config::redact(url)))?;
+        let migrator = match backend {
+            Backend::Sqlite => &voordeur_migrations::SQLITE,
+            Backend::Postgres => &voordeur_migrations::POSTGRES,
+        };
+        migrator.run(&pool).await.context("failed to migrate the database")?;
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_writer: Mutex::new(()),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn begin(&self) -> Result<WriteTx<'_>, sqlx::Error> {
+        let writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
+        Ok(WriteTx {
+            tx: self.pool.begin().await?,
+            _writer: writer,
+        })
+    }
+
+    /// Reads the catalog for a request, locking the offered documents that exist.
+    pub async fn catalog(&self, tx: &mut WriteTx<'_>, wanted: &Wanted) -> Result<Catalog, anyhow::Error> {
+        let ids: Vec<String> = wanted.ids.iter().map(|id| id.to_string()).collect();
+        if self.backend == Backend::Postgres && !ids.is_empty() {
+            // Lock in id order, so two requests never wait on each other in a cycle.
+            let sql = format!(
+                "SELECT id FROM documents WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                placeholders(1, ids.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in &ids {
+                query = query.bind(id.as_str());
+            }
+            query.fetch_all(&mut *tx.tx).await?;
+        }
+        let streets: Vec<String> = wanted.streets.iter().map(|s| s.to_string()).collect();
+        let mut catalog = Catalog::default();
+        if streets.is_empty() && ids.is_empty() {
+            return Ok(catalog);
+        }
+        let mut conditions = Vec::new();
+        if !streets.is_empty() {
+            conditions.push(format!("street_id IN ({})", placeholders(1, streets.len())));
+        }
+        if !ids.is_empty() {
+            conditions.push(format!("id IN ({})", placeholders(streets.len() + 1, ids.len())));
+        }
+        let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE {}", conditions.join(" OR "));
+        let mut query = sqlx::query(&sql);
+        for value in streets.iter().chain(&ids) {
+            query = query.bind(value.as_str());
+        }
+        for row in query.fetch_all(&mut *tx.tx).await? {
+            let id: DocumentId = row.try_get::<String, _>("id")?.parse()?;
+            let kind = kind_from_row(&row)?;
+            let heads = heads_from_bytes(&row.try_get::<Vec<u8>, _>("heads")?);
+            catalog.docs.insert(id, CatalogEntry { kind, heads });
+        }
+        Ok(catalog)
+    }
+
+    /// Loads documents by id.
+    pub async fn load(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ids: &BTreeSet<DocumentId>,
+    ) -> Result<BTreeMap<DocumentId, AutoCommit>, anyhow::Error> {
+        let chunks = load_chunks(&mut *tx.tx, ids).await?;
+        chunks
+            .into_iter()
+            .map(|(id, (_, bytes))| {
+                let doc = AutoCommit::load(&bytes)
+                    .with_context(|| format!("stored document {id} does not load"))?;
+                Ok((id, doc))
+            })
+            .collect()
+    }
+
+    /// Stores the writes of one request; they become visible together at commit.
+    pub async fn write(&self, tx: &mut WriteTx<'_>, writes: &[DocWrite]) -> Result<(), sqlx::Error> {
+        for write in writes {
+            let id = write.id.to_string();
+            let heads = heads_to_bytes(&write.heads);
+            if write.created {
+                let (address, epoch, partner) = match write.kind {
+                    DocKind::Street { .. } => (String::new(), 0, ""),
+                    DocKind::Household { address, epoch, .. } => (address.to_string(), epoch, ""),
+                    DocKind::Confidential {
+                        address,
+                        epoch,
+                        partner,
+                        ..
+                    } => (address.to_string(), epoch, partner_label(partner)),
+                };
+                sqlx::query(
+                    "INSERT INTO documents (id, street_id, kind, address_id, epoch, partner, heads, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(id.as_str())
+                .bind(write.kind.street().to_string())
+                .bind(write.kind.label())
+                .bind(address)
+                .bind(i64::from(epoch))
+                .bind(partner)
+                .bind(heads)
+                .bind(now_ms())
+                .execute(&mut *tx.tx)
+                .await?;
+            } else {
+                sqlx::query("UPDATE documents SET heads = $1 WHERE id = $2")
+                    .bind(heads)
+                    .bind(id.as_str())
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO chunks (doc_id, snapshot, bytes) VALUES ($1, $2, $3)")
+                .bind(id.as_str())
+                .bind(i64::from(write.created))
+                .bind(write.changes.as_slice())
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(&self, tx: WriteTx<'_>) -> Result<(), sqlx::Error> {
+        tx.tx.commit().await
+    }
+
+    /// Creates a document (for the administrator's streets and the demo street).
+    pub async fn create(&self, kind: DocKind, doc: &mut AutoCommit) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let write = DocWrite {
+            id: kind.id(),
+            kind,
+            created: true,
+            heads: doc.get_heads(),
+            changes: doc.save(),
+        };
+        self.write(&mut tx, &[write]).await?;
+        self.commit(tx).await
+    }
+
+    pub async fn exists(&self, id: DocumentId) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM documents WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// The streets the server holds, with their documents.
+    pub async fn streets(&self) -> Result<Vec<(Uuid, AutoCommit)>, anyhow::Error> {
+        let rows = sqlx::query("SELECT id, street_id FROM documents WHERE kind = 'street' ORDER BY street_id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut ids = BTreeSet::new();
+        let mut streets = Vec::new();
+        for row in &rows {
+            ids.insert(row.try_get::<String, _>("id")?.parse::<DocumentId>()?);
+            streets.push(row.try_get::<String, _>("street_id")?.parse::<Uuid>()?);
+        }
+        let mut chunks = load_chunks(&self.pool, &ids).await?;
+        streets
+            .into_iter()
+            .map(|street| {
+                let id = DocKind::Street { street }.id();
+                let (_, bytes) = chunks.remove(&id).context("street without content")?;
+                Ok((street, AutoCommit::load(&bytes)?))
+            })
+            .collect()
+    }
+
+    /// Number of chunks a document is stored in.
+    pub async fn chunk_count(&self, id: DocumentId) -> Result<i64, sqlx::Error> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM chunks WHERE doc_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_get("n")
+    }
+
+    /// Replaces a document's chunks by one snapshot, if it has more than
+    /// [`COMPACT_AFTER_CHUNKS`]. Chunks appended meanwhile are kept.
+    pub async fn compact_if_needed(&self, id: DocumentId) -> Result<bool, anyhow::Error> {
+        if self.chunk_count(id).await? <= COMPACT_AFTER_CHUNKS {
+            return Ok(false);
+        }
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Syncs that write this document wait, so no chunk commits between the read
+            // and the delete below.
+            sqlx::query("SELECT id FROM documents WHERE id = $1 FOR UPDATE")
+                .bind(id.to_string())
+                .fetch_all(&mut *tx.tx)
+                .await?;
+        }
+        let ids = BTreeSet::from([id]);
+        let Some((last_chunk, bytes)) = load_chunks(&mut *tx.tx, &ids).await?.remove(&id) else {
+            return Ok(false);
+        };
+        let snapshot = AutoCommit::load(&bytes)
+            .with_context(|| format!("stored document {id} does not load"))?
+            .save();
+        sqlx::query("DELETE FROM chunks WHERE doc_id = $1 AND id <= $2")
+            .bind(id.to_string())
+            .bind(last_chunk)
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query("INSERT INTO chunks (doc_id, snapshot, bytes) VALUES ($1, 1, $2)")
+            .bind(id.to_string())
+            .bind(snapshot)
+            .execute(&mut *tx.tx)
+            .await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Every stored chunk of `ids`, snapshots first, concatenated per document, with the
+/// highest chunk id read.
+async fn load_chunks<'c, E>(
+    executor: E,
+    ids: &BTreeSet<DocumentId>,
+) -> Result<BTreeMap<DocumentId, (i64, Vec<u8>)>, anyhow::Error>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    let mut out: BTreeMap<DocumentId, (i64, Vec<u8>)> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT doc_id, id, bytes FROM chunks WHERE doc_id IN ({}) ORDER BY doc_id, snapshot DESC, id",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    for row in query.fetch_all(executor).await? {
+        let id: DocumentId = row.try_get::<String, _>("doc_id")?.parse()?;
+        let chunk: i64 = row.try_get("id")?;
+        let bytes: Vec<u8> = row.try_get("bytes")?;
+        let entry = out.entry(id).or_default();
+        entry.0 = entry.0.max(chunk);
+        entry.1.extend_from_slice(&bytes);
+    }
+    Ok(out)
+}
