@@ -57,7 +57,10 @@ impl Application {
         let url = config.database_url();
         if config.database_url.is_none() {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!("failed to create data directory {}", config.data_dir.display())
+                format!(
+                    "failed to create data directory {}",
+                    config.data_dir.display()
+                )
             })?;
         }
         let store = Store::connect(&url).await?;
@@ -71,7 +74,11 @@ impl Application {
             .with_context(|| format!("failed to listen on {}", config.listen))?;
         Ok(Application {
             listener,
-            state: Arc::new(AppState { config, store, actor }),
+            state: Arc::new(AppState {
+                config,
+                store,
+                actor,
+            }),
         })
     }
 

@@ -42,7 +42,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("voordeur.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("voordeur.db").display()
+            ),
         }
     }
 
@@ -76,7 +79,13 @@ mod tests {
             redact("postgres://voordeur:geheim@db:5432/voordeur"),
             "postgres://voordeur:***@db:5432/voordeur"
         );
-        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
-        assert_eq!(redact("sqlite://data/voordeur.db?mode=rwc"), "sqlite://data/voordeur.db?mode=rwc");
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact("sqlite://data/voordeur.db?mode=rwc"),
+            "sqlite://data/voordeur.db?mode=rwc"
+        );
     }
 }

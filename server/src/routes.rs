@@ -22,9 +22,19 @@ use voordeur_shared::{
 
 use crate::{AppError, app::AppState};
 
-pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn healthz(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, AppError> {
     // A cheap query proves the database answers.
-    state.store.exists(docs::DocKind::Street { street: Uuid::nil() }.id()).await?;
+    state
+        .store
+        .exists(
+            docs::DocKind::Street {
+                street: Uuid::nil(),
+            }
+            .id(),
+        )
+        .await?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
@@ -36,7 +46,9 @@ pub struct StreetSummary {
     pub visits: usize,
 }
 
-pub async fn streets(State(state): State<Arc<AppState>>) -> Result<Json<Vec<StreetSummary>>, AppError> {
+pub async fn streets(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Vec<StreetSummary>>, AppError> {
     let mut out = Vec::new();
     for (id, doc) in state.store.streets().await? {
         let street: Street = docs::read(&doc).map_err(|e| AppError::Internal(e.into()))?;
@@ -57,7 +69,9 @@ pub async fn sync(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, AppError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     if content_type != Some(wire::CONTENT_TYPE) {
         return Err(AppError::UnsupportedMediaType {
             expected: wire::CONTENT_TYPE,
@@ -73,14 +87,15 @@ pub async fn sync(
     let store = &state.store;
     let mut tx = store.begin().await?;
     let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
-    let loaded = store.load(&mut tx, &documents_to_load(&request, &catalog)).await?;
+    let loaded = store
+        .load(&mut tx, &documents_to_load(&request, &catalog))
+        .await?;
     let actor: ActorId = state.actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
-    let (served, request) = tokio::task::spawn_blocking(move || {
-        (serve(&request, &catalog, loaded, &actor), request)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    let (served, request) =
+        tokio::task::spawn_blocking(move || (serve(&request, &catalog, loaded, &actor), request))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
     let served = served?;
     store.write(&mut tx, &served.writes).await?;
     store.commit(tx).await?;
@@ -97,7 +112,12 @@ pub async fn sync(
         }
     }
     let bytes = wire::encode_response(&served.response);
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, wire::CONTENT_TYPE)], bytes).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, wire::CONTENT_TYPE)],
+        bytes,
+    )
+        .into_response())
 }
 
 pub async fn api_not_found() -> AppError {

@@ -104,7 +104,8 @@ fn partner_label(partner: Partner) -> &'static str {
 fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
     let street: Uuid = row.try_get::<String, _>("street_id")?.parse()?;
     let kind: String = row.try_get("kind")?;
-    let address = || -> anyhow::Result<Uuid> { Ok(row.try_get::<String, _>("address_id")?.parse()?) };
+    let address =
+        || -> anyhow::Result<Uuid> { Ok(row.try_get::<String, _>("address_id")?.parse()?) };
     let epoch = || -> anyhow::Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>("epoch")?)?) };
     Ok(match kind.as_str() {
         "street" => DocKind::Street { street },
@@ -143,22 +144,30 @@ impl Store {
                 Box::pin(async move {
                     // WAL lets readers work while the writer writes; FULL makes every
                     // commit durable before the server answers.
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000")
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             });
         }
-        let pool = options
-            .connect(url)
-            .await
-            .with_context(|| format!("failed to open database at {}", crate::config::redact(url)))?;
+        let pool = options.connect(url).await.with_context(|| {
+            format!("failed to open database at {}", crate::config::redact(url))
+        })?;
         let migrator = match backend {
             Backend::Sqlite => &voordeur_migrations::SQLITE,
             Backend::Postgres => &voordeur_migrations::POSTGRES,
         };
-        migrator.run(&pool).await.context("failed to migrate the database")?;
+        migrator
+            .run(&pool)
+            .await
+            .context("failed to migrate the database")?;
         Ok(Store {
             pool,
             backend,
@@ -182,7 +191,11 @@ impl Store {
     }
 
     /// Reads the catalog for a request, locking the offered documents that exist.
-    pub async fn catalog(&self, tx: &mut WriteTx<'_>, wanted: &Wanted) -> Result<Catalog, anyhow::Error> {
+    pub async fn catalog(
+        &self,
+        tx: &mut WriteTx<'_>,
+        wanted: &Wanted,
+    ) -> Result<Catalog, anyhow::Error> {
         let ids: Vec<String> = wanted.ids.iter().map(|id| id.to_string()).collect();
         if self.backend == Backend::Postgres && !ids.is_empty() {
             // Lock in id order, so two requests never wait on each other in a cycle.
@@ -206,9 +219,15 @@ impl Store {
             conditions.push(format!("street_id IN ({})", placeholders(1, streets.len())));
         }
         if !ids.is_empty() {
-            conditions.push(format!("id IN ({})", placeholders(streets.len() + 1, ids.len())));
+            conditions.push(format!(
+                "id IN ({})",
+                placeholders(streets.len() + 1, ids.len())
+            ));
         }
-        let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE {}", conditions.join(" OR "));
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE {}",
+            conditions.join(" OR ")
+        );
         let mut query = sqlx::query(&sql);
         for value in streets.iter().chain(&ids) {
             query = query.bind(value.as_str());
@@ -240,7 +259,11 @@ impl Store {
     }
 
     /// Stores the writes of one request; they become visible together at commit.
-    pub async fn write(&self, tx: &mut WriteTx<'_>, writes: &[DocWrite]) -> Result<(), sqlx::Error> {
+    pub async fn write(
+        &self,
+        tx: &mut WriteTx<'_>,
+        writes: &[DocWrite],
+    ) -> Result<(), sqlx::Error> {
         for write in writes {
             let id = write.id.to_string();
             let heads = heads_to_bytes(&write.heads);
@@ -314,9 +337,11 @@ impl Store {
 
     /// The streets the server holds, with their documents.
     pub async fn streets(&self) -> Result<Vec<(Uuid, AutoCommit)>, anyhow::Error> {
-        let rows = sqlx::query("SELECT id, street_id FROM documents WHERE kind = 'street' ORDER BY street_id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, street_id FROM documents WHERE kind = 'street' ORDER BY street_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut ids = BTreeSet::new();
         let mut streets = Vec::new();
         for row in &rows {

@@ -58,11 +58,17 @@ pub fn street(actor: ActorId) -> Result<(DocKind, AutoCommit), EditError> {
                 kind: AddressKind::Business,
                 household_epoch: 0,
             };
-            put_entry(&mut doc, "addresses", &demo_id(&format!("{name}/{number}")).to_string(), &address)?;
+            put_entry(
+                &mut doc,
+                "addresses",
+                &demo_id(&format!("{name}/{number}")).to_string(),
+                &address,
+            )?;
         }
         for floor in 1..=FLOORS {
             for door in 0..DOORS_PER_FLOOR {
-                let number = (first_number + (floor - 1) * DOORS_PER_FLOOR * 2 + door * 2).to_string();
+                let number =
+                    (first_number + (floor - 1) * DOORS_PER_FLOOR * 2 + door * 2).to_string();
                 let address = Address {
                     complex: complex_id.clone(),
                     floor,
@@ -70,7 +76,12 @@ pub fn street(actor: ActorId) -> Result<(DocKind, AutoCommit), EditError> {
                     kind: AddressKind::Apartment,
                     household_epoch: 0,
                 };
-                put_entry(&mut doc, "addresses", &demo_id(&format!("{name}/{number}")).to_string(), &address)?;
+                put_entry(
+                    &mut doc,
+                    "addresses",
+                    &demo_id(&format!("{name}/{number}")).to_string(),
+                    &address,
+                )?;
             }
         }
     }
@@ -92,8 +103,11 @@ mod tests {
         assert_eq!(street.complexes.len(), 2);
         assert_eq!(count(AddressKind::Apartment), 40);
         assert_eq!(count(AddressKind::Business), 3);
-        let numbers: std::collections::BTreeSet<_> =
-            street.addresses.values().map(|a| a.number.clone()).collect();
+        let numbers: std::collections::BTreeSet<_> = street
+            .addresses
+            .values()
+            .map(|a| a.number.clone())
+            .collect();
         assert_eq!(numbers.len(), 43, "house numbers are unique");
     }
 }

@@ -31,8 +31,9 @@ const DOC_NAMESPACE: Uuid = Uuid::from_u128(0x5b0f_8f7e_2c1d_4e0a_9a63_7d1e_0c4b
 const GENESIS_ACTOR: [u8; 16] = [0; 16];
 
 /// The id of one Automerge document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct DocumentId(pub Uuid);
 
 impl fmt::Display for DocumentId {
@@ -49,8 +50,9 @@ impl FromStr for DocumentId {
 }
 
 /// What a document is about; its id follows from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum DocKind {
     Street {
         street: Uuid,
@@ -384,7 +386,11 @@ mod tests {
         assert!(found.iter().any(|c| c.field == "address"), "{found:?}");
         // Writing the field again resolves it.
         put_entry(&mut a, "visits", &visit, &v(Outcome::Talked)).unwrap();
-        assert!(conflicts(&a, "visits", &visit).iter().all(|c| c.field != "outcome"));
+        assert!(
+            conflicts(&a, "visits", &visit)
+                .iter()
+                .all(|c| c.field != "outcome")
+        );
     }
 
     #[test]

@@ -76,8 +76,20 @@ impl Hydrate for IsoDate {
 }
 
 /// One of the three partners that fund the work in a street.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Reconcile, Hydrate)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Partner {
     /// The housing corporation (woningcorporatie).
     Corporation,
@@ -261,8 +273,13 @@ impl Street {
     }
 
     /// Visits to one address, oldest first.
-    pub fn visits_at<'a>(&'a self, address: &'a str) -> impl Iterator<Item = (&'a String, &'a Visit)> {
-        self.visits.iter().filter(move |(_, v)| v.address == address)
+    pub fn visits_at<'a>(
+        &'a self,
+        address: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Visit)> {
+        self.visits
+            .iter()
+            .filter(move |(_, v)| v.address == address)
     }
 }
 

@@ -42,7 +42,13 @@ pub enum RecordError {
     #[error(transparent)]
     Invalid(#[from] SchemaViolation),
     #[error(transparent)]
-    Edit(#[from] EditError),
+    Edit(Box<EditError>),
+}
+
+impl From<EditError> for RecordError {
+    fn from(e: EditError) -> Self {
+        RecordError::Edit(Box::new(e))
+    }
 }
 
 impl VisitRecord {
@@ -133,7 +139,10 @@ impl VisitRecord {
 
         let mut by_partner: BTreeMap<_, Vec<_>> = BTreeMap::new();
         for (kind, text) in &self.signals {
-            by_partner.entry(kind.partner()).or_default().push((kind, text));
+            by_partner
+                .entry(kind.partner())
+                .or_default()
+                .push((kind, text));
         }
         for (partner, signals) in by_partner {
             let confidential = replica.open(DocKind::Confidential {

@@ -3,6 +3,9 @@
 //! recent history to a restored backup. For every seed, once the network behaves, every
 //! device holds exactly what the server holds.
 
+// Test helpers unwrap: a panic is a failing test that names what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng, rngs::SmallRng, seq::SliceRandom};
@@ -128,9 +131,21 @@ fn record_visit(replica: &mut Replica, rng: &mut SmallRng) {
         outcome: [Outcome::NotHome, Outcome::Talked, Outcome::Refused][rng.gen_range(0..3)],
         return_on: None,
         notes: format!("Gesprek {}", rng.gen_range(0..1000)),
-        contribution: if rng.gen_bool(0.3) { "Wil helpen met de tuin".into() } else { String::new() },
-        wishes: if rng.gen_bool(0.5) { vec![(Theme::Greenery, "Meer bomen".into())] } else { vec![] },
-        signals: if rng.gen_bool(0.2) { vec![(SignalKind::CareNeed, "Hulp bij post".into())] } else { vec![] },
+        contribution: if rng.gen_bool(0.3) {
+            "Wil helpen met de tuin".into()
+        } else {
+            String::new()
+        },
+        wishes: if rng.gen_bool(0.5) {
+            vec![(Theme::Greenery, "Meer bomen".into())]
+        } else {
+            vec![]
+        },
+        signals: if rng.gen_bool(0.2) {
+            vec![(SignalKind::CareNeed, "Hulp bij post".into())]
+        } else {
+            vec![]
+        },
     };
     record.record(replica).unwrap();
 }
@@ -142,10 +157,14 @@ fn edit_some_notes(replica: &mut Replica, rng: &mut SmallRng) {
         .filter(|(_, d)| matches!(d.kind, DocKind::Household { .. }))
         .map(|(id, _)| *id)
         .collect();
-    let Some(id) = households.choose(rng) else { return };
+    let Some(id) = households.choose(rng) else {
+        return;
+    };
     let doc = &mut replica.get_mut(id).unwrap().doc;
     let household: Household = docs::read(doc).unwrap();
-    let Some((visit, conversation)) = household.conversations.iter().next() else { return };
+    let Some((visit, conversation)) = household.conversations.iter().next() else {
+        return;
+    };
     let mut notes: Vec<char> = conversation.notes.as_str().chars().collect();
     let at = rng.gen_range(0..=notes.len());
     notes.splice(at..at, format!(" [{}]", rng.gen_range(0..100)).chars());
@@ -161,8 +180,14 @@ enum Msg {
 impl Clone for Msg {
     fn clone(&self) -> Self {
         match self {
-            Msg::Request { from, bytes } => Msg::Request { from: *from, bytes: bytes.clone() },
-            Msg::Response { to, bytes } => Msg::Response { to: *to, bytes: bytes.clone() },
+            Msg::Request { from, bytes } => Msg::Request {
+                from: *from,
+                bytes: bytes.clone(),
+            },
+            Msg::Response { to, bytes } => Msg::Response {
+                to: *to,
+                bytes: bytes.clone(),
+            },
         }
     }
 }
@@ -192,7 +217,10 @@ fn run_seed(seed: u64) {
                 match msg {
                     Msg::Request { from, bytes } => {
                         let (response, _) = server.handle(&bytes).unwrap();
-                        network.push(Msg::Response { to: from, bytes: response });
+                        network.push(Msg::Response {
+                            to: from,
+                            bytes: response,
+                        });
                     }
                     Msg::Response { to, bytes } => {
                         let response = wire::decode_response(&bytes, LIMIT).unwrap();
@@ -242,8 +270,16 @@ fn run_seed(seed: u64) {
     }
     let expected = server.heads();
     for (i, replica) in replicas.iter_mut().enumerate() {
-        assert_eq!(replica.unsynced(), 0, "seed {seed}: peer {i} has unsynced work");
-        assert_eq!(replica_heads(replica), expected, "seed {seed}: peer {i} differs from the server");
+        assert_eq!(
+            replica.unsynced(),
+            0,
+            "seed {seed}: peer {i} has unsynced work"
+        );
+        assert_eq!(
+            replica_heads(replica),
+            expected,
+            "seed {seed}: peer {i} differs from the server"
+        );
     }
     for (id, (kind, _)) in &server.store {
         kind.validate(&server.load(id)).unwrap();
@@ -305,10 +341,20 @@ fn a_server_restored_from_backup_costs_one_extra_round_trip() {
     assert_eq!(a.unsynced(), 0);
     server = backup; // the visit is gone from the server
     record_visit(&mut a, &mut rng);
-    assert!(sync(&mut a, &mut server).again, "the server asks for everything");
-    assert!(!sync(&mut a, &mut server).again, "and the second round trip converges");
+    assert!(
+        sync(&mut a, &mut server).again,
+        "the server asks for everything"
+    );
+    assert!(
+        !sync(&mut a, &mut server).again,
+        "and the second round trip converges"
+    );
     assert_eq!(replica_heads(&mut a), server.heads());
     let mut fresh = new_replica();
     sync(&mut fresh, &mut server);
-    assert_eq!(street_of(&fresh).visits.len(), 2, "both visits are back on the server");
+    assert_eq!(
+        street_of(&fresh).visits.len(),
+        2,
+        "both visits are back on the server"
+    );
 }

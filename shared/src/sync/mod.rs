@@ -26,6 +26,7 @@
 //! so `tests/sim.rs` runs them over a simulated network that drops, duplicates, reorders
 //! and retries messages. [`wire`] is the byte encoding.
 
+pub mod chunks;
 pub mod client;
 pub mod server;
 pub mod wire;
@@ -36,8 +37,9 @@ use uuid::Uuid;
 use crate::docs::{DocKind, DocumentId};
 
 /// A change hash on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Hash(pub [u8; 32]);
 
 impl From<ChangeHash> for Hash {

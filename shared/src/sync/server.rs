@@ -11,7 +11,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use uuid::Uuid;
 
 use super::{
-    DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, from_wire, to_wire,
+    DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, chunks::parse_changes,
+    from_wire, to_wire,
 };
 use crate::{
     docs::{DocKind, DocumentId},
@@ -44,7 +45,12 @@ impl Catalog {
     /// Which documents' kinds a store must read for `request`.
     pub fn wanted(request: &SyncRequest) -> Wanted {
         let mut streets: BTreeSet<Uuid> = request.streets.iter().copied().collect();
-        streets.extend(request.docs.iter().filter_map(|o| o.kind.map(|k| k.street())));
+        streets.extend(
+            request
+                .docs
+                .iter()
+                .filter_map(|o| o.kind.map(|k| k.street())),
+        );
         Wanted {
             streets,
             ids: request.docs.iter().map(|o| o.id).collect(),
@@ -85,10 +91,12 @@ pub fn documents_to_load(request: &SyncRequest, catalog: &Catalog) -> BTreeSet<D
         if let Some(kind) = offer.kind
             && !catalog.docs.contains_key(&offer.id)
         {
-            load.insert(DocKind::Street {
-                street: kind.street(),
-            }
-            .id());
+            load.insert(
+                DocKind::Street {
+                    street: kind.street(),
+                }
+                .id(),
+            );
         }
     }
     load.retain(|id| catalog.docs.contains_key(id));
@@ -193,7 +201,9 @@ pub fn serve(
             continue;
         }
         let Some(doc) = loaded.get_mut(id) else {
-            return Err(SyncError::Malformed(format!("document {id} was not loaded")));
+            return Err(SyncError::Malformed(format!(
+                "document {id} was not loaded"
+            )));
         };
         replies.push(DocReply {
             id: *id,
@@ -216,7 +226,11 @@ fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<Option<DocKind>, SyncE
     match (offer.kind, known) {
         (Some(claimed), _) if claimed.id() != offer.id => Err(SyncError::KindMismatch {
             id: offer.id,
-            reason: format!("the id of a {} document like this is {}", claimed.label(), claimed.id()),
+            reason: format!(
+                "the id of a {} document like this is {}",
+                claimed.label(),
+                claimed.id()
+            ),
         }),
         (Some(claimed), Some(known)) if claimed != known => Err(SyncError::KindMismatch {
             id: offer.id,
@@ -252,9 +266,8 @@ fn check_creatable(
     let street_doc = loaded
         .get(&DocKind::Street { street }.id())
         .ok_or(SyncError::UnknownStreet(street))?;
-    let street_value: Street = crate::docs::read(street_doc).map_err(|e| {
-        SyncError::Malformed(format!("street {street} does not read: {e}"))
-    })?;
+    let street_value: Street = crate::docs::read(street_doc)
+        .map_err(|e| SyncError::Malformed(format!("street {street} does not read: {e}")))?;
     match street_value.addresses.get(&address.to_string()) {
         None => Err(SyncError::KindMismatch {
             id,
@@ -279,7 +292,11 @@ fn merge_offer(
 ) -> Result<(DocReply, Option<DocWrite>), SyncError> {
     let before = doc.get_heads();
     if !offer.changes.is_empty() {
-        doc.load_incremental(&offer.changes)
+        let changes = parse_changes(&offer.changes).map_err(|reason| SyncError::BadChanges {
+            id: offer.id,
+            reason,
+        })?;
+        doc.apply_changes(changes)
             .map_err(|e| SyncError::BadChanges {
                 id: offer.id,
                 reason: e.to_string(),

@@ -137,8 +137,14 @@ mod tests {
     #[test]
     fn every_kind_of_damage_is_named() {
         let good = encode_request(&request());
-        assert_eq!(decode_request(&good[..3], 1 << 20), Err(WireError::TooShort(3)));
-        assert_eq!(decode_request(b"GET / HTTP", 1 << 20), Err(WireError::BadMagic));
+        assert_eq!(
+            decode_request(&good[..3], 1 << 20),
+            Err(WireError::TooShort(3))
+        );
+        assert_eq!(
+            decode_request(b"GET / HTTP", 1 << 20),
+            Err(WireError::BadMagic)
+        );
         let mut future = good.clone();
         future[2] = 9;
         assert_eq!(

@@ -1,0 +1,11 @@
+//! The server's tests, over real HTTP against a real database: each test runs on SQLite
+//! and on PostgreSQL.
+
+// Test helpers unwrap: a panic is a failing test that names what broke.
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod health;
+mod helpers;
+mod storage;
+mod sync;
