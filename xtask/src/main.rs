@@ -1,0 +1,137 @@
+//! Project tasks, in Rust so they run wherever cargo does:
+//!
+//! - `cargo xtask run [server flags]`: install the wasm tools if missing, build the field
+//!   app, and start the server with the demo street on the embedded SQLite default.
+//! - `cargo xtask build-app`: only build the field app into `app/dist`.
+//! - `cargo xtask test`: every check: formatting, clippy, and all tests.
+//! - `cargo xtask bench`: the sync benchmark (figures in docs/benchmarks.md).
+//!
+//! Tools come only from the package registries: the wasm32 target through rustup, and
+//! wasm-bindgen-cli through `cargo install` at exactly the version in Cargo.lock.
+
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, bail};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    eprintln!("$ {command:?}");
+    let status = command
+        .status()
+        .with_context(|| format!("failed to start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// The wasm-bindgen version the lock file pins; the CLI must match it exactly.
+fn locked_wasm_bindgen_version() -> anyhow::Result<String> {
+    let lock = fs::read_to_string(root().join("Cargo.lock")).context("failed to read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next()
+        {
+            return Ok(version
+                .trim_start_matches("version = \"")
+                .trim_end_matches('"')
+                .to_string());
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen package")
+}
+
+fn ensure_tools() -> anyhow::Result<()> {
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32 target")?;
+    if !String::from_utf8_lossy(&targets.stdout).contains(WASM_TARGET) {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    let version = locked_wasm_bindgen_version()?;
+    let installed = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
+    if installed != format!("wasm-bindgen {version}") {
+        // Not --locked: its lock wants crates the registry mirror here lacks.
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))?;
+    }
+    Ok(())
+}
+
+fn build_app() -> anyhow::Result<()> {
+    ensure_tools()?;
+    let profile = "wasm-release";
+    run(cargo().args([
+        "build",
+        "--package",
+        "voordeur-app",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        profile,
+    ]))?;
+    let target_dir = env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"));
+    let wasm = target_dir
+        .join(WASM_TARGET)
+        .join(profile)
+        .join("voordeur-app.wasm");
+    let dist = root().join("app").join("dist");
+    fs::create_dir_all(&dist).context("failed to create app/dist")?;
+    run(Command::new("wasm-bindgen")
+        .arg("--target")
+        .arg("web")
+        .arg("--no-typescript")
+        .arg("--out-dir")
+        .arg(&dist)
+        .arg(&wasm))?;
+    fs::copy(root().join("app").join("index.html"), dist.join("index.html"))
+        .context("failed to copy index.html")?;
+    eprintln!("field app built into {}", dist.display());
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let (task, rest) = args.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("", &[]));
+    match task {
+        "build-app" => build_app(),
+        "run" => {
+            build_app()?;
+            run(cargo()
+                .args(["run", "--package", "voordeur-server", "--", "--demo"])
+                .args(rest))
+        }
+        "test" => {
+            run(cargo().args(["fmt", "--all", "--check"]))?;
+            run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+            run(cargo().args(["test", "--workspace"]))
+        }
+        "bench" => run(cargo().args(["bench", "--package", "voordeur-server", "--bench", "sync"])),
+        _ => bail!("usage: cargo xtask <run [server flags] | build-app | test | bench>"),
+    }
+}
