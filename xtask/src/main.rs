@@ -45,7 +45,8 @@ fn cargo() -> Command {
 
 /// The wasm-bindgen version the lock file pins; the CLI must match it exactly.
 fn locked_wasm_bindgen_version() -> anyhow::Result<String> {
-    let lock = fs::read_to_string(root().join("Cargo.lock")).context("failed to read Cargo.lock")?;
+    let lock =
+        fs::read_to_string(root().join("Cargo.lock")).context("failed to read Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasm-bindgen\""
@@ -109,15 +110,21 @@ fn build_app() -> anyhow::Result<()> {
         .arg("--out-dir")
         .arg(&dist)
         .arg(&wasm))?;
-    fs::copy(root().join("app").join("index.html"), dist.join("index.html"))
-        .context("failed to copy index.html")?;
+    fs::copy(
+        root().join("app").join("index.html"),
+        dist.join("index.html"),
+    )
+    .context("failed to copy index.html")?;
     eprintln!("field app built into {}", dist.display());
     Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
-    let (task, rest) = args.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("", &[]));
+    let (task, rest) = args
+        .split_first()
+        .map(|(t, r)| (t.as_str(), r))
+        .unwrap_or(("", &[]));
     match task {
         "build-app" => build_app(),
         "run" => {
@@ -128,7 +135,14 @@ fn main() -> anyhow::Result<()> {
         }
         "test" => {
             run(cargo().args(["fmt", "--all", "--check"]))?;
-            run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+            run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
             run(cargo().args(["test", "--workspace"]))
         }
         "bench" => run(cargo().args(["bench", "--package", "voordeur-server", "--bench", "sync"])),

@@ -5,13 +5,14 @@
 //! chunks by their headers, parses each (checking its checksum), and returns the changes,
 //! or names the first chunk that is wrong.
 
-use automerge::{AutoCommit, Change};
+use automerge::{AutoCommit, Bundle, Change};
 
 /// Every Automerge chunk starts with these bytes.
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const DOCUMENT: u8 = 0;
 const CHANGE: u8 = 1;
 const COMPRESSED_CHANGE: u8 = 2;
+const BUNDLE: u8 = 3;
 
 fn uleb128(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
@@ -54,6 +55,10 @@ pub fn parse_changes(mut bytes: &[u8]) -> Result<Vec<Change>, String> {
                 let mut doc = AutoCommit::load(chunk).map_err(|e| bad(&e.to_string()))?;
                 changes.extend(doc.get_changes(&[]));
             }
+            BUNDLE => {
+                let bundle = Bundle::try_from(chunk).map_err(|e| bad(&e.to_string()))?;
+                changes.extend(bundle.to_changes().map_err(|e| bad(&e.to_string()))?);
+            }
             other => return Err(bad(&format!("chunk type {other} is not accepted"))),
         }
         bytes = rest;
@@ -80,6 +85,11 @@ mod tests {
         assert_eq!(parse_changes(&doc.save_after(&[])).unwrap().len(), 1);
         assert_eq!(parse_changes(&doc.save()).unwrap().len(), 1);
         assert_eq!(parse_changes(&[]).unwrap().len(), 0);
+        crate::docs::put_field(&mut doc, "name", &"Lindenstraat").unwrap();
+        doc.commit();
+        let bundle = crate::sync::changes_since(&mut doc, &[]);
+        assert_eq!(bundle[8], BUNDLE, "two changes travel as a bundle");
+        assert_eq!(parse_changes(&bundle).unwrap().len(), 2);
     }
 
     #[test]

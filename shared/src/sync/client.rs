@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use uuid::Uuid;
 
-use super::{DocOffer, ReplyStatus, SyncRequest, SyncResponse, from_wire, to_wire};
+use super::{DocOffer, ReplyStatus, SyncRequest, SyncResponse, changes_since, from_wire, to_wire};
 use crate::docs::{DocKind, DocumentId};
 
 /// One document on a device.
@@ -57,7 +57,7 @@ impl ReplicaDoc {
             self.server_heads.clone()
         };
         let heads = self.doc.get_heads();
-        let changes = self.doc.save_after(&since);
+        let changes = changes_since(&mut self.doc, &since);
         DocOffer {
             id,
             kind: (!self.acknowledged || self.send_everything).then_some(self.kind),

@@ -7,7 +7,7 @@
 //! 1. For every document it holds, the client offers a [`DocOffer`]: `since`, the server
 //!    heads it last saw acknowledged (empty for a document the server has never
 //!    acknowledged), `heads`, its own current heads, and `changes`, every change of its own
-//!    that is not an ancestor of `since` (`save_after(since)`). It also names the streets
+//!    that is not an ancestor of `since` (see [`changes_since`]). It also names the streets
 //!    it follows, so it learns of documents it does not have yet.
 //! 2. The server applies the changes (Automerge ignores changes it already has, so a
 //!    retried request applies nothing twice), checks the document against its schema,
@@ -54,6 +54,25 @@ impl From<Hash> for ChangeHash {
     }
 }
 
+/// The changes of `doc` that are not ancestors of `heads`, for the wire.
+///
+/// Several changes travel as one Automerge bundle, which encodes them in columns as a
+/// saved document does (actor ids, keys and dependency hashes once, not per change); a
+/// single change travels as its uncompressed chunk. The message as a whole is compressed
+/// once more (see [`wire`]).
+pub fn changes_since(doc: &mut automerge::AutoCommit, heads: &[ChangeHash]) -> Vec<u8> {
+    let changes = doc.get_changes(heads);
+    if changes.len() > 1
+        && let Ok(bundle) = doc.bundle(changes.iter().map(|c| c.hash()))
+    {
+        return bundle.bytes().to_vec();
+    }
+    changes
+        .iter()
+        .flat_map(|change| change.raw_bytes().iter().copied())
+        .collect()
+}
+
 pub(crate) fn to_wire(heads: &[ChangeHash]) -> Vec<Hash> {
     heads.iter().copied().map(Hash::from).collect()
 }
@@ -83,7 +102,7 @@ pub struct DocOffer {
     pub since: Option<Vec<Hash>>,
     /// The client's heads, once its `changes` are applied.
     pub heads: Vec<Hash>,
-    /// Automerge changes the client made since `since` (`save_after` format).
+    /// Automerge changes the client made since `since` (uncompressed change chunks).
     pub changes: Vec<u8>,
 }
 
@@ -111,7 +130,7 @@ pub struct DocReply {
     /// The server's heads after the merge. Always sent: a response may arrive after the
     /// client has moved on, so "the heads you offered" would be ambiguous.
     pub heads: Vec<Hash>,
-    /// Changes the client lacks (`save_after` format, or a whole saved document).
+    /// Changes the client lacks (uncompressed change chunks, or a whole saved document).
     pub changes: Vec<u8>,
 }
 

@@ -11,8 +11,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use uuid::Uuid;
 
 use super::{
-    DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, chunks::parse_changes,
-    from_wire, to_wire,
+    DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, changes_since,
+    chunks::parse_changes, from_wire, to_wire,
 };
 use crate::{
     docs::{DocKind, DocumentId},
@@ -210,7 +210,8 @@ pub fn serve(
             kind: Some(*kind),
             status: ReplyStatus::Merged,
             heads: to_wire(&doc.get_heads()),
-            changes: doc.save(),
+            // Uncompressed: the response is compressed whole.
+            changes: doc.save_nocompress(),
         });
     }
     Ok(Served {
@@ -347,7 +348,7 @@ fn merge_offer(
         kind: None,
         status: ReplyStatus::Merged,
         heads: to_wire(&after),
-        changes: doc.save_after(&client_heads),
+        changes: changes_since(doc, &client_heads),
     };
     Ok((reply, write))
 }
