@@ -17,12 +17,13 @@ use tower_http::{
 };
 use voordeur_shared::{automerge::ActorId, demo, docs::new_actor};
 
-use crate::{config::Config, routes, store::Store};
+use crate::{cache::DocCache, config::Config, routes, store::Store};
 
 #[derive(Debug)]
 pub struct AppState {
     pub config: Config,
     pub store: Store,
+    pub cache: DocCache,
     /// The actor of the few changes the server writes itself (genesis of new documents,
     /// the demo street).
     pub actor: ActorId,
@@ -77,6 +78,7 @@ impl Application {
             state: Arc::new(AppState {
                 config,
                 store,
+                cache: DocCache::new(4096),
                 actor,
             }),
         })

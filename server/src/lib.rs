@@ -6,6 +6,7 @@
 //! against the schema before it is stored (`voordeur_shared::sync::server::serve`).
 
 mod app;
+mod cache;
 mod config;
 mod error;
 mod routes;

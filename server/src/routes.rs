@@ -1,6 +1,9 @@
 //! The HTTP endpoints: `/healthz`, `GET /api/streets` and `POST /api/sync`.
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use axum::{
     Json,
@@ -11,8 +14,8 @@ use axum::{
 };
 use uuid::Uuid;
 use voordeur_shared::{
-    automerge::ActorId,
-    docs,
+    automerge::{ActorId, ChangeHash},
+    docs::{self, DocumentId},
     model::Street,
     sync::{
         server::{Catalog, documents_to_load, serve},
@@ -87,18 +90,40 @@ pub async fn sync(
     let store = &state.store;
     let mut tx = store.begin().await?;
     let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
-    let loaded = store
-        .load(&mut tx, &documents_to_load(&request, &catalog))
-        .await?;
+    let mut loaded = BTreeMap::new();
+    let mut missing = BTreeSet::new();
+    for id in documents_to_load(&request, &catalog) {
+        let entry = catalog.docs.get(&id);
+        match entry.and_then(|e| state.cache.get(&id, &e.heads)) {
+            Some(doc) => {
+                loaded.insert(id, doc);
+            }
+            None => {
+                missing.insert(id);
+            }
+        }
+    }
+    loaded.extend(store.load(&mut tx, &missing).await?);
+    let mut committed_heads: BTreeMap<DocumentId, Vec<ChangeHash>> = catalog
+        .docs
+        .iter()
+        .map(|(id, entry)| (*id, entry.heads.clone()))
+        .collect();
     let actor: ActorId = state.actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
     let (served, request) =
         tokio::task::spawn_blocking(move || (serve(&request, &catalog, loaded, &actor), request))
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
-    let served = served?;
+    let mut served = served?;
     store.write(&mut tx, &served.writes).await?;
     store.commit(tx).await?;
+    committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
+    for (id, mut doc) in std::mem::take(&mut served.docs) {
+        if committed_heads.get(&id) == Some(&doc.get_heads()) {
+            state.cache.put(id, doc);
+        }
+    }
     tracing::info!(
         offered = request.docs.len(),
         written = served.writes.len(),

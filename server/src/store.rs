@@ -131,6 +131,13 @@ fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
     })
 }
 
+fn catalog_entry(row: &AnyRow) -> anyhow::Result<(DocumentId, CatalogEntry)> {
+    let id: DocumentId = row.try_get::<String, _>("id")?.parse()?;
+    let kind = kind_from_row(row)?;
+    let heads = heads_from_bytes(&row.try_get::<Vec<u8>, _>("heads")?);
+    Ok((id, CatalogEntry { kind, heads }))
+}
+
 const DOC_COLUMNS: &str = "id, street_id, kind, address_id, epoch, partner, heads";
 
 impl Store {
@@ -196,47 +203,47 @@ impl Store {
         tx: &mut WriteTx<'_>,
         wanted: &Wanted,
     ) -> Result<Catalog, anyhow::Error> {
+        let mut catalog = Catalog::default();
+        // The offered documents, locked on PostgreSQL in id order so two syncs never wait
+        // on each other in a cycle. What this statement sees of them is what the sync
+        // works with: a document another sync creates meanwhile stays "new" here, and the
+        // insert then fails as contended (503) instead of writing an unlocked row.
         let ids: Vec<String> = wanted.ids.iter().map(|id| id.to_string()).collect();
-        if self.backend == Backend::Postgres && !ids.is_empty() {
-            // Lock in id order, so two requests never wait on each other in a cycle.
+        if !ids.is_empty() {
+            let lock = match self.backend {
+                Backend::Postgres => " FOR UPDATE",
+                Backend::Sqlite => "",
+            };
             let sql = format!(
-                "SELECT id FROM documents WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                "SELECT {DOC_COLUMNS} FROM documents WHERE id IN ({}) ORDER BY id{lock}",
                 placeholders(1, ids.len())
             );
             let mut query = sqlx::query(&sql);
             for id in &ids {
                 query = query.bind(id.as_str());
             }
-            query.fetch_all(&mut *tx.tx).await?;
+            for row in query.fetch_all(&mut *tx.tx).await? {
+                let (id, entry) = catalog_entry(&row)?;
+                catalog.docs.insert(id, entry);
+            }
         }
+        // The other documents of the streets, read but not locked: they are only sent.
         let streets: Vec<String> = wanted.streets.iter().map(|s| s.to_string()).collect();
-        let mut catalog = Catalog::default();
-        if streets.is_empty() && ids.is_empty() {
-            return Ok(catalog);
-        }
-        let mut conditions = Vec::new();
         if !streets.is_empty() {
-            conditions.push(format!("street_id IN ({})", placeholders(1, streets.len())));
-        }
-        if !ids.is_empty() {
-            conditions.push(format!(
-                "id IN ({})",
-                placeholders(streets.len() + 1, ids.len())
-            ));
-        }
-        let sql = format!(
-            "SELECT {DOC_COLUMNS} FROM documents WHERE {}",
-            conditions.join(" OR ")
-        );
-        let mut query = sqlx::query(&sql);
-        for value in streets.iter().chain(&ids) {
-            query = query.bind(value.as_str());
-        }
-        for row in query.fetch_all(&mut *tx.tx).await? {
-            let id: DocumentId = row.try_get::<String, _>("id")?.parse()?;
-            let kind = kind_from_row(&row)?;
-            let heads = heads_from_bytes(&row.try_get::<Vec<u8>, _>("heads")?);
-            catalog.docs.insert(id, CatalogEntry { kind, heads });
+            let sql = format!(
+                "SELECT {DOC_COLUMNS} FROM documents WHERE street_id IN ({})",
+                placeholders(1, streets.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for street in &streets {
+                query = query.bind(street.as_str());
+            }
+            for row in query.fetch_all(&mut *tx.tx).await? {
+                let (id, entry) = catalog_entry(&row)?;
+                if !wanted.ids.contains(&id) {
+                    catalog.docs.insert(id, entry);
+                }
+            }
         }
         Ok(catalog)
     }

@@ -163,6 +163,10 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    // Server logs in tests only on request: RUST_LOG=info cargo test …
+    if std::env::var_os("RUST_LOG").is_some() {
+        voordeur_server::telemetry::init(false);
+    }
     let url = config.database_url();
     let app = Application::build(config).await.expect("server starts");
     let address = app.address();

@@ -121,6 +121,9 @@ pub struct DocWrite {
 pub struct Served {
     pub response: SyncResponse,
     pub writes: Vec<DocWrite>,
+    /// Every document the request touched, as it is once the writes are committed (for a
+    /// server that keeps documents in memory).
+    pub docs: BTreeMap<DocumentId, AutoCommit>,
 }
 
 /// Answers `request` against the documents in `loaded` (as [`documents_to_load`] chose
@@ -188,10 +191,8 @@ pub fn serve(
         let (reply, write) = merge_offer(&mut doc, kind, offer, existed)?;
         replies.push(reply);
         writes.extend(write);
-        // Keep merged streets for the households after them.
-        if matches!(kind, DocKind::Street { .. }) {
-            loaded.insert(offer.id, doc);
-        }
+        // Merged streets are needed for the households after them.
+        loaded.insert(offer.id, doc);
     }
 
     let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
@@ -217,6 +218,7 @@ pub fn serve(
     Ok(Served {
         response: SyncResponse { docs: replies },
         writes,
+        docs: loaded,
     })
 }
 
