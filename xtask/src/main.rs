@@ -3,7 +3,8 @@
 //! - `cargo xtask run [server flags]`: install the wasm tools if missing, build the field
 //!   app, and start the server with the demo street on the embedded SQLite default.
 //! - `cargo xtask build-app`: only build the field app into `app/dist`.
-//! - `cargo xtask test`: every check: formatting, clippy, and all tests.
+//! - `cargo xtask test`: every check: formatting, clippy, and all tests (it builds the app
+//!   and installs Debian's Chromium if missing, for the browser tests).
 //! - `cargo xtask bench`: the sync benchmark (figures in docs/benchmarks.md).
 //!
 //! Tools come only from the package registries: the wasm32 target through rustup, and
@@ -82,6 +83,20 @@ fn ensure_tools() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Chromium from Debian's packages, for the browser tests.
+fn ensure_chromium() -> anyhow::Result<()> {
+    let present = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !present {
+        eprintln!("Chromium is missing: installing Debian's package (needs root)");
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get").args(["install", "-y", "chromium"]))?;
+    }
+    Ok(())
+}
+
 fn build_app() -> anyhow::Result<()> {
     ensure_tools()?;
     let profile = "wasm-release";
@@ -135,6 +150,9 @@ fn main() -> anyhow::Result<()> {
         }
         "test" => {
             run(cargo().args(["fmt", "--all", "--check"]))?;
+            // The browser tests need the built app and Chromium.
+            build_app()?;
+            ensure_chromium()?;
             run(cargo().args([
                 "clippy",
                 "--workspace",
