@@ -131,11 +131,25 @@ fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
     })
 }
 
-fn catalog_entry(row: &AnyRow) -> anyhow::Result<(DocumentId, CatalogEntry)> {
-    let id: DocumentId = row.try_get::<String, _>("id")?.parse()?;
-    let kind = kind_from_row(row)?;
-    let heads = heads_from_bytes(&row.try_get::<Vec<u8>, _>("heads")?);
-    Ok((id, CatalogEntry { kind, heads }))
+/// Runs a `SELECT {DOC_COLUMNS}` query with `binds` and reads its rows as catalog entries.
+async fn catalog_entries(
+    tx: &mut WriteTx<'_>,
+    sql: &str,
+    binds: &[String],
+) -> anyhow::Result<Vec<(DocumentId, CatalogEntry)>> {
+    let mut query = sqlx::query(sql);
+    for value in binds {
+        query = query.bind(value.as_str());
+    }
+    let rows = query.fetch_all(&mut *tx.tx).await?;
+    rows.iter()
+        .map(|row| {
+            let id: DocumentId = row.try_get::<String, _>("id")?.parse()?;
+            let kind = kind_from_row(row)?;
+            let heads = heads_from_bytes(&row.try_get::<Vec<u8>, _>("heads")?);
+            Ok((id, CatalogEntry { kind, heads }))
+        })
+        .collect()
 }
 
 const DOC_COLUMNS: &str = "id, street_id, kind, address_id, epoch, partner, heads";
@@ -218,14 +232,7 @@ impl Store {
                 "SELECT {DOC_COLUMNS} FROM documents WHERE id IN ({}) ORDER BY id{lock}",
                 placeholders(1, ids.len())
             );
-            let mut query = sqlx::query(&sql);
-            for id in &ids {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(&mut *tx.tx).await? {
-                let (id, entry) = catalog_entry(&row)?;
-                catalog.docs.insert(id, entry);
-            }
+            catalog.docs.extend(catalog_entries(tx, &sql, &ids).await?);
         }
         // The other documents of the streets, read but not locked: they are only sent.
         let streets: Vec<String> = wanted.streets.iter().map(|s| s.to_string()).collect();
@@ -234,12 +241,7 @@ impl Store {
                 "SELECT {DOC_COLUMNS} FROM documents WHERE street_id IN ({})",
                 placeholders(1, streets.len())
             );
-            let mut query = sqlx::query(&sql);
-            for street in &streets {
-                query = query.bind(street.as_str());
-            }
-            for row in query.fetch_all(&mut *tx.tx).await? {
-                let (id, entry) = catalog_entry(&row)?;
+            for (id, entry) in catalog_entries(tx, &sql, &streets).await? {
                 if !wanted.ids.contains(&id) {
                     catalog.docs.insert(id, entry);
                 }

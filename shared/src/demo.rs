@@ -50,39 +50,25 @@ pub fn street(actor: ActorId) -> Result<(DocKind, AutoCommit), EditError> {
                 floors: FLOORS,
             },
         )?;
-        for number in businesses {
+        let apartments = (1..=FLOORS).flat_map(|floor| {
+            (0..DOORS_PER_FLOOR).map(move |door| {
+                let number = first_number + (floor - 1) * DOORS_PER_FLOOR * 2 + door * 2;
+                (floor, number.to_string(), AddressKind::Apartment)
+            })
+        });
+        let shops = businesses
+            .iter()
+            .map(|number| (0, number.to_string(), AddressKind::Business));
+        for (floor, number, kind) in shops.chain(apartments) {
+            let id = demo_id(&format!("{name}/{number}")).to_string();
             let address = Address {
                 complex: complex_id.clone(),
-                floor: 0,
-                number: number.to_string(),
-                kind: AddressKind::Business,
+                floor,
+                number,
+                kind,
                 household_epoch: 0,
             };
-            put_entry(
-                &mut doc,
-                "addresses",
-                &demo_id(&format!("{name}/{number}")).to_string(),
-                &address,
-            )?;
-        }
-        for floor in 1..=FLOORS {
-            for door in 0..DOORS_PER_FLOOR {
-                let number =
-                    (first_number + (floor - 1) * DOORS_PER_FLOOR * 2 + door * 2).to_string();
-                let address = Address {
-                    complex: complex_id.clone(),
-                    floor,
-                    number: number.clone(),
-                    kind: AddressKind::Apartment,
-                    household_epoch: 0,
-                };
-                put_entry(
-                    &mut doc,
-                    "addresses",
-                    &demo_id(&format!("{name}/{number}")).to_string(),
-                    &address,
-                )?;
-            }
+            put_entry(&mut doc, "addresses", &id, &address)?;
         }
     }
     doc.commit();
