@@ -78,6 +78,7 @@ async fn a_body_over_the_limit_is_refused(backend: Backend) {
     assert!(message.contains("4096"), "{message}");
     // A small body that inflates past the limit is refused too.
     let bomb = SyncRequest {
+        id: 1,
         streets: vec![],
         docs: vec![DocOffer {
             id: docs::DocumentId(Uuid::nil()),

@@ -5,12 +5,14 @@
 //! after a newer one) the replica stays correct: it only ever moves its knowledge of the
 //! server to heads it holds itself, and offering a change twice is harmless.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use uuid::Uuid;
 
-use super::{DocOffer, ReplyStatus, SyncRequest, SyncResponse, changes_since, from_wire, to_wire};
+use super::{
+    DocOffer, Hash, ReplyStatus, SyncRequest, SyncResponse, changes_since, from_wire, to_wire,
+};
 use crate::docs::{DocKind, DocumentId};
 
 /// One document on a device.
@@ -85,7 +87,15 @@ pub struct Replica {
     actor: ActorId,
     streets: BTreeSet<Uuid>,
     docs: BTreeMap<DocumentId, ReplicaDoc>,
+    /// The heads offered in the latest requests, by request id, newest last: a reply that
+    /// omits the server's heads means "the heads you offered".
+    offered: VecDeque<(u64, BTreeMap<DocumentId, Vec<Hash>>)>,
+    next_request: u64,
 }
+
+/// How many requests' offered heads a replica remembers; a response to an older request
+/// still merges, but does not move the replica's knowledge of the server.
+const REMEMBERED_REQUESTS: usize = 16;
 
 impl Replica {
     /// An empty replica that writes as `actor`.
@@ -94,6 +104,10 @@ impl Replica {
             actor,
             streets: BTreeSet::new(),
             docs: BTreeMap::new(),
+            offered: VecDeque::new(),
+            // Random, so that an answer to a request of an earlier run is never mistaken
+            // for one of this run.
+            next_request: Uuid::new_v4().as_u64_pair().0,
         }
     }
 
@@ -151,13 +165,22 @@ impl Replica {
 
     /// The next request: an offer for every document, and the followed streets.
     pub fn request(&mut self) -> SyncRequest {
+        let id = self.next_request;
+        self.next_request = self.next_request.wrapping_add(1);
+        let docs: Vec<DocOffer> = self
+            .docs
+            .iter_mut()
+            .map(|(id, doc)| doc.offer(*id))
+            .collect();
+        if self.offered.len() == REMEMBERED_REQUESTS {
+            self.offered.pop_front();
+        }
+        self.offered
+            .push_back((id, docs.iter().map(|o| (o.id, o.heads.clone())).collect()));
         SyncRequest {
+            id,
             streets: self.streets.iter().copied().collect(),
-            docs: self
-                .docs
-                .iter_mut()
-                .map(|(id, doc)| doc.offer(*id))
-                .collect(),
+            docs,
         }
     }
 
@@ -165,6 +188,12 @@ impl Replica {
     /// necessarily the latest one).
     pub fn receive(&mut self, response: SyncResponse) -> Received {
         let mut received = Received::default();
+        let offered = self
+            .offered
+            .iter()
+            .find(|(id, _)| *id == response.request)
+            .map(|(_, heads)| heads.clone())
+            .unwrap_or_default();
         for reply in response.docs {
             let id = reply.id;
             let Some(entry) = self.docs.get_mut(&id) else {
@@ -202,7 +231,16 @@ impl Replica {
                     if entry.doc.get_heads() != before {
                         received.changed.push(id);
                     }
-                    let server_heads = from_wire(&reply.heads);
+                    let Some(server_heads) = reply
+                        .heads
+                        .as_deref()
+                        .or_else(|| offered.get(&id).map(Vec::as_slice))
+                        .map(from_wire)
+                    else {
+                        // An answer to a request too old to remember: merged, but it says
+                        // nothing more about the server.
+                        continue;
+                    };
                     let holds_all = server_heads
                         .iter()
                         .all(|h| entry.doc.get_change_by_hash(h).is_some());

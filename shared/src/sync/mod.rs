@@ -84,6 +84,9 @@ pub(crate) fn from_wire(heads: &[Hash]) -> Vec<ChangeHash> {
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SyncRequest {
+    /// Chosen by the client; the response names it, so the client knows which of its
+    /// requests it answers.
+    pub id: u64,
     /// Streets whose documents the client wants to receive, including ones it lacks.
     pub streets: Vec<Uuid>,
     /// One offer per document the client holds.
@@ -109,6 +112,8 @@ pub struct DocOffer {
 /// What the server answers.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SyncResponse {
+    /// The id of the request this answers.
+    pub request: u64,
     pub docs: Vec<DocReply>,
 }
 
@@ -127,9 +132,10 @@ pub struct DocReply {
     /// What the document is about, for a document the client did not offer.
     pub kind: Option<DocKind>,
     pub status: ReplyStatus,
-    /// The server's heads after the merge. Always sent: a response may arrive after the
-    /// client has moved on, so "the heads you offered" would be ambiguous.
-    pub heads: Vec<Hash>,
+    /// The server's heads after the merge; `None` when they are the heads the client
+    /// offered for this document in request [`SyncResponse::request`] (the common case:
+    /// 32 incompressible bytes a document saved).
+    pub heads: Option<Vec<Hash>>,
     /// Changes the client lacks (uncompressed change chunks, or a whole saved document).
     pub changes: Vec<u8>,
 }

@@ -154,7 +154,7 @@ pub fn serve(
                 id: offer.id,
                 kind: None,
                 status: ReplyStatus::SendEverything,
-                heads: Vec::new(),
+                heads: Some(Vec::new()),
                 changes: Vec::new(),
             }),
         }
@@ -169,7 +169,7 @@ pub fn serve(
                 id: offer.id,
                 kind: None,
                 status: ReplyStatus::Merged,
-                heads: offer.heads.clone(),
+                heads: None,
                 changes: Vec::new(),
             });
             continue;
@@ -210,13 +210,16 @@ pub fn serve(
             id: *id,
             kind: Some(*kind),
             status: ReplyStatus::Merged,
-            heads: to_wire(&doc.get_heads()),
+            heads: Some(to_wire(&doc.get_heads())),
             // Uncompressed: the response is compressed whole.
             changes: doc.save_nocompress(),
         });
     }
     Ok(Served {
-        response: SyncResponse { docs: replies },
+        response: SyncResponse {
+            request: request.id,
+            docs: replies,
+        },
         writes,
         docs: loaded,
     })
@@ -319,7 +322,7 @@ fn merge_offer(
             id: offer.id,
             kind: None,
             status: ReplyStatus::SendEverything,
-            heads: to_wire(&before),
+            heads: Some(to_wire(&before)),
             changes: Vec::new(),
         };
         return Ok((reply, None));
@@ -349,7 +352,7 @@ fn merge_offer(
         id: offer.id,
         kind: None,
         status: ReplyStatus::Merged,
-        heads: to_wire(&after),
+        heads: (after != client_heads).then(|| to_wire(&after)),
         changes: changes_since(doc, &client_heads),
     };
     Ok((reply, write))

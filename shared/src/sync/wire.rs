@@ -2,12 +2,13 @@
 //!
 //! A message is a four-byte header, `V` `D`, the format version, and a tag (`Q` for a
 //! request, `R` for a response), followed by the message in postcard encoding, compressed
-//! with DEFLATE. Automerge change chunks repeat actor ids, dependency hashes and keys from
-//! change to change, so compressing a whole request at once pays (see docs/benchmarks.md).
+//! with Brotli. Automerge change chunks repeat actor ids, dependency hashes and keys from
+//! change to change, so compressing a whole request at once pays; Brotli's 4 MiB window
+//! finds repetition anywhere in a message, where DEFLATE's 32 KiB window missed much of it
+//! (see docs/benchmarks.md).
 
 use std::io::{Read, Write};
 
-use flate2::{Compression, read::DeflateDecoder, write::DeflateEncoder};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{SyncRequest, SyncResponse};
@@ -16,6 +17,9 @@ const MAGIC: [u8; 2] = *b"VD";
 const VERSION: u8 = 1;
 const REQUEST_TAG: u8 = b'Q';
 const RESPONSE_TAG: u8 = b'R';
+/// Brotli quality and window (2^22 = 4 MiB, so repetition across a whole message counts).
+const QUALITY: u32 = 9;
+const WINDOW_BITS: u32 = 22;
 
 /// The media type of sync messages on HTTP.
 pub const CONTENT_TYPE: &str = "application/vnd.voordeur.sync";
@@ -45,11 +49,13 @@ fn encode<T: Serialize>(tag: u8, message: &T) -> Vec<u8> {
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
     out.push(tag);
-    let mut encoder = DeflateEncoder::new(out, Compression::best());
-    encoder
-        .write_all(&plain)
-        .expect("writing to a Vec cannot fail");
-    encoder.finish().expect("writing to a Vec cannot fail")
+    {
+        let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, QUALITY, WINDOW_BITS);
+        encoder
+            .write_all(&plain)
+            .expect("writing to a Vec cannot fail");
+    }
+    out
 }
 
 fn decode<T: DeserializeOwned>(
@@ -74,7 +80,7 @@ fn decode<T: DeserializeOwned>(
         });
     }
     let mut plain = Vec::new();
-    DeflateDecoder::new(body)
+    brotli::Decompressor::new(body, 4096)
         .take(max_inflated as u64 + 1)
         .read_to_end(&mut plain)
         .map_err(|e| WireError::Inflate(e.to_string()))?;
@@ -117,6 +123,7 @@ mod tests {
             street: uuid::Uuid::from_u128(7),
         };
         SyncRequest {
+            id: 1,
             streets: vec![kind.street()],
             docs: vec![DocOffer {
                 id: kind.id(),
@@ -168,6 +175,7 @@ mod tests {
     #[test]
     fn a_compression_bomb_is_refused_without_inflating_it_all() {
         let zeros = SyncRequest {
+            id: 1,
             streets: vec![],
             docs: vec![DocOffer {
                 id: DocumentId(uuid::Uuid::nil()),
