@@ -161,6 +161,14 @@ fn main() -> anyhow::Result<()> {
                 "-D",
                 "warnings",
             ]))?;
+            // `shared` must keep compiling for the browser.
+            run(cargo().args([
+                "check",
+                "--package",
+                "voordeur-shared",
+                "--target",
+                WASM_TARGET,
+            ]))?;
             run(cargo().args(["test", "--workspace"]))
         }
         "bench" => run(cargo().args(["bench", "--package", "voordeur-server", "--bench", "sync"])),
