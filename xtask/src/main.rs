@@ -140,6 +140,8 @@ fn main() -> anyhow::Result<()> {
         .split_first()
         .map(|(t, r)| (t.as_str(), r))
         .unwrap_or(("", &[]));
+    // `cargo xtask run -- --listen …` and `cargo xtask run --listen …` both work.
+    let rest = rest.strip_prefix(&["--".to_string()]).unwrap_or(rest);
     match task {
         "build-app" => build_app(),
         "run" => {
