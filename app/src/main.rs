@@ -1,25 +1,91 @@
-//! The field app's entry point. For now a placeholder page, in Dutch, that says what is
-//! coming; the walk list and the visit screen arrive with the field-app issue.
+//! Voordeur's field app: the community builder's phone app, offline from the first tap.
+//!
+//! - [`field`]: the phone's documents and every action on them.
+//! - [`store`]: the documents in the browser's local storage.
+//! - [`sync`]: the loop that syncs by itself.
+//! - [`ui`]: the screens (walk list, door, status bar).
+//! - [`i18n`]: the words, Dutch first.
+
+mod field;
+mod i18n;
+mod store;
+mod sync;
+mod ui;
 
 use leptos::prelude::*;
 
-#[component]
-fn App() -> impl IntoView {
-    view! {
-        <main class="placeholder">
-            <h1>"Voordeur"</h1>
-            <p>"De veldapp voor buurtwerk, deur voor deur."</p>
-            <p>
-                "De server draait en bewaart de straat. De looplijst en het gespreksscherm "
-                "komen in de volgende versie."
-            </p>
-            <p>
-                <a href="/api/streets">"Straten op deze server (JSON)"</a>
-            </p>
-        </main>
+use crate::field::{Screen, SyncState, Ui};
+
+/// Recounts what is waiting to be synced and how much storage is used.
+pub fn refresh_counts(ui: Ui) {
+    if let Some((unsynced, usage)) = field::with(|f| (f.replica.unsynced(), f.store.usage())) {
+        ui.unsynced.set(unsynced);
+        ui.usage.set(usage);
     }
 }
 
 fn main() {
-    mount_to_body(App);
+    let ui = Ui {
+        lang: RwSignal::new(i18n::Lang::Nl),
+        name: RwSignal::new(String::new()),
+        walk: RwSignal::new(None),
+        ready: RwSignal::new(false),
+        revision: RwSignal::new(0),
+        sync: RwSignal::new(SyncState::Idle),
+        unsynced: RwSignal::new(0),
+        usage: RwSignal::new(Default::default()),
+        problem: RwSignal::new(None),
+        screen: RwSignal::new(ui::screen_from_hash()),
+    };
+    match field::open() {
+        Ok(()) => {
+            field::with(|f| {
+                ui.lang.set(f.settings.lang);
+                ui.name.set(f.settings.name.clone());
+                ui.walk.set(f.stored_walk());
+            });
+        }
+        Err(e) => ui.problem.set(Some(e.to_string())),
+    }
+    mount_to_body(move || view! { <ui::App ui=ui /> });
+    mark("voordeur-shell");
+    // Load the documents after the first paint: the stored walk list is already showing.
+    leptos::task::spawn_local(async move {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(0)).await;
+        load(ui).await;
+    });
+    ui::register_service_worker();
+    ui::ask_persistent_storage();
+}
+
+async fn load(ui: Ui) {
+    match field::with(field::Field::load) {
+        Some(Err(e)) => ui.problem.set(Some(e.to_string())),
+        Some(Ok(Some(walk))) => ui.walk.set(Some(walk)),
+        _ => {}
+    }
+    refresh_counts(ui);
+    ui.ready.set(true);
+    mark("voordeur-ready");
+    if field::with(|f| f.street_id().is_none()).unwrap_or(false)
+        && let Some(streets) = sync::streets().await
+        && let [(id, _)] = streets.as_slice()
+        && let Ok(id) = id.parse()
+    {
+        // One street on the server: follow it. (Several: the first start asks which.)
+        if let Some(Err(e)) = field::with(|f| f.follow(id)) {
+            ui.problem.set(Some(e.to_string()));
+        }
+    }
+    sync::start(ui);
+    if ui.screen.get_untracked() != Screen::Walk {
+        ui.revision.update(|r| *r += 1);
+    }
+}
+
+/// Marks a moment in the browser's performance timeline (read by the benchmarks).
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
 }

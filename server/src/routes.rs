@@ -87,6 +87,8 @@ pub async fn sync(
         other => other,
     })?;
     let request = wire::decode_request(&body, state.config.max_inflated())?;
+    // Answer in the request's compression: the field app speaks only DEFLATE.
+    let compression = wire::compression_of(&body).unwrap_or(wire::Compression::BEST);
     let store = &state.store;
     let mut tx = store.begin().await?;
     let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
@@ -136,7 +138,7 @@ pub async fn sync(
             tracing::warn!(doc = %write.id, error = format!("{e:#}"), "compaction failed");
         }
     }
-    let bytes = wire::encode_response(&served.response);
+    let bytes = wire::encode_response_as(&served.response, compression);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, wire::CONTENT_TYPE)],

@@ -9,6 +9,8 @@ pub mod docs;
 pub mod model;
 pub mod record;
 pub mod sync;
+pub mod walk;
 
 pub use automerge;
 pub use autosurgeon;
+pub use uuid;

@@ -44,20 +44,55 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), SchemaViolation> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IsoDate(pub time::Date);
 
-const ISO_DATE: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
+/// Why text is not a `YYYY-MM-DD` date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a date as YYYY-MM-DD")]
+pub struct NotADate(String);
 
 impl std::str::FromStr for IsoDate {
-    type Err = time::error::Parse;
+    type Err = NotADate;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        time::Date::parse(s, ISO_DATE).map(IsoDate)
+        let not_a_date = || NotADate(s.to_string());
+        let mut parts = s.split('-');
+        let mut number = |digits: usize| {
+            parts
+                .next()
+                .filter(|p| p.len() == digits && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(not_a_date)
+        };
+        let (year, month, day) = (number(4)?, number(2)?, number(2)?);
+        if parts.next().is_some() {
+            return Err(not_a_date());
+        }
+        let month = u8::try_from(month)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+            .ok_or_else(not_a_date)?;
+        let day = u8::try_from(day).map_err(|_| not_a_date())?;
+        time::Date::from_calendar_date(i32::from(year), month, day)
+            .map(IsoDate)
+            .map_err(|_| not_a_date())
     }
 }
 
 impl std::fmt::Display for IsoDate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = self.0.format(ISO_DATE).map_err(|_| std::fmt::Error)?;
-        f.write_str(&text)
+        let (year, month, day) = self.0.to_calendar_date();
+        write!(f, "{year:04}-{:02}-{day:02}", u8::from(month))
+    }
+}
+
+impl serde::Serialize for IsoDate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IsoDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -399,5 +434,19 @@ impl Confidential {
             check_len("signal", &signal.text, MAX_SHORT_CHARS)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IsoDate;
+
+    #[test]
+    fn dates_are_read_strictly_and_written_back_the_same() {
+        let date: IsoDate = "2026-02-28".parse().unwrap();
+        assert_eq!(date.to_string(), "2026-02-28");
+        for bad in ["2026-02-30", "2026-2-28", "26-02-28", "2026-02-28x", "2026-13-01", ""] {
+            assert!(bad.parse::<IsoDate>().is_err(), "{bad:?} parsed");
+        }
     }
 }

@@ -9,11 +9,14 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
+use automerge::AutoCommit;
+
 use crate::{
     docs::{self, DocKind, EditError, new_id},
     model::{
-        Conversation, IsoDate, MAX_NOTES_CHARS, MAX_SHORT_CHARS, Outcome, SchemaViolation, Signal,
-        SignalKind, SignalStatus, Street, Theme, Visit, Wish, WishStatus,
+        Address, Consent, Conversation, Household, IsoDate, MAX_NOTES_CHARS, MAX_SHORT_CHARS,
+        Outcome, Partner, Resident, SchemaViolation, Signal, SignalKind, SignalStatus, Theme,
+        Visit, Wish, WishStatus,
     },
     sync::client::Replica,
 };
@@ -53,25 +56,14 @@ impl From<EditError> for RecordError {
 
 impl VisitRecord {
     fn check(&self) -> Result<(), SchemaViolation> {
-        let too_long = |what: &str, text: &str, max: usize| {
-            (text.chars().count() > max)
-                .then(|| SchemaViolation(format!("{what} is longer than {max} characters")))
-        };
-        if let Some(err) = too_long("notes", &self.notes, MAX_NOTES_CHARS)
-            .or_else(|| too_long("contribution", &self.contribution, MAX_SHORT_CHARS))
-            .or_else(|| too_long("author", &self.author, MAX_SHORT_CHARS))
-            .or_else(|| {
-                self.wishes
-                    .iter()
-                    .find_map(|(_, text)| too_long("a wish", text, MAX_SHORT_CHARS))
-            })
-            .or_else(|| {
-                self.signals
-                    .iter()
-                    .find_map(|(_, text)| too_long("a signal", text, MAX_SHORT_CHARS))
-            })
-        {
-            return Err(err);
+        check_len("notes", &self.notes, MAX_NOTES_CHARS)?;
+        check_len("contribution", &self.contribution, MAX_SHORT_CHARS)?;
+        check_len("author", &self.author, MAX_SHORT_CHARS)?;
+        for (_, text) in &self.wishes {
+            check_len("a wish", text, MAX_SHORT_CHARS)?;
+        }
+        for (_, text) in &self.signals {
+            check_len("a signal", text, MAX_SHORT_CHARS)?;
         }
         if self.return_on.is_some() && self.outcome != Outcome::ComeBackLater {
             return Err(SchemaViolation(
@@ -81,28 +73,14 @@ impl VisitRecord {
         Ok(())
     }
 
-    /// Writes the visit into `replica` and returns its id.
+    /// Writes the visit into `replica` and returns its id: one change per document.
     pub fn record(&self, replica: &mut Replica) -> Result<String, RecordError> {
         self.check()?;
-        let street_kind = DocKind::Street {
-            street: self.street,
-        };
-        let street_doc = &mut replica
-            .get_mut(&street_kind.id())
-            .ok_or(RecordError::UnknownStreet(self.street))?
-            .doc;
-        let street: Street = docs::read(street_doc).map_err(EditError::from)?;
-        let epoch = street
-            .addresses
-            .get(&self.address.to_string())
-            .ok_or(RecordError::UnknownAddress(self.address))?
-            .household_epoch;
-
-        let visit_id = new_id();
-        docs::put_entry(
+        let door = Door::find(replica, self.street, self.address)?;
+        let street_doc = door.street_doc(replica)?;
+        let visit_id = put_visit(
             street_doc,
-            "visits",
-            &visit_id,
+            &self.address,
             &Visit {
                 address: self.address.to_string(),
                 author: self.author.clone(),
@@ -112,30 +90,13 @@ impl VisitRecord {
             },
         )?;
         for (theme, text) in &self.wishes {
-            let wish = Wish {
-                visit: visit_id.clone(),
-                theme: *theme,
-                text: text.clone(),
-                status: WishStatus::Open,
-                owner: None,
-            };
-            docs::put_entry(street_doc, "wishes", &new_id(), &wish)?;
+            put_wish(street_doc, &visit_id, *theme, text)?;
         }
         street_doc.commit();
 
-        if !self.notes.is_empty() || !self.contribution.is_empty() {
-            let household = replica.open(DocKind::Household {
-                street: self.street,
-                address: self.address,
-                epoch,
-            });
-            let conversation = Conversation {
-                notes: autosurgeon::Text::with_value(&self.notes),
-                contribution: self.contribution.clone(),
-            };
-            docs::put_entry(household, "conversations", &visit_id, &conversation)?;
-            household.commit();
-        }
+        let household = replica.open(door.household());
+        put_conversation(household, &visit_id, &self.notes, &self.contribution)?;
+        household.commit();
 
         let mut by_partner: BTreeMap<_, Vec<_>> = BTreeMap::new();
         for (kind, text) in &self.signals {
@@ -145,23 +106,232 @@ impl VisitRecord {
                 .push((kind, text));
         }
         for (partner, signals) in by_partner {
-            let confidential = replica.open(DocKind::Confidential {
-                street: self.street,
-                address: self.address,
-                epoch,
-                partner,
-            });
+            let confidential = replica.open(door.confidential(partner));
             for (kind, text) in signals {
-                let signal = Signal {
-                    visit: visit_id.clone(),
-                    kind: *kind,
-                    text: text.clone(),
-                    status: SignalStatus::New,
-                };
-                docs::put_entry(confidential, "signals", &new_id(), &signal)?;
+                put_signal(confidential, &visit_id, *kind, text)?;
             }
             confidential.commit();
         }
         Ok(visit_id)
     }
+}
+
+/// One door of a street on this device, and the ids of the documents about its household.
+///
+/// The field app edits a visit one field at a time, as the builder types; each edit is one
+/// Automerge change, written to the device's storage at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Door {
+    pub street: Uuid,
+    pub address: Uuid,
+    pub epoch: u32,
+}
+
+impl Door {
+    /// Looks the door up in the street document on `replica`.
+    pub fn find(replica: &Replica, street: Uuid, address: Uuid) -> Result<Self, RecordError> {
+        let street_doc = &replica
+            .get(&DocKind::Street { street }.id())
+            .ok_or(RecordError::UnknownStreet(street))?
+            .doc;
+        let entry: Address = docs::get_entry(street_doc, "addresses", &address.to_string())?
+            .ok_or(RecordError::UnknownAddress(address))?;
+        Ok(Door {
+            street,
+            address,
+            epoch: entry.household_epoch,
+        })
+    }
+
+    pub fn street_kind(&self) -> DocKind {
+        DocKind::Street {
+            street: self.street,
+        }
+    }
+
+    pub fn household(&self) -> DocKind {
+        DocKind::Household {
+            street: self.street,
+            address: self.address,
+            epoch: self.epoch,
+        }
+    }
+
+    pub fn confidential(&self, partner: Partner) -> DocKind {
+        DocKind::Confidential {
+            street: self.street,
+            address: self.address,
+            epoch: self.epoch,
+            partner,
+        }
+    }
+
+    fn street_doc<'r>(&self, replica: &'r mut Replica) -> Result<&'r mut AutoCommit, RecordError> {
+        Ok(&mut replica
+            .get_mut(&self.street_kind().id())
+            .ok_or(RecordError::UnknownStreet(self.street))?
+            .doc)
+    }
+
+    /// Records a knock on this door and opens its conversation (so that notes added later,
+    /// by anyone, land in the one conversation). Returns the visit's id.
+    pub fn record_visit(
+        &self,
+        replica: &mut Replica,
+        author: &str,
+        at_ms: i64,
+        outcome: Outcome,
+        return_on: Option<IsoDate>,
+    ) -> Result<String, RecordError> {
+        VisitRecord {
+            street: self.street,
+            address: self.address,
+            author: author.to_string(),
+            at_ms,
+            outcome,
+            return_on,
+            notes: String::new(),
+            contribution: String::new(),
+            wishes: Vec::new(),
+            signals: Vec::new(),
+        }
+        .record(replica)
+    }
+
+    /// Replaces the notes of `visit`'s conversation, keeping others' concurrent edits.
+    pub fn set_notes(&self, replica: &mut Replica, visit: &str, notes: &str) -> Result<(), RecordError> {
+        check_len("notes", notes, MAX_NOTES_CHARS)?;
+        let household = replica.open(self.household());
+        docs::update_notes(household, visit, notes)?;
+        household.commit();
+        Ok(())
+    }
+
+    pub fn set_contribution(
+        &self,
+        replica: &mut Replica,
+        visit: &str,
+        contribution: &str,
+    ) -> Result<(), RecordError> {
+        check_len("contribution", contribution, MAX_SHORT_CHARS)?;
+        let household = replica.open(self.household());
+        let mut conversation: Conversation = docs::get_entry(household, "conversations", visit)?
+            .ok_or_else(|| EditError::MissingEntry {
+                collection: "conversations",
+                key: visit.to_string(),
+            })?;
+        conversation.contribution = contribution.to_string();
+        docs::put_entry(household, "conversations", visit, &conversation)?;
+        household.commit();
+        Ok(())
+    }
+
+    pub fn add_wish(
+        &self,
+        replica: &mut Replica,
+        visit: &str,
+        theme: Theme,
+        text: &str,
+    ) -> Result<(), RecordError> {
+        check_len("a wish", text, MAX_SHORT_CHARS)?;
+        let street_doc = self.street_doc(replica)?;
+        put_wish(street_doc, visit, theme, text)?;
+        street_doc.commit();
+        Ok(())
+    }
+
+    /// Adds a signal to the confidential document of the one partner allowed to hold it.
+    pub fn add_signal(
+        &self,
+        replica: &mut Replica,
+        visit: &str,
+        kind: SignalKind,
+        text: &str,
+    ) -> Result<(), RecordError> {
+        check_len("a signal", text, MAX_SHORT_CHARS)?;
+        let confidential = replica.open(self.confidential(kind.partner()));
+        put_signal(confidential, visit, kind, text)?;
+        confidential.commit();
+        Ok(())
+    }
+
+    /// Records the resident's answer to the consent question, with their name and contact
+    /// details only when they consent.
+    pub fn set_consent(
+        &self,
+        replica: &mut Replica,
+        consent: Consent,
+        resident: &Resident,
+    ) -> Result<(), RecordError> {
+        let kept = if consent == Consent::Given {
+            resident.clone()
+        } else {
+            Resident::default()
+        };
+        let household = replica.open(self.household());
+        docs::put_field(household, "consent", &consent)?;
+        docs::put_field(household, "resident", &kept)?;
+        let result: Household = docs::read(household).map_err(EditError::from)?;
+        if let Err(e) = result.validate() {
+            household.rollback();
+            return Err(e.into());
+        }
+        household.commit();
+        Ok(())
+    }
+}
+
+fn check_len(what: &str, text: &str, max: usize) -> Result<(), SchemaViolation> {
+    if text.chars().count() > max {
+        return Err(SchemaViolation(format!(
+            "{what} is longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn put_visit(street_doc: &mut AutoCommit, address: &Uuid, visit: &Visit) -> Result<String, EditError> {
+    debug_assert_eq!(visit.address, address.to_string());
+    let visit_id = new_id();
+    docs::put_entry(street_doc, "visits", &visit_id, visit)?;
+    Ok(visit_id)
+}
+
+fn put_wish(street_doc: &mut AutoCommit, visit: &str, theme: Theme, text: &str) -> Result<(), EditError> {
+    let wish = Wish {
+        visit: visit.to_string(),
+        theme,
+        text: text.to_string(),
+        status: WishStatus::Open,
+        owner: None,
+    };
+    docs::put_entry(street_doc, "wishes", &new_id(), &wish)
+}
+
+fn put_conversation(
+    household: &mut AutoCommit,
+    visit: &str,
+    notes: &str,
+    contribution: &str,
+) -> Result<(), EditError> {
+    let conversation = Conversation {
+        notes: autosurgeon::Text::with_value(notes),
+        contribution: contribution.to_string(),
+    };
+    docs::put_entry(household, "conversations", visit, &conversation)
+}
+
+fn put_signal(
+    confidential: &mut AutoCommit,
+    visit: &str,
+    kind: SignalKind,
+    text: &str,
+) -> Result<(), EditError> {
+    let signal = Signal {
+        visit: visit.to_string(),
+        kind,
+        text: text.to_string(),
+        status: SignalStatus::New,
+    };
+    docs::put_entry(confidential, "signals", &new_id(), &signal)
 }

@@ -97,6 +97,46 @@ fn ensure_chromium() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// npm's binaryen 132 for `wasm-opt`, installed under `target/tools` on first use.
+/// Debian's binaryen 108 writes a module that fails in the browser (../shared/TOOLCHAIN.md).
+const BINARYEN: &str = "binaryen@132.0.0";
+
+fn wasm_opt() -> anyhow::Result<PathBuf> {
+    let prefix = target_dir().join("tools");
+    let bin = prefix.join("node_modules").join(".bin").join("wasm-opt");
+    let version = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
+        .unwrap_or_default();
+    if !version.contains("version 132") {
+        fs::create_dir_all(&prefix).context("failed to create target/tools")?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(BINARYEN))?;
+    }
+    Ok(bin)
+}
+
+fn target_dir() -> PathBuf {
+    env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"))
+}
+
+/// FNV-1a: a stable fingerprint of the app shell, so that each build's service worker
+/// installs a cache of its own.
+fn fingerprint(parts: &[Vec<u8>]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flatten() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Builds the field app into `app/dist`: the wasm (size-optimised), its JS glue, and the
+/// static shell (page, styles, manifest, icon, service worker).
 fn build_app() -> anyhow::Result<()> {
     ensure_tools()?;
     let profile = "wasm-release";
@@ -109,14 +149,14 @@ fn build_app() -> anyhow::Result<()> {
         "--profile",
         profile,
     ]))?;
-    let target_dir = env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("target"));
-    let wasm = target_dir
+    let wasm = target_dir()
         .join(WASM_TARGET)
         .join(profile)
         .join("voordeur-app.wasm");
     let dist = root().join("app").join("dist");
+    if dist.exists() {
+        fs::remove_dir_all(&dist).context("failed to clear app/dist")?;
+    }
     fs::create_dir_all(&dist).context("failed to create app/dist")?;
     run(Command::new("wasm-bindgen")
         .arg("--target")
@@ -125,12 +165,46 @@ fn build_app() -> anyhow::Result<()> {
         .arg("--out-dir")
         .arg(&dist)
         .arg(&wasm))?;
-    fs::copy(
-        root().join("app").join("index.html"),
-        dist.join("index.html"),
-    )
-    .context("failed to copy index.html")?;
-    eprintln!("field app built into {}", dist.display());
+    let bg = dist.join("voordeur-app_bg.wasm");
+    run(Command::new(wasm_opt()?)
+        .arg("-Oz")
+        // The features rustc's wasm32 target emits by default.
+        .args([
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg))?;
+
+    let static_dir = root().join("app").join("static");
+    let mut shell = Vec::new();
+    for entry in fs::read_dir(&static_dir).context("failed to read app/static")? {
+        let path = entry?.path();
+        let name = path.file_name().context("a file name")?.to_owned();
+        let bytes = fs::read(&path).with_context(|| format!("failed to read {path:?}"))?;
+        shell.push((name, bytes));
+    }
+    shell.sort();
+    let mut parts: Vec<Vec<u8>> = shell.iter().map(|(_, bytes)| bytes.clone()).collect();
+    parts.push(fs::read(&bg)?);
+    parts.push(fs::read(dist.join("voordeur-app.js"))?);
+    let version = fingerprint(&parts);
+    for (name, bytes) in shell {
+        let bytes = if name == "sw.js" {
+            String::from_utf8(bytes)?
+                .replace("__VERSION__", &version)
+                .into_bytes()
+        } else {
+            bytes
+        };
+        fs::write(dist.join(&name), bytes).with_context(|| format!("failed to write {name:?}"))?;
+    }
+    eprintln!("field app {version} built into {}", dist.display());
     Ok(())
 }
 

@@ -46,6 +46,9 @@ impl ReplicaDoc {
 
     /// Changes on this device that the server has not acknowledged.
     pub fn unsynced(&mut self) -> usize {
+        if !self.send_everything && self.doc.get_heads() == self.server_heads {
+            return 0;
+        }
         if self.send_everything {
             return self.doc.get_changes(&[]).len();
         }
@@ -70,6 +73,15 @@ impl ReplicaDoc {
     }
 }
 
+/// A document the device keeps in storage but not in memory. Only fully synced documents
+/// are parked, so an offer needs nothing but their heads: a device with a hundred
+/// households' notes loads only the ones the builder opens (see the field app's store).
+#[derive(Debug, Clone)]
+struct Parked {
+    kind: DocKind,
+    heads: Vec<ChangeHash>,
+}
+
 /// What taking in a response did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Received {
@@ -79,6 +91,8 @@ pub struct Received {
     pub again: bool,
     /// Documents whose reply could not be applied, with the reason.
     pub rejected: Vec<(DocumentId, String)>,
+    /// Parked documents the server has news for: load them, then sync again.
+    pub load: Vec<DocumentId>,
 }
 
 /// A device's documents and its knowledge of the server.
@@ -87,6 +101,7 @@ pub struct Replica {
     actor: ActorId,
     streets: BTreeSet<Uuid>,
     docs: BTreeMap<DocumentId, ReplicaDoc>,
+    parked: BTreeMap<DocumentId, Parked>,
     /// The heads offered in the latest requests, by request id, newest last: a reply that
     /// omits the server's heads means "the heads you offered".
     offered: VecDeque<(u64, BTreeMap<DocumentId, Vec<Hash>>)>,
@@ -104,6 +119,7 @@ impl Replica {
             actor,
             streets: BTreeSet::new(),
             docs: BTreeMap::new(),
+            parked: BTreeMap::new(),
             offered: VecDeque::new(),
             // Random, so that an answer to a request of an earlier run is never mistaken
             // for one of this run.
@@ -128,6 +144,47 @@ impl Replica {
     pub fn insert(&mut self, mut doc: ReplicaDoc) {
         doc.doc.set_actor(self.actor.clone());
         self.docs.insert(doc.kind.id(), doc);
+    }
+
+    /// Notes that the device holds document `kind` in storage, synced up to `heads`,
+    /// without loading it.
+    pub fn park(&mut self, kind: DocKind, heads: Vec<ChangeHash>) {
+        let id = kind.id();
+        self.docs.remove(&id);
+        self.parked.insert(id, Parked { kind, heads });
+    }
+
+    pub fn is_parked(&self, id: &DocumentId) -> bool {
+        self.parked.contains_key(id)
+    }
+
+    /// Puts a parked document's content in memory: it was synced up to its parked heads.
+    pub fn unpark(&mut self, id: &DocumentId, doc: AutoCommit) {
+        if let Some(parked) = self.parked.remove(id) {
+            self.insert(ReplicaDoc::restore(parked.kind, doc, parked.heads));
+        }
+    }
+
+    /// The parked documents that `response` brings news for; load them before
+    /// [`Replica::receive`], or it asks for them in [`Received::load`].
+    pub fn to_load(&self, response: &SyncResponse) -> Vec<DocumentId> {
+        response
+            .docs
+            .iter()
+            .filter(|r| {
+                self.parked.contains_key(&r.id)
+                    && (!r.changes.is_empty() || r.status == ReplyStatus::SendEverything)
+            })
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// The kind of every document on the device, loaded or parked.
+    pub fn kinds(&self) -> impl Iterator<Item = DocKind> + '_ {
+        self.docs
+            .values()
+            .map(|d| d.kind)
+            .chain(self.parked.values().map(|p| p.kind))
     }
 
     pub fn get(&self, id: &DocumentId) -> Option<&ReplicaDoc> {
@@ -167,10 +224,18 @@ impl Replica {
     pub fn request(&mut self) -> SyncRequest {
         let id = self.next_request;
         self.next_request = self.next_request.wrapping_add(1);
+        let parked = self.parked.iter().map(|(id, parked)| DocOffer {
+            id: *id,
+            kind: None,
+            since: None,
+            heads: to_wire(&parked.heads),
+            changes: Vec::new(),
+        });
         let docs: Vec<DocOffer> = self
             .docs
             .iter_mut()
             .map(|(id, doc)| doc.offer(*id))
+            .chain(parked)
             .collect();
         if self.offered.len() == REMEMBERED_REQUESTS {
             self.offered.pop_front();
@@ -196,6 +261,13 @@ impl Replica {
             .unwrap_or_default();
         for reply in response.docs {
             let id = reply.id;
+            if self.parked.contains_key(&id) {
+                if !reply.changes.is_empty() || reply.status == ReplyStatus::SendEverything {
+                    received.load.push(id);
+                    received.again = true;
+                }
+                continue;
+            }
             let Some(entry) = self.docs.get_mut(&id) else {
                 match (reply.kind, reply.status) {
                     (Some(kind), ReplyStatus::Merged) if kind.id() == id => {

@@ -1,8 +1,8 @@
 //! The byte encoding of sync messages.
 //!
-//! A message is a four-byte header, `V` `D`, the format version, and a tag (`Q` for a
-//! request, `R` for a response), followed by the message in postcard encoding, compressed
-//! with Brotli. Automerge change chunks repeat actor ids, dependency hashes and keys from
+//! A message is a five-byte header, `V` `D`, the format version, a tag (`Q` for a
+//! request, `R` for a response) and the compression (`B` Brotli, `D` DEFLATE), followed by
+//! the message in postcard encoding, compressed. Automerge change chunks repeat actor ids, dependency hashes and keys from
 //! change to change, so compressing a whole request at once pays; Brotli's 4 MiB window
 //! finds repetition anywhere in a message, where DEFLATE's 32 KiB window missed much of it
 //! (see docs/benchmarks.md).
@@ -14,15 +14,53 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{SyncRequest, SyncResponse};
 
 const MAGIC: [u8; 2] = *b"VD";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const REQUEST_TAG: u8 = b'Q';
 const RESPONSE_TAG: u8 = b'R';
 /// Brotli quality and window (2^22 = 4 MiB, so repetition across a whole message counts).
+#[cfg(feature = "brotli")]
 const QUALITY: u32 = 9;
+#[cfg(feature = "brotli")]
 const WINDOW_BITS: u32 = 22;
 
 /// The media type of sync messages on HTTP.
 pub const CONTENT_TYPE: &str = "application/vnd.voordeur.sync";
+
+/// How a message's body is compressed (the fifth byte of a message).
+///
+/// Brotli makes the smaller messages; DEFLATE is what the field app sends, because its
+/// encoder is already in the app (Automerge compresses with it) and Brotli's would add a
+/// quarter of a megabyte to every phone's download. The server answers in the
+/// compression of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Brotli,
+    Deflate,
+}
+
+impl Compression {
+    /// The best compression this build can write.
+    pub const BEST: Compression = if cfg!(feature = "brotli") {
+        Compression::Brotli
+    } else {
+        Compression::Deflate
+    };
+
+    fn byte(self) -> u8 {
+        match self {
+            Compression::Brotli => b'B',
+            Compression::Deflate => b'D',
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<Self> {
+        match byte {
+            b'B' => Some(Compression::Brotli),
+            b'D' => Some(Compression::Deflate),
+            _ => None,
+        }
+    }
+}
 
 /// Why bytes could not be read as a sync message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +73,8 @@ pub enum WireError {
     UnsupportedVersion(u8),
     #[error("expected a {expected} but the message is tagged {found:?}")]
     WrongTag { expected: &'static str, found: char },
+    #[error("message compression {0:?} is not supported here")]
+    UnsupportedCompression(char),
     #[error("message does not decompress: {0}")]
     Inflate(String),
     #[error("message decompresses to more than {limit} bytes")]
@@ -43,20 +83,35 @@ pub enum WireError {
     Decode(String),
 }
 
-fn encode<T: Serialize>(tag: u8, message: &T) -> Vec<u8> {
+fn encode<T: Serialize>(tag: u8, message: &T, compression: Compression) -> Vec<u8> {
     let plain = postcard::to_allocvec(message).expect("sync messages always serialize");
     let mut out = Vec::with_capacity(plain.len() / 2 + 8);
     out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
-    out.push(tag);
-    {
-        let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, QUALITY, WINDOW_BITS);
-        encoder
-            .write_all(&plain)
-            .expect("writing to a Vec cannot fail");
+    out.extend_from_slice(&[VERSION, tag, compression.byte()]);
+    match compression {
+        #[cfg(feature = "brotli")]
+        Compression::Brotli => {
+            let mut encoder =
+                brotli::CompressorWriter::new(&mut out, 4096, QUALITY, WINDOW_BITS);
+            encoder
+                .write_all(&plain)
+                .expect("writing to a Vec cannot fail");
+        }
+        #[cfg(not(feature = "brotli"))]
+        Compression::Brotli => unreachable!("Compression::BEST is Deflate without brotli"),
+        Compression::Deflate => {
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::best());
+            encoder
+                .write_all(&plain)
+                .and_then(|()| encoder.try_finish())
+                .expect("writing to a Vec cannot fail");
+        }
     }
     out
 }
+
+const HEADER_LEN: usize = 5;
 
 fn decode<T: DeserializeOwned>(
     bytes: &[u8],
@@ -65,7 +120,7 @@ fn decode<T: DeserializeOwned>(
     max_inflated: usize,
 ) -> Result<T, WireError> {
     let (header, body) = bytes
-        .split_at_checked(4)
+        .split_at_checked(HEADER_LEN)
         .ok_or(WireError::TooShort(bytes.len()))?;
     if header[..2] != MAGIC {
         return Err(WireError::BadMagic);
@@ -79,8 +134,17 @@ fn decode<T: DeserializeOwned>(
             found: char::from(header[3]),
         });
     }
+    let unsupported = || WireError::UnsupportedCompression(char::from(header[4]));
+    let compression = Compression::from_byte(header[4]).ok_or_else(unsupported)?;
+    let reader: Box<dyn Read + '_> = match compression {
+        #[cfg(feature = "brotli")]
+        Compression::Brotli => Box::new(brotli::Decompressor::new(body, 4096)),
+        #[cfg(not(feature = "brotli"))]
+        Compression::Brotli => return Err(unsupported()),
+        Compression::Deflate => Box::new(flate2::read::DeflateDecoder::new(body)),
+    };
     let mut plain = Vec::new();
-    brotli::Decompressor::new(body, 4096)
+    reader
         .take(max_inflated as u64 + 1)
         .read_to_end(&mut plain)
         .map_err(|e| WireError::Inflate(e.to_string()))?;
@@ -92,12 +156,27 @@ fn decode<T: DeserializeOwned>(
     postcard::from_bytes(&plain).map_err(|e| WireError::Decode(e.to_string()))
 }
 
-pub fn encode_request(request: &SyncRequest) -> Vec<u8> {
-    encode(REQUEST_TAG, request)
+/// The compression of a message, as its header says.
+pub fn compression_of(bytes: &[u8]) -> Option<Compression> {
+    bytes.get(4).copied().and_then(Compression::from_byte)
 }
 
+/// A request, compressed as well as this build can.
+pub fn encode_request(request: &SyncRequest) -> Vec<u8> {
+    encode(REQUEST_TAG, request, Compression::BEST)
+}
+
+pub fn encode_request_as(request: &SyncRequest, compression: Compression) -> Vec<u8> {
+    encode(REQUEST_TAG, request, compression)
+}
+
+/// A response, compressed as well as this build can.
 pub fn encode_response(response: &SyncResponse) -> Vec<u8> {
-    encode(RESPONSE_TAG, response)
+    encode(RESPONSE_TAG, response, Compression::BEST)
+}
+
+pub fn encode_response_as(response: &SyncResponse, compression: Compression) -> Vec<u8> {
+    encode(RESPONSE_TAG, response, compression)
 }
 
 /// Reads a request, refusing one that inflates to more than `max_inflated` bytes.
@@ -136,9 +215,12 @@ mod tests {
     }
 
     #[test]
-    fn a_request_survives_the_round_trip() {
-        let bytes = encode_request(&request());
-        assert_eq!(decode_request(&bytes, 1 << 20), Ok(request()));
+    fn a_request_survives_the_round_trip_in_either_compression() {
+        for compression in [Compression::Brotli, Compression::Deflate] {
+            let bytes = encode_request_as(&request(), compression);
+            assert_eq!(compression_of(&bytes), Some(compression));
+            assert_eq!(decode_request(&bytes, 1 << 20), Ok(request()));
+        }
     }
 
     #[test]
@@ -162,6 +244,12 @@ mod tests {
             decode_response(&good, 1 << 20),
             Err(WireError::WrongTag { .. })
         ));
+        let mut unknown = good.clone();
+        unknown[4] = b'Z';
+        assert_eq!(
+            decode_request(&unknown, 1 << 20),
+            Err(WireError::UnsupportedCompression('Z'))
+        );
         let mut garbled = good.clone();
         garbled.truncate(good.len() - 3);
         garbled.extend_from_slice(&[0xff; 16]);
@@ -185,11 +273,13 @@ mod tests {
                 changes: vec![0; 50 << 20],
             }],
         };
-        let bytes = encode_request(&zeros);
-        assert!(bytes.len() < 200_000, "{} bytes", bytes.len());
-        assert_eq!(
-            decode_request(&bytes, 1 << 20),
-            Err(WireError::TooLarge { limit: 1 << 20 })
-        );
+        for compression in [Compression::Brotli, Compression::Deflate] {
+            let bytes = encode_request_as(&zeros, compression);
+            assert!(bytes.len() < 200_000, "{} bytes", bytes.len());
+            assert_eq!(
+                decode_request(&bytes, 1 << 20),
+                Err(WireError::TooLarge { limit: 1 << 20 })
+            );
+        }
     }
 }

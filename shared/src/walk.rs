@@ -1,0 +1,249 @@
+//! The walk list: a street's doors in walking order, each with where it stands.
+//!
+//! The field app shows it as its first screen and keeps a copy beside the documents, so
+//! that it can show the street before it has loaded a single document (a street with ten
+//! thousand visits takes far longer to load than a phone may take to open the app).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AddressKind, IsoDate, Outcome, Street};
+
+/// Where a door stands, by its latest visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DoorState {
+    NotVisited,
+    /// Nobody opened, `times` times in all.
+    NotHome { times: u32 },
+    Talked,
+    Refused,
+    ComeBackLater { on: Option<IsoDate> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Door {
+    /// The address id.
+    pub id: String,
+    pub number: String,
+    pub business: bool,
+    pub state: DoorState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Floor {
+    /// 0 is the ground floor.
+    pub floor: u32,
+    pub doors: Vec<Door>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Building {
+    pub name: String,
+    pub floors: Vec<Floor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WalkList {
+    pub street: String,
+    pub buildings: Vec<Building>,
+}
+
+/// Orders house numbers as on a street: "2" < "10" < "10-A" < "11".
+fn house_number_key(number: &str) -> (u64, String) {
+    let digits: String = number.chars().take_while(char::is_ascii_digit).collect();
+    let rest = number[digits.len()..].to_string();
+    (digits.parse().unwrap_or(u64::MAX), rest)
+}
+
+impl WalkList {
+    pub fn of(street: &Street) -> Self {
+        let mut latest: BTreeMap<&str, (i64, DoorState)> = BTreeMap::new();
+        let mut not_home: BTreeMap<&str, u32> = BTreeMap::new();
+        for visit in street.visits.values() {
+            let address = visit.address.as_str();
+            if visit.outcome == Outcome::NotHome {
+                *not_home.entry(address).or_default() += 1;
+            }
+            let state = match visit.outcome {
+                Outcome::NotHome => DoorState::NotHome { times: 0 },
+                Outcome::Talked => DoorState::Talked,
+                Outcome::Refused => DoorState::Refused,
+                Outcome::ComeBackLater => DoorState::ComeBackLater {
+                    on: visit.return_on,
+                },
+            };
+            match latest.get(address) {
+                Some((at, _)) if *at > visit.at_ms => {}
+                _ => {
+                    latest.insert(address, (visit.at_ms, state));
+                }
+            }
+        }
+
+        let mut buildings: BTreeMap<(&str, &str), BTreeMap<u32, Vec<Door>>> = BTreeMap::new();
+        for (id, address) in &street.addresses {
+            let Some(complex) = street.complexes.get(&address.complex) else {
+                continue;
+            };
+            let state = match latest.remove(id.as_str()) {
+                None => DoorState::NotVisited,
+                Some((_, DoorState::NotHome { .. })) => DoorState::NotHome {
+                    times: not_home.get(id.as_str()).copied().unwrap_or(1),
+                },
+                Some((_, state)) => state,
+            };
+            buildings
+                .entry((complex.name.as_str(), address.complex.as_str()))
+                .or_default()
+                .entry(address.floor)
+                .or_default()
+                .push(Door {
+                    id: id.clone(),
+                    number: address.number.clone(),
+                    business: address.kind == AddressKind::Business,
+                    state,
+                });
+        }
+        WalkList {
+            street: street.name.clone(),
+            buildings: buildings
+                .into_iter()
+                .map(|((name, _), floors)| Building {
+                    name: name.to_string(),
+                    floors: floors
+                        .into_iter()
+                        .map(|(floor, mut doors)| {
+                            doors.sort_by_key(|d| house_number_key(&d.number));
+                            Floor { floor, doors }
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Every door in walking order: building by building, floor by floor from the ground up.
+    pub fn doors(&self) -> impl Iterator<Item = &Door> {
+        self.buildings
+            .iter()
+            .flat_map(|b| b.floors.iter().flat_map(|f| f.doors.iter()))
+    }
+
+    /// The first unvisited door after `after` in walking order, wrapping around.
+    pub fn next_unvisited(&self, after: Option<&str>) -> Option<&Door> {
+        let doors: Vec<&Door> = self.doors().collect();
+        let start = after
+            .and_then(|id| doors.iter().position(|d| d.id == id))
+            .map_or(0, |i| i + 1);
+        doors[start..]
+            .iter()
+            .chain(&doors[..start])
+            .find(|d| d.state == DoorState::NotVisited)
+            .copied()
+    }
+
+    /// Doors whose house number starts with `query` (ignoring case and spaces).
+    pub fn find<'a>(&'a self, query: &str) -> impl Iterator<Item = &'a Door> + 'a {
+        let query: String = query
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        self.doors()
+            .filter(move |d| d.number.to_lowercase().starts_with(&query))
+    }
+
+    pub fn visited(&self) -> usize {
+        self.doors()
+            .filter(|d| d.state != DoorState::NotVisited)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        demo,
+        docs::{DocKind, new_actor},
+        record::Door as DoorRef,
+        sync::client::{Replica, ReplicaDoc},
+    };
+
+    fn demo_replica() -> Replica {
+        let (kind, doc) = demo::street(new_actor()).unwrap();
+        let mut replica = Replica::new(new_actor());
+        replica.insert(ReplicaDoc::restore(kind, doc, Vec::new()));
+        replica
+    }
+
+    fn walk_list(replica: &Replica) -> WalkList {
+        let kind = DocKind::Street {
+            street: demo::street_id(),
+        };
+        WalkList::of(&crate::docs::read(&replica.get(&kind.id()).unwrap().doc).unwrap())
+    }
+
+    #[test]
+    fn doors_are_in_walking_order() {
+        let list = walk_list(&demo_replica());
+        assert_eq!(list.street, demo::STREET_NAME);
+        let names: Vec<_> = list.buildings.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["Kastanjehof", "Lindenhof"]);
+        let lindenhof = &list.buildings[1];
+        assert_eq!(lindenhof.floors[0].floor, 0);
+        let ground: Vec<_> = lindenhof.floors[0].doors.iter().map(|d| &d.number).collect();
+        assert_eq!(ground, ["1A", "1B"]);
+        let first: Vec<_> = lindenhof.floors[1].doors.iter().map(|d| &d.number).collect();
+        assert_eq!(first, ["1", "3", "5", "7", "9"]);
+        assert_eq!(list.doors().count(), 43);
+        assert_eq!(list.visited(), 0);
+    }
+
+    #[test]
+    fn a_door_shows_its_latest_visit_and_counts_not_home() {
+        let mut replica = demo_replica();
+        let list = walk_list(&replica);
+        let door = list.find("13").next().unwrap().clone();
+        let at = DoorRef::find(&replica, demo::street_id(), door.id.parse().unwrap()).unwrap();
+        at.record_visit(&mut replica, "Fatima", 1_000, Outcome::NotHome, None)
+            .unwrap();
+        at.record_visit(&mut replica, "Fatima", 2_000, Outcome::NotHome, None)
+            .unwrap();
+        let state = |replica: &Replica| {
+            walk_list(replica)
+                .doors()
+                .find(|d| d.id == door.id)
+                .unwrap()
+                .state
+                .clone()
+        };
+        assert_eq!(state(&replica), DoorState::NotHome { times: 2 });
+
+        let on: IsoDate = "2026-12-01".parse().unwrap();
+        at.record_visit(&mut replica, "Fatima", 3_000, Outcome::ComeBackLater, Some(on))
+            .unwrap();
+        assert_eq!(state(&replica), DoorState::ComeBackLater { on: Some(on) });
+        // An older visit synced in later does not hide the newer one.
+        at.record_visit(&mut replica, "Coach", 500, Outcome::Refused, None)
+            .unwrap();
+        assert_eq!(state(&replica), DoorState::ComeBackLater { on: Some(on) });
+    }
+
+    #[test]
+    fn next_unvisited_skips_visited_doors_and_wraps() {
+        let mut replica = demo_replica();
+        let list = walk_list(&replica);
+        let first = list.next_unvisited(None).unwrap().clone();
+        let at = DoorRef::find(&replica, demo::street_id(), first.id.parse().unwrap()).unwrap();
+        at.record_visit(&mut replica, "Fatima", 1, Outcome::Talked, None)
+            .unwrap();
+        let list = walk_list(&replica);
+        let next = list.next_unvisited(None).unwrap();
+        assert_ne!(next.id, first.id);
+        let last = list.doors().last().unwrap();
+        assert_eq!(list.next_unvisited(Some(&last.id)).unwrap().id, next.id);
+        assert_eq!(list.find("1 a").map(|d| &d.number).collect::<Vec<_>>(), ["1A"]);
+    }
+}
