@@ -41,7 +41,9 @@ pub enum SyncState {
     Idle,
     Offline,
     Syncing,
-    Synced { at_ms: f64 },
+    Synced {
+        at_ms: f64,
+    },
     /// The server refused the request; the message says why.
     Refused(String),
 }
@@ -241,8 +243,12 @@ impl Field {
                     at_ms: visit.at_ms,
                     outcome: visit.outcome,
                     return_on: visit.return_on,
-                    notes: conversation.map(|c| c.notes.as_str().to_string()).unwrap_or_default(),
-                    contribution: conversation.map(|c| c.contribution.clone()).unwrap_or_default(),
+                    notes: conversation
+                        .map(|c| c.notes.as_str().to_string())
+                        .unwrap_or_default(),
+                    contribution: conversation
+                        .map(|c| c.contribution.clone())
+                        .unwrap_or_default(),
                     wishes: street
                         .wishes
                         .values()
@@ -282,7 +288,13 @@ impl Field {
     ) -> Result<Option<WalkList>, ActionError> {
         let door = self.door(address)?;
         let author = self.settings.name.clone();
-        door.record_visit(&mut self.replica, &author, now_ms() as i64, outcome, return_on)?;
+        door.record_visit(
+            &mut self.replica,
+            &author,
+            now_ms() as i64,
+            outcome,
+            return_on,
+        )?;
         self.persist(&door.street_kind().id())?;
         self.persist(&door.household().id())?;
         Ok(self.read_street())
@@ -322,7 +334,10 @@ impl Field {
 
     /// Takes in a sync response: loads the parked documents it brings news for, merges, and
     /// stores every document whose content or server knowledge moved.
-    pub fn receive(&mut self, response: SyncResponse) -> Result<(Received, Option<WalkList>), StoreError> {
+    pub fn receive(
+        &mut self,
+        response: SyncResponse,
+    ) -> Result<(Received, Option<WalkList>), StoreError> {
         for id in self.replica.to_load(&response) {
             let doc = self.store.load(&id)?;
             self.replica.unpark(&id, doc);
@@ -332,9 +347,11 @@ impl Field {
         for id in &ids {
             self.persist(id)?;
         }
-        let street_changed = self
-            .street_id()
-            .is_some_and(|s| received.changed.contains(&DocKind::Street { street: s }.id()));
+        let street_changed = self.street_id().is_some_and(|s| {
+            received
+                .changed
+                .contains(&DocKind::Street { street: s }.id())
+        });
         let walk = if street_changed || self.street.is_none() {
             self.read_street()
         } else {
@@ -347,11 +364,28 @@ impl Field {
 /// One edit at a door.
 #[derive(Debug, Clone)]
 pub enum Edit {
-    Notes { visit: String, text: String },
-    Contribution { visit: String, text: String },
-    Wish { visit: String, theme: Theme, text: String },
-    Signal { visit: String, kind: SignalKind, text: String },
-    Consent { consent: Consent, resident: Resident },
+    Notes {
+        visit: String,
+        text: String,
+    },
+    Contribution {
+        visit: String,
+        text: String,
+    },
+    Wish {
+        visit: String,
+        theme: Theme,
+        text: String,
+    },
+    Signal {
+        visit: String,
+        kind: SignalKind,
+        text: String,
+    },
+    Consent {
+        consent: Consent,
+        resident: Resident,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -31,6 +31,8 @@ impl Lang {
 pub struct Texts {
     pub lang_code: &'static str,
     pub switch_language: &'static str,
+    /// The other language's code, shown on the language button.
+    pub switch_language_code: &'static str,
     pub walk_list: &'static str,
     pub loading_street: &'static str,
     pub choose_street: &'static str,
@@ -124,6 +126,7 @@ impl Texts {
 pub static NL: Texts = Texts {
     lang_code: "nl",
     switch_language: "English",
+    switch_language_code: "en",
     walk_list: "Looplijst",
     loading_street: "Straat ophalen…",
     choose_street: "Kies je straat",
@@ -167,7 +170,7 @@ pub static NL: Texts = Texts {
     by: "door",
     offline: "Offline",
     syncing: "Synchroniseren…",
-    synced_at: "Alles gesynchroniseerd om",
+    synced_at: "Alles gesynchroniseerd ·",
     waiting: "wacht op verbinding",
     sync_now: "Nu synchroniseren",
     refused_by_server: "De server weigerde een wijziging:",
@@ -175,7 +178,15 @@ pub static NL: Texts = Texts {
     storage_almost_full: "De opslag op deze telefoon raakt vol. Synchroniseer en ruim op.",
     storage_full: "Opslag vol: de laatste wijziging staat nog niet veilig op de telefoon.",
     door_not_found: "Deze deur staat niet in de straat.",
-    themes: ["Groen", "Veiligheid", "Schoon", "Ontmoeten", "Spelen", "Parkeren", "Anders"],
+    themes: [
+        "Groen",
+        "Veiligheid",
+        "Schoon",
+        "Ontmoeten",
+        "Spelen",
+        "Parkeren",
+        "Anders",
+    ],
     care_need: "Zorgsignaal (alleen zorgorganisatie)",
     moving_wish: "Verhuiswens (alleen corporatie)",
 };
@@ -183,6 +194,7 @@ pub static NL: Texts = Texts {
 pub static EN: Texts = Texts {
     lang_code: "en",
     switch_language: "Nederlands",
+    switch_language_code: "nl",
     walk_list: "Walk list",
     loading_street: "Fetching the street…",
     choose_street: "Choose your street",
@@ -226,7 +238,7 @@ pub static EN: Texts = Texts {
     by: "by",
     offline: "Offline",
     syncing: "Syncing…",
-    synced_at: "All synced at",
+    synced_at: "All synced ·",
     waiting: "waiting for a connection",
     sync_now: "Sync now",
     refused_by_server: "The server refused a change:",
@@ -234,7 +246,15 @@ pub static EN: Texts = Texts {
     storage_almost_full: "Storage on this phone is filling up. Sync and clean up.",
     storage_full: "Storage full: the latest change is not yet safe on the phone.",
     door_not_found: "This door is not in the street.",
-    themes: ["Greenery", "Safety", "Cleanliness", "Meeting each other", "Play", "Parking", "Other"],
+    themes: [
+        "Greenery",
+        "Safety",
+        "Cleanliness",
+        "Meeting each other",
+        "Play",
+        "Parking",
+        "Other",
+    ],
     care_need: "Care need (care organisation only)",
     moving_wish: "Moving wish (housing corporation only)",
 };

@@ -177,7 +177,8 @@ impl Store {
     }
 
     fn set_record<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), StoreError> {
-        let bytes = postcard::to_allocvec(value).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let bytes =
+            postcard::to_allocvec(value).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         self.set(key, &BASE64.encode(bytes))
     }
 

@@ -1,5 +1,5 @@
 //! Syncing by itself: one loop that syncs soon after every change, at once when the
-//! browser comes back online, every half minute while all is synced (to bring in what
+//! browser comes back online, every twenty seconds while all is synced (to bring in what
 //! others synced), and with growing pauses while the server can't be reached.
 
 use std::{cell::RefCell, time::Duration};
@@ -21,10 +21,10 @@ use crate::field::{self, SyncState, Ui, now_ms};
 /// How long after a change the app waits for more changes before it syncs.
 const SETTLE: Duration = Duration::from_millis(800);
 /// How often an idle, synced app asks the server for others' changes.
-const POLL: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_secs(20);
 /// The first and the longest pause after a failed sync.
 const BACKOFF_FIRST: Duration = Duration::from_secs(2);
-const BACKOFF_MAX: Duration = Duration::from_secs(60);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Round trips one sync may take (the server may ask for whole documents once).
 const MAX_ROUNDS: usize = 4;
 /// The largest response the app inflates (a whole street with its households).

@@ -64,7 +64,8 @@ fn act(ui: Ui, address: Uuid, edit: Edit) {
 
 #[component]
 pub fn App(ui: Ui) -> impl IntoView {
-    let listener = window_event_listener(ev::hashchange, move |_| ui.screen.set(screen_from_hash()));
+    let listener =
+        window_event_listener(ev::hashchange, move |_| ui.screen.set(screen_from_hash()));
     on_cleanup(move || drop(listener));
     Effect::new(move |_| {
         if let Some(html) = document().document_element() {
@@ -123,7 +124,9 @@ fn StatusBar(ui: Ui) -> impl IntoView {
                 format!("{} · {}", t.offline, t.changes_waiting(waiting)),
             ),
             SyncState::Offline => ("offline", t.offline.to_string()),
-            SyncState::Refused(message) => ("refused", format!("{} {message}", t.refused_by_server)),
+            SyncState::Refused(message) => {
+                ("refused", format!("{} {message}", t.refused_by_server))
+            }
             _ if waiting > 0 => ("waiting", t.changes_waiting(waiting)),
             SyncState::Synced { at_ms } => ("synced", format!("{} {}", t.synced_at, clock(at_ms))),
             SyncState::Idle => ("idle", String::new()),
@@ -143,10 +146,10 @@ fn StatusBar(ui: Ui) -> impl IntoView {
                 <span class="dot"></span>
                 {move || state().1}
             </span>
-            <button class="small" on:click=move |_| sync::wake(Wake::Now)>
-                {t.sync_now}
-            </button>
-            <button class="small" on:click=switch_language>{t.switch_language}</button>
+            <button class="small sync-now" title=t.sync_now aria-label=t.sync_now
+                on:click=move |_| sync::wake(Wake::Now)>"↻"</button>
+            <button class="small" title=t.switch_language lang=t.switch_language_code
+                on:click=switch_language>{t.switch_language_code.to_uppercase()}</button>
         </header>
         {move || {
             let usage = ui.usage.get();
@@ -233,13 +236,15 @@ fn WalkScreen(ui: Ui) -> impl IntoView {
     let t = texts(ui);
     let query = RwSignal::new(String::new());
     let walk = move || ui.walk.get();
-    let next = move || {
-        walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id.clone()))
-    };
+    let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id.clone()));
     let listing = move || {
         let t = texts(ui);
         let Some(walk) = walk() else {
-            let message = if ui.ready.get() { t.no_streets_offline } else { t.loading_street };
+            let message = if ui.ready.get() {
+                t.no_streets_offline
+            } else {
+                t.loading_street
+            };
             return view! { <p class="empty">{message}</p> }.into_any();
         };
         let q = query.get();
@@ -309,7 +314,9 @@ fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
         let t = texts(ui);
         match door.get() {
             None => view! { <p class="empty">{t.loading_street}</p> }.into_any(),
-            Some(Err(message)) => view! { <p class="problem">{t.door_not_found}" "{message}</p> }.into_any(),
+            Some(Err(message)) => {
+                view! { <p class="problem">{t.door_not_found}" "{message}</p> }.into_any()
+            }
             Some(Ok(view)) => {
                 let floor = floor_name(t, view.floor);
                 view! {
@@ -333,7 +340,11 @@ fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
                 .and_then(|d| d.visits.into_iter().find(|v| v.id == id))
         })
     };
-    let consent = Memo::new(move |_| door.get().and_then(Result::ok).map(|d| (d.consent, d.resident)));
+    let consent = Memo::new(move |_| {
+        door.get()
+            .and_then(Result::ok)
+            .map(|d| (d.consent, d.resident))
+    });
     view! {
         <nav><a class="back" href="#/">{t.back}</a></nav>
         {body}
@@ -418,19 +429,37 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
             if let Some(on) = v.return_on {
                 outcome = format!("{outcome} ({} {on})", t.come_back_on);
             }
-            let author = if v.author.is_empty() { "—".to_string() } else { v.author };
+            let author = if v.author.is_empty() {
+                "—".to_string()
+            } else {
+                v.author
+            };
             format!("{} · {outcome} · {} {author}", day(v.at_ms), t.by)
         })
     };
     let edit_id = id.clone();
     let notes_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
-        act(ui, address, Edit::Notes { visit: edit_id.clone(), text });
+        act(
+            ui,
+            address,
+            Edit::Notes {
+                visit: edit_id.clone(),
+                text,
+            },
+        );
     };
     let edit_id = id.clone();
     let contribution_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
-        act(ui, address, Edit::Contribution { visit: edit_id.clone(), text });
+        act(
+            ui,
+            address,
+            Edit::Contribution {
+                visit: edit_id.clone(),
+                text,
+            },
+        );
     };
     let wish_theme = RwSignal::new(Theme::Greenery);
     let wish_text = RwSignal::new(String::new());
@@ -441,7 +470,15 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
         if text.trim().is_empty() {
             return;
         }
-        act(ui, address, Edit::Wish { visit: edit_id.clone(), theme: wish_theme.get_untracked(), text });
+        act(
+            ui,
+            address,
+            Edit::Wish {
+                visit: edit_id.clone(),
+                theme: wish_theme.get_untracked(),
+                text,
+            },
+        );
         wish_text.set(String::new());
     };
     let signal_kind = RwSignal::new(SignalKind::CareNeed);
@@ -453,7 +490,15 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
         if text.trim().is_empty() {
             return;
         }
-        act(ui, address, Edit::Signal { visit: edit_id.clone(), kind: signal_kind.get_untracked(), text });
+        act(
+            ui,
+            address,
+            Edit::Signal {
+                visit: edit_id.clone(),
+                kind: signal_kind.get_untracked(),
+                text,
+            },
+        );
         signal_text.set(String::new());
     };
     view! {
@@ -522,7 +567,10 @@ fn ConsentCard(ui: Ui, address: Uuid, current: Memo<Option<(Consent, Resident)>>
     });
     let given = move || current.get().is_some_and(|(c, _)| c == Consent::Given);
     let answer = move |consent: Consent| {
-        let resident = Resident { name: name.get_untracked(), contact: contact.get_untracked() };
+        let resident = Resident {
+            name: name.get_untracked(),
+            contact: contact.get_untracked(),
+        };
         act(ui, address, Edit::Consent { consent, resident });
     };
     view! {

@@ -12,6 +12,9 @@ use std::{
 use anyhow::{Context, bail};
 use voordeur_server::{Application, Config};
 
+mod phone;
+pub use phone::{PHONE, Phone, Screen};
+
 /// The built field app.
 pub fn app_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,18 +24,20 @@ pub fn app_dir() -> PathBuf {
         .join("dist")
 }
 
-/// A server on a free port, with its own data directory.
+/// A server with its own data directory. It can be stopped and started again on the same
+/// address, keeping its database: the phone's "no signal" in these tests is a server that
+/// is really gone.
 #[derive(Debug)]
 pub struct Server {
     pub address: SocketAddr,
-    _data: tempfile::TempDir,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    data: tempfile::TempDir,
+    running: Option<Running>,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+#[derive(Debug)]
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Server {
@@ -44,23 +49,48 @@ impl Server {
                 app_dir.display()
             );
         }
-        let data = tempfile::tempdir()?;
+        let mut server = Server {
+            address: "127.0.0.1:0".parse()?,
+            data: tempfile::tempdir()?,
+            running: None,
+        };
+        server.restart().await?;
+        Ok(server)
+    }
+
+    /// Starts the server (again) on its address, over the same database.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if self.running.is_some() {
+            bail!("the server is already running");
+        }
         let app = Application::build(Config {
-            listen: "127.0.0.1:0".parse()?,
-            data_dir: data.path().to_path_buf(),
+            listen: self.address,
+            data_dir: self.data.path().to_path_buf(),
             database_url: None,
             body_limit: 8 << 20,
-            app_dir,
+            app_dir: app_dir(),
             demo: true,
             log_json: false,
         })
         .await?;
-        let address = app.address();
-        Ok(Server {
-            address,
-            _data: data,
-            task: tokio::spawn(app.run_until_stopped()),
-        })
+        self.address = app.address();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        self.running = Some(Running { stop, task });
+        Ok(())
+    }
+
+    /// Stops the server and closes every connection to it.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(running) = self.running.take() {
+            let _ = running.stop.send(());
+            tokio::time::timeout(Duration::from_secs(30), running.task)
+                .await
+                .context("the server did not stop within 30 s")???;
+        }
+        Ok(())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -68,8 +98,16 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.task.abort();
+        }
+    }
+}
+
 /// Chromium's flags for a headless run as root on a machine without network.
-const CHROMIUM_FLAGS: &[&str] = &[
+pub const CHROMIUM_FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -80,15 +118,12 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-sync",
 ];
 
-fn chromium() -> anyhow::Result<&'static str> {
+pub fn chromium() -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
     ["chromium", "chromium-browser"]
         .into_iter()
-        .find(|name| {
-            std::process::Command::new(name)
-                .arg("--version")
-                .output()
-                .is_ok_and(|out| out.status.success())
-        })
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
         .context("Chromium is not installed (Debian: apt-get install chromium)")
 }
 

@@ -445,7 +445,14 @@ mod tests {
     fn dates_are_read_strictly_and_written_back_the_same() {
         let date: IsoDate = "2026-02-28".parse().unwrap();
         assert_eq!(date.to_string(), "2026-02-28");
-        for bad in ["2026-02-30", "2026-2-28", "26-02-28", "2026-02-28x", "2026-13-01", ""] {
+        for bad in [
+            "2026-02-30",
+            "2026-2-28",
+            "26-02-28",
+            "2026-02-28x",
+            "2026-13-01",
+            "",
+        ] {
             assert!(bad.parse::<IsoDate>().is_err(), "{bad:?} parsed");
         }
     }

@@ -199,7 +199,12 @@ impl Door {
     }
 
     /// Replaces the notes of `visit`'s conversation, keeping others' concurrent edits.
-    pub fn set_notes(&self, replica: &mut Replica, visit: &str, notes: &str) -> Result<(), RecordError> {
+    pub fn set_notes(
+        &self,
+        replica: &mut Replica,
+        visit: &str,
+        notes: &str,
+    ) -> Result<(), RecordError> {
         check_len("notes", notes, MAX_NOTES_CHARS)?;
         let household = replica.open(self.household());
         docs::update_notes(household, visit, notes)?;
@@ -290,14 +295,23 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), SchemaViolation> 
     Ok(())
 }
 
-fn put_visit(street_doc: &mut AutoCommit, address: &Uuid, visit: &Visit) -> Result<String, EditError> {
+fn put_visit(
+    street_doc: &mut AutoCommit,
+    address: &Uuid,
+    visit: &Visit,
+) -> Result<String, EditError> {
     debug_assert_eq!(visit.address, address.to_string());
     let visit_id = new_id();
     docs::put_entry(street_doc, "visits", &visit_id, visit)?;
     Ok(visit_id)
 }
 
-fn put_wish(street_doc: &mut AutoCommit, visit: &str, theme: Theme, text: &str) -> Result<(), EditError> {
+fn put_wish(
+    street_doc: &mut AutoCommit,
+    visit: &str,
+    theme: Theme,
+    text: &str,
+) -> Result<(), EditError> {
     let wish = Wish {
         visit: visit.to_string(),
         theme,

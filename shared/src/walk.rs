@@ -15,10 +15,14 @@ use crate::model::{AddressKind, IsoDate, Outcome, Street};
 pub enum DoorState {
     NotVisited,
     /// Nobody opened, `times` times in all.
-    NotHome { times: u32 },
+    NotHome {
+        times: u32,
+    },
     Talked,
     Refused,
-    ComeBackLater { on: Option<IsoDate> },
+    ComeBackLater {
+        on: Option<IsoDate>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,9 +197,17 @@ mod tests {
         assert_eq!(names, ["Kastanjehof", "Lindenhof"]);
         let lindenhof = &list.buildings[1];
         assert_eq!(lindenhof.floors[0].floor, 0);
-        let ground: Vec<_> = lindenhof.floors[0].doors.iter().map(|d| &d.number).collect();
+        let ground: Vec<_> = lindenhof.floors[0]
+            .doors
+            .iter()
+            .map(|d| &d.number)
+            .collect();
         assert_eq!(ground, ["1A", "1B"]);
-        let first: Vec<_> = lindenhof.floors[1].doors.iter().map(|d| &d.number).collect();
+        let first: Vec<_> = lindenhof.floors[1]
+            .doors
+            .iter()
+            .map(|d| &d.number)
+            .collect();
         assert_eq!(first, ["1", "3", "5", "7", "9"]);
         assert_eq!(list.doors().count(), 43);
         assert_eq!(list.visited(), 0);
@@ -222,8 +234,14 @@ mod tests {
         assert_eq!(state(&replica), DoorState::NotHome { times: 2 });
 
         let on: IsoDate = "2026-12-01".parse().unwrap();
-        at.record_visit(&mut replica, "Fatima", 3_000, Outcome::ComeBackLater, Some(on))
-            .unwrap();
+        at.record_visit(
+            &mut replica,
+            "Fatima",
+            3_000,
+            Outcome::ComeBackLater,
+            Some(on),
+        )
+        .unwrap();
         assert_eq!(state(&replica), DoorState::ComeBackLater { on: Some(on) });
         // An older visit synced in later does not hide the newer one.
         at.record_visit(&mut replica, "Coach", 500, Outcome::Refused, None)
@@ -244,6 +262,9 @@ mod tests {
         assert_ne!(next.id, first.id);
         let last = list.doors().last().unwrap();
         assert_eq!(list.next_unvisited(Some(&last.id)).unwrap().id, next.id);
-        assert_eq!(list.find("1 a").map(|d| &d.number).collect::<Vec<_>>(), ["1A"]);
+        assert_eq!(
+            list.find("1 a").map(|d| &d.number).collect::<Vec<_>>(),
+            ["1A"]
+        );
     }
 }

@@ -91,8 +91,7 @@ fn encode<T: Serialize>(tag: u8, message: &T, compression: Compression) -> Vec<u
     match compression {
         #[cfg(feature = "brotli")]
         Compression::Brotli => {
-            let mut encoder =
-                brotli::CompressorWriter::new(&mut out, 4096, QUALITY, WINDOW_BITS);
+            let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, QUALITY, WINDOW_BITS);
             encoder
                 .write_all(&plain)
                 .expect("writing to a Vec cannot fail");

@@ -1,0 +1,69 @@
+//! Takes the screenshots in docs/screenshots: the walk list and the door screen on a phone
+//! (360×740) and on a laptop (1280×800), against the demo street with a few visits.
+//!
+//! `cargo xtask build-app && cargo run -p voordeur-e2e --bin screenshots`
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use voordeur_e2e::{PHONE, Phone, Screen, Server};
+
+const LAPTOP: Screen = Screen {
+    width: 1280,
+    height: 800,
+    mobile: false,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&out)?;
+    let server = Server::start().await?;
+    let profile = tempfile::tempdir()?;
+    let phone = Phone::open(profile.path(), &server.url("/"), PHONE).await?;
+    let result = async {
+        phone.wait_for("document.querySelector('a.door')").await?;
+        phone.type_into("input[name=author]", "Fatima").await?;
+        phone.tap("form.card button[type=submit]").await?;
+        for (number, outcome) in [("1", "Talked"), ("3", "NotHome"), ("5", "Refused"), ("7", "Talked")] {
+            phone.open_door(number).await?;
+            phone.tap(&format!("button[data-outcome={outcome}]")).await?;
+            phone.wait_for("document.querySelector('article.visit')").await?;
+        }
+        phone.open_door("9").await?;
+        phone.tap("button[data-outcome=Talked]").await?;
+        phone
+            .type_into(
+                "article.visit textarea.notes",
+                "Woont hier 12 jaar. Mist een plek om buren te ontmoeten; wil helpen met een buurtbarbecue in juni.",
+            )
+            .await?;
+        phone.type_into("article.visit input.wish", "Bankjes bij de speeltuin").await?;
+        phone.tap("article.visit form.row button[type=submit]").await?;
+        phone.wait_synced().await?;
+        phone.run("window.scrollTo(0, 0)").await?;
+        phone.screenshot(&out.join("door-phone.png")).await?;
+        phone.goto_walk_list().await?;
+        phone.run("window.scrollTo(0, 0)").await?;
+        phone.screenshot(&out.join("walk-list-phone.png")).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    phone.close().await?;
+    result?;
+    let laptop_profile = tempfile::tempdir()?;
+    let laptop = Phone::open(laptop_profile.path(), &server.url("/"), LAPTOP).await?;
+    let result = async {
+        laptop.wait_synced().await?;
+        laptop.screenshot(&out.join("walk-list-laptop.png")).await?;
+        laptop.open_door("9").await?;
+        laptop.run("window.scrollTo(0, 0)").await?;
+        laptop.screenshot(&out.join("door-laptop.png")).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    laptop.close().await?;
+    result.context("laptop screenshots")?;
+    println!("screenshots in {}", out.display());
+    Ok(())
+}

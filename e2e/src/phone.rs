@@ -1,0 +1,204 @@
+//! A browser with a profile of its own, as one person's phone or laptop: Chromium driven
+//! over the DevTools protocol (chromiumoxide), nothing downloaded at run time.
+//!
+//! Tests drive the app the way a person does, by clicking and typing, and read what the
+//! screen shows; they read browser storage only to check what it holds.
+
+use std::{path::Path, time::Duration};
+
+use anyhow::{Context, bail};
+use chromiumoxide::{
+    Browser, BrowserConfig, Page, cdp::browser_protocol::page::CaptureScreenshotFormat,
+    handler::viewport::Viewport, page::ScreenshotParams,
+};
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::{CHROMIUM_FLAGS, chromium};
+
+/// A screen size.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen {
+    pub width: u32,
+    pub height: u32,
+    pub mobile: bool,
+}
+
+/// The phone the app is made for.
+pub const PHONE: Screen = Screen {
+    width: 360,
+    height: 740,
+    mobile: true,
+};
+
+/// How long a test waits for the app to reach a state before it fails.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+pub struct Phone {
+    browser: Browser,
+    handler: tokio::task::JoinHandle<()>,
+    pub page: Page,
+}
+
+impl Phone {
+    /// Opens `url` in Chromium with the profile in `profile` (created if empty).
+    pub async fn open(profile: &Path, url: &str, screen: Screen) -> anyhow::Result<Phone> {
+        let config = BrowserConfig::builder()
+            .chrome_executable(chromium()?)
+            .user_data_dir(profile)
+            .args(
+                CHROMIUM_FLAGS
+                    .iter()
+                    .map(|flag| flag.trim_start_matches("--")),
+            )
+            .window_size(screen.width, screen.height)
+            .viewport(Viewport {
+                width: screen.width,
+                height: screen.height,
+                device_scale_factor: Some(1.0),
+                emulating_mobile: screen.mobile,
+                is_landscape: false,
+                has_touch: screen.mobile,
+            })
+            .launch_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(anyhow::Error::msg)?;
+        let (browser, mut events) = Browser::launch(config)
+            .await
+            .map_err(|e| anyhow::anyhow!("Chromium did not start: {e:?}"))?;
+        let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
+        let page = browser.new_page(url).await.context("opening the app")?;
+        Ok(Phone {
+            browser,
+            handler,
+            page,
+        })
+    }
+
+    /// Closes the browser as a person does: the profile stays on disk.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        let closed = self.browser.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.browser.wait()).await;
+        if closed.is_err() {
+            let _ = self.browser.kill().await;
+        }
+        self.handler.abort();
+        Ok(())
+    }
+
+    /// Runs `script` (an expression; promises are awaited) and returns its value.
+    pub async fn eval<T: DeserializeOwned>(&self, script: &str) -> anyhow::Result<T> {
+        let result = self
+            .page
+            .evaluate(script)
+            .await
+            .with_context(|| format!("evaluating {script}"))?;
+        result
+            .into_value()
+            .with_context(|| format!("reading the value of {script}"))
+    }
+
+    /// Runs `statements` for their effect.
+    pub async fn run(&self, statements: &str) -> anyhow::Result<()> {
+        self.eval::<bool>(&format!("(() => {{ {statements}; return true; }})()"))
+            .await
+            .map(drop)
+    }
+
+    /// Waits until `condition` (a JS expression) is true, up to a minute.
+    pub async fn wait_for(&self, condition: &str) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let script = format!(
+                "(() => {{ try {{ return !!({condition}); }} catch (e) {{ return false; }} }})()"
+            );
+            if self.eval::<bool>(&script).await.unwrap_or(false) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                let status = self.status().await.unwrap_or_default();
+                bail!("waited {PATIENCE:?} for `{condition}`; the status bar says {status:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the status bar says.
+    pub async fn status(&self) -> anyhow::Result<String> {
+        self.eval("document.querySelector('.status .sync')?.innerText ?? ''")
+            .await
+    }
+
+    /// Waits until the app says everything is synced.
+    pub async fn wait_synced(&self) -> anyhow::Result<()> {
+        self.wait_for(
+            "document.querySelector('[data-sync=synced]') \
+             && document.querySelector('[data-unsynced]').dataset.unsynced === '0'",
+        )
+        .await
+    }
+
+    /// Clicks the first element matching `selector`, as a tap.
+    pub async fn tap(&self, selector: &str) -> anyhow::Result<()> {
+        self.wait_for(&format!("document.querySelector({selector:?})"))
+            .await?;
+        self.page
+            .find_element(selector)
+            .await?
+            .scroll_into_view()
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("tapping {selector}"))?;
+        Ok(())
+    }
+
+    /// Types `text` into the field matching `selector`, key by key, after what is there.
+    pub async fn type_into(&self, selector: &str, text: &str) -> anyhow::Result<()> {
+        self.tap(selector).await?;
+        // The caret goes to the end, as when a person taps below the last line.
+        self.run(&format!(
+            "const e = document.querySelector({selector:?}); \
+             e.setSelectionRange(e.value.length, e.value.length);"
+        ))
+        .await?;
+        self.page
+            .find_element(selector)
+            .await?
+            .type_str(text)
+            .await
+            .with_context(|| format!("typing into {selector}"))?;
+        Ok(())
+    }
+
+    /// Opens the door with house number `number` from the walk list.
+    pub async fn open_door(&self, number: &str) -> anyhow::Result<()> {
+        self.goto_walk_list().await?;
+        self.tap(&format!("a.door[data-number='{number}']")).await?;
+        self.wait_for("document.querySelector('.new-visit')").await
+    }
+
+    pub async fn goto_walk_list(&self) -> anyhow::Result<()> {
+        self.run("location.hash = '#/';").await?;
+        self.wait_for("document.querySelector('a.door')").await
+    }
+
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        self.page.reload().await.context("reloading")?;
+        Ok(())
+    }
+
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        self.page
+            .save_screenshot(
+                ScreenshotParams::builder()
+                    .format(CaptureScreenshotFormat::Png)
+                    .build(),
+                path,
+            )
+            .await
+            .with_context(|| format!("saving a screenshot to {}", path.display()))?;
+        Ok(())
+    }
+}
