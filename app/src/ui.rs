@@ -371,13 +371,9 @@ fn NewVisit(ui: Ui, address: Uuid) -> impl IntoView {
     let date = RwSignal::new(String::new());
     let record = move |outcome: Outcome, return_on: Option<IsoDate>| {
         match field::with(|f| f.record_visit(address, outcome, return_on)) {
-            Some(Ok(walk)) => {
-                if walk.is_some() {
-                    ui.walk.set(walk);
-                }
-            }
+            Some(Ok(Some(walk))) => ui.walk.set(Some(walk)),
             Some(Err(e)) => show_error(ui, e),
-            None => {}
+            Some(Ok(None)) | None => {}
         }
         later.set(false);
         ui.revision.update(|r| *r += 1);
