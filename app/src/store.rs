@@ -3,15 +3,16 @@
 //! Keys, all under `vd.`:
 //! - `vd.actor`: this device's Automerge actor id; `vd.settings`: name, language, streets.
 //! - `vd.meta.<doc>`: a document's kind, its heads and the heads the server acknowledged.
-//! - `vd.snap.<doc>`: a saved document; `vd.inc.<doc>.<n>`: changes saved after it, one key
-//!   per edit, so a keystroke writes a few hundred bytes, not the whole document. Loading
+//! - `vd.snap.<doc>`: a saved document; `vd.inc.<doc>.<n>`: the changes made after it, one
+//!   key per edit, so a keystroke writes a few hundred bytes, not the whole document. Loading
 //!   concatenates them; after [`COMPACT_AFTER`] increments they are folded into the snapshot.
 //! - `vd.walk.<street>`: the walk list as last computed, so the app shows the street at
 //!   once, before it loads any document.
 //!
 //! Every write goes to its own key or replaces a key whole, and local storage writes either
-//! fit or fail, so a write that does not fit leaves what was stored as it was. Bytes that
-//! did not fit stay in memory and go out with the next write of that document.
+//! fit or fail, so a write that does not fit leaves what was stored as it was. The store
+//! remembers the heads it last stored per document, so changes that did not fit go out
+//! with the next write of that document.
 
 use std::collections::BTreeMap;
 
@@ -106,8 +107,9 @@ pub struct Store {
     raw: web_sys::Storage,
     /// Per document: the increment numbers stored.
     incs: BTreeMap<DocumentId, Vec<u32>>,
-    /// Per document: saved bytes that did not fit yet.
-    pending: BTreeMap<DocumentId, Vec<u8>>,
+    /// Per document: the heads as last stored (or loaded). Documents not in here have
+    /// never been stored on this device.
+    saved: BTreeMap<DocumentId, Vec<ChangeHash>>,
     /// Characters in our keys and values, kept up to date on every write.
     chars: usize,
 }
@@ -122,7 +124,7 @@ impl Store {
         let mut store = Store {
             raw,
             incs: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            saved: BTreeMap::new(),
             chars: 0,
         };
         let len = store.raw.length().map_err(unavailable)?;
@@ -223,7 +225,7 @@ impl Store {
     }
 
     /// Loads a stored document: its snapshot and every increment after it.
-    pub fn load(&self, id: &DocumentId) -> Result<AutoCommit, StoreError> {
+    pub fn load(&mut self, id: &DocumentId) -> Result<AutoCommit, StoreError> {
         let damaged = |e: String| StoreError::Damaged(*id, e);
         let mut bytes = Vec::new();
         let keys = std::iter::once(format!("{SNAP}{id}")).chain(
@@ -238,7 +240,9 @@ impl Store {
                 bytes.extend(BASE64.decode(text).map_err(|e| damaged(e.to_string()))?);
             }
         }
-        AutoCommit::load(&bytes).map_err(|e| damaged(e.to_string()))
+        let doc = AutoCommit::load(&bytes).map_err(|e| damaged(e.to_string()))?;
+        self.saved.insert(*id, doc.get_heads());
+        Ok(doc)
     }
 
     /// Stores what changed in `doc` since it was last saved, and its meta.
@@ -249,20 +253,24 @@ impl Store {
         server_heads: &[ChangeHash],
     ) -> Result<(), StoreError> {
         let id = kind.id();
-        let mut bytes = self.pending.remove(&id).unwrap_or_default();
-        bytes.extend(doc.save_incremental());
-        if !bytes.is_empty() {
+        let Some(saved) = self.saved.get(&id) else {
+            // New on this device (made here, or received whole from the server).
+            self.compact(&id, doc)?;
+            return self.set_meta(kind, doc, server_heads);
+        };
+        if doc.get_heads() != *saved {
+            let bytes = doc.save_after(saved);
             let numbers = self.incs.entry(id).or_default();
             let n = numbers.last().map_or(0, |n| n + 1);
             let written = self.set(&format!("{INC}{id}.{n}"), &BASE64.encode(&bytes));
             if let Err(e) = written {
                 // Perhaps folding the increments frees enough room.
                 if self.compact(&id, doc).is_err() {
-                    self.pending.insert(id, bytes);
                     return Err(e);
                 }
             } else {
                 self.incs.entry(id).or_default().push(n);
+                self.saved.insert(id, doc.get_heads());
             }
         }
         self.set_meta(kind, doc, server_heads)?;
@@ -296,7 +304,7 @@ impl Store {
         for n in self.incs.remove(id).unwrap_or_default() {
             self.remove(&format!("{INC}{id}.{n}"));
         }
-        self.pending.remove(id);
+        self.saved.insert(*id, doc.get_heads());
         Ok(())
     }
 }

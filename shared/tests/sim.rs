@@ -358,3 +358,63 @@ fn a_server_restored_from_backup_costs_one_extra_round_trip() {
         "both visits are back on the server"
     );
 }
+
+/// A phone parks the documents it has synced (the field app keeps them in storage, not in
+/// memory). A parked document costs only its heads in a request; when another device
+/// changes it, the reply says to load it, and after loading one more sync brings the news.
+#[test]
+fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut server = SimServer::with_demo_street();
+    let mut phone = new_replica();
+    let mut coach = new_replica();
+    sync(&mut phone, &mut server);
+    record_visit(&mut phone, &mut rng);
+    sync(&mut phone, &mut server);
+    sync(&mut coach, &mut server);
+
+    // The phone parks every document but the street, keeping a copy as storage would.
+    let stored: BTreeMap<DocumentId, (DocKind, Vec<u8>)> = phone
+        .docs()
+        .map(|(id, d)| (*id, (d.kind, d.doc.clone().save())))
+        .collect();
+    let street = DocKind::Street {
+        street: demo::street_id(),
+    };
+    for (id, (kind, _)) in &stored {
+        if *kind != street {
+            let heads = phone.get_mut(id).unwrap().doc.get_heads();
+            phone.park(*kind, heads);
+        }
+    }
+    assert_eq!(phone.docs().count(), 1);
+    let idle = sync(&mut phone, &mut server);
+    assert!(idle.load.is_empty() && !idle.again, "{idle:?}");
+    assert_eq!(phone.unsynced(), 0);
+
+    // The coach adds notes to the phone's household; the phone is told to load it.
+    let household = *stored.keys().find(|id| **id != street.id()).unwrap();
+    let visit = {
+        let doc = &coach.get(&household).unwrap().doc;
+        let h: voordeur_shared::model::Household = docs::read(doc).unwrap();
+        h.conversations.keys().next().unwrap().clone()
+    };
+    let doc = &mut coach.get_mut(&household).unwrap().doc;
+    docs::update_notes(doc, &visit, "Notities van de coach.").unwrap();
+    doc.commit();
+    sync(&mut coach, &mut server);
+
+    let told = sync(&mut phone, &mut server);
+    assert_eq!(told.load, vec![household]);
+    assert!(told.again);
+    let saved = AutoCommit::load(&stored[&household].1).unwrap();
+    phone.unpark(&household, saved);
+    sync(&mut phone, &mut server);
+    let h: voordeur_shared::model::Household =
+        docs::read(&phone.get(&household).unwrap().doc).unwrap();
+    assert_eq!(
+        h.conversations[&visit].notes.as_str(),
+        "Notities van de coach."
+    );
+    assert_eq!(replica_heads(&mut phone)[&household], server.heads()[&household]);
+}
