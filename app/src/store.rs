@@ -240,7 +240,7 @@ impl Store {
                 bytes.extend(BASE64.decode(text).map_err(|e| damaged(e.to_string()))?);
             }
         }
-        let doc = AutoCommit::load(&bytes).map_err(|e| damaged(e.to_string()))?;
+        let mut doc = AutoCommit::load(&bytes).map_err(|e| damaged(e.to_string()))?;
         self.saved.insert(*id, doc.get_heads());
         Ok(doc)
     }

@@ -8,8 +8,10 @@ use std::{path::Path, time::Duration};
 
 use anyhow::{Context, bail};
 use chromiumoxide::{
-    Browser, BrowserConfig, Page, cdp::browser_protocol::page::CaptureScreenshotFormat,
-    handler::viewport::Viewport, page::ScreenshotParams,
+    Browser, BrowserConfig, Page,
+    cdp::browser_protocol::{page::CaptureScreenshotFormat, target::SetAutoAttachParams},
+    handler::viewport::Viewport,
+    page::ScreenshotParams,
 };
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -68,7 +70,24 @@ impl Phone {
             .await
             .map_err(|e| anyhow::anyhow!("Chromium did not start: {e:?}"))?;
         let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
-        let page = browser.new_page(url).await.context("opening the app")?;
+        let page = browser
+            .new_page("about:blank")
+            .await
+            .context("opening a tab")?;
+        // chromiumoxide has the tab pause every worker it starts until the debugger lets it
+        // run, and lets service workers go racily: the app's service worker then sometimes
+        // never installs. Workers start unpaused and unwatched instead.
+        page.execute(
+            SetAutoAttachParams::builder()
+                .auto_attach(false)
+                .wait_for_debugger_on_start(false)
+                .flatten(true)
+                .build()
+                .map_err(anyhow::Error::msg)?,
+        )
+        .await
+        .context("letting workers run")?;
+        page.goto(url).await.context("opening the app")?;
         Ok(Phone {
             browser,
             handler,

@@ -416,5 +416,8 @@ fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
         h.conversations[&visit].notes.as_str(),
         "Notities van de coach."
     );
-    assert_eq!(replica_heads(&mut phone)[&household], server.heads()[&household]);
+    assert_eq!(
+        replica_heads(&mut phone)[&household],
+        server.heads()[&household]
+    );
 }
