@@ -5,14 +5,14 @@
 //! The browser runs the app on one thread, so the state lives in a thread-local and the
 //! screens hold only signals.
 
-use std::cell::RefCell;
+use std::{cell::RefCell, collections::BTreeSet};
 
 use leptos::prelude::*;
 use voordeur_shared::{
     docs::{self, DocKind, DocumentId},
     model::{
-        Confidential, Consent, Household, IsoDate, Outcome, Partner, Resident, SignalKind, Street,
-        Theme,
+        Address, Complex, Confidential, Consent, Household, IsoDate, Outcome, Partner, Resident,
+        SignalKind, Theme, Visit, Wish,
     },
     record::{Door, RecordError},
     sync::{
@@ -95,8 +95,6 @@ pub struct Field {
     pub replica: Replica,
     pub store: Store,
     pub settings: Settings,
-    /// The followed street as last read from its document.
-    street: Option<(Uuid, Street)>,
 }
 
 thread_local! {
@@ -124,7 +122,6 @@ pub fn open() -> Result<(), StoreError> {
             replica,
             store,
             settings,
-            street: None,
         })
     });
     Ok(())
@@ -137,7 +134,9 @@ impl Field {
 
     /// The walk list stored with the documents, shown before they are loaded.
     pub fn stored_walk(&self) -> Option<WalkList> {
-        self.store.walk(&self.street_id()?.to_string())
+        self.store
+            .walk(&self.street_id()?.to_string())
+            .map(|(_, walk)| walk)
     }
 
     /// Loads what the walk list and sync need: the street documents and every document
@@ -156,6 +155,18 @@ impl Field {
                 self.replica.park(meta.kind, meta.heads());
             }
         }
+        crate::mark("voordeur-loaded");
+        // The stored walk list is showing; it needs making anew only if the street moved on.
+        let street = self.street_id();
+        let current = street
+            .and_then(|s| self.replica.get_mut(&DocKind::Street { street: s }.id()))
+            .map(|d| d.doc.get_heads());
+        let stored = street
+            .and_then(|s| self.store.walk(&s.to_string()))
+            .map(|(heads, _)| heads);
+        if current.is_some() && current == stored {
+            return Ok(None);
+        }
         Ok(self.read_street())
     }
 
@@ -172,15 +183,18 @@ impl Field {
         self.store.set_settings(&self.settings)
     }
 
-    /// Rereads the street document after it changed; returns the new walk list.
+    /// Makes the walk list anew after the street document changed, and stores it.
     fn read_street(&mut self) -> Option<WalkList> {
         let id = self.street_id()?;
-        let doc = &self.replica.get(&DocKind::Street { street: id }.id())?.doc;
-        let street: Street = docs::read(doc).ok()?;
-        let walk = WalkList::of(&street);
+        let doc = &mut self
+            .replica
+            .get_mut(&DocKind::Street { street: id }.id())?
+            .doc;
+        let walk = WalkList::read(doc).ok()?;
+        crate::mark("voordeur-walk");
         // The stored walk list only speeds up the next start; failing to store it is fine.
-        let _ = self.store.set_walk(&id.to_string(), &walk);
-        self.street = Some((id, street));
+        let heads = doc.get_heads();
+        let _ = self.store.set_walk(&id.to_string(), &heads, &walk);
         Some(walk)
     }
 
@@ -214,15 +228,27 @@ impl Field {
         Ok(door)
     }
 
-    /// Everything the door screen shows.
+    /// Everything the door screen shows, read from the documents of that one door.
     pub fn door_view(&mut self, address: Uuid) -> Result<DoorView, ActionError> {
         let door = self.door(address)?;
-        let (_, street) = self.street.as_ref().ok_or(ActionError::NoStreet)?;
+        let street_doc = &self
+            .replica
+            .get(&door.street_kind().id())
+            .ok_or(ActionError::NoStreet)?
+            .doc;
         let key = address.to_string();
-        let entry = street
-            .addresses
-            .get(&key)
+        let entry: Address = docs::get_entry(street_doc, "addresses", &key)
+            .map_err(RecordError::from)?
             .ok_or(RecordError::UnknownAddress(address))?;
+        let building: Option<Complex> =
+            docs::get_entry(street_doc, "complexes", &entry.complex).map_err(RecordError::from)?;
+        let visits: Vec<(String, Visit)> =
+            docs::entries_where(street_doc, "visits", "address", |a| a == key)
+                .map_err(RecordError::from)?;
+        let ids: BTreeSet<&str> = visits.iter().map(|(id, _)| id.as_str()).collect();
+        let wishes: Vec<(String, Wish)> =
+            docs::entries_where(street_doc, "wishes", "visit", |v| ids.contains(v))
+                .map_err(RecordError::from)?;
         let household: Household = self
             .replica
             .get(&door.household().id())
@@ -233,13 +259,12 @@ impl Field {
             .filter_map(|p| self.replica.get(&door.confidential(*p).id()))
             .filter_map(|d| docs::read(&d.doc).ok())
             .collect();
-        let mut visits: Vec<VisitView> = street
-            .visits_at(&key)
+        let mut visits: Vec<VisitView> = visits
+            .into_iter()
             .map(|(id, visit)| {
-                let conversation = household.conversations.get(id);
+                let conversation = household.conversations.get(&id);
                 VisitView {
-                    id: id.clone(),
-                    author: visit.author.clone(),
+                    author: visit.author,
                     at_ms: visit.at_ms,
                     outcome: visit.outcome,
                     return_on: visit.return_on,
@@ -249,29 +274,25 @@ impl Field {
                     contribution: conversation
                         .map(|c| c.contribution.clone())
                         .unwrap_or_default(),
-                    wishes: street
-                        .wishes
-                        .values()
-                        .filter(|w| &w.visit == id)
-                        .map(|w| (w.theme, w.text.clone()))
+                    wishes: wishes
+                        .iter()
+                        .filter(|(_, w)| w.visit == id)
+                        .map(|(_, w)| (w.theme, w.text.clone()))
                         .collect(),
                     signals: confidential
                         .iter()
                         .flat_map(|c| c.signals.values())
-                        .filter(|s| &s.visit == id)
+                        .filter(|s| s.visit == id)
                         .map(|s| (s.kind, s.text.clone()))
                         .collect(),
+                    id,
                 }
             })
             .collect();
         visits.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then(b.id.cmp(&a.id)));
         Ok(DoorView {
-            number: entry.number.clone(),
-            building: street
-                .complexes
-                .get(&entry.complex)
-                .map(|c| c.name.clone())
-                .unwrap_or_default(),
+            number: entry.number,
+            building: building.map(|c| c.name).unwrap_or_default(),
             floor: entry.floor,
             consent: household.consent,
             resident: household.resident,
@@ -352,7 +373,7 @@ impl Field {
                 .changed
                 .contains(&DocKind::Street { street: s }.id())
         });
-        let walk = if street_changed || self.street.is_none() {
+        let walk = if street_changed {
             self.read_street()
         } else {
             None

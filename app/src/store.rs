@@ -204,12 +204,20 @@ impl Store {
         self.set_record("vd.settings", settings)
     }
 
-    pub fn walk(&self, street: &str) -> Option<WalkList> {
-        self.get_record(&format!("vd.walk.{street}"))
+    /// The stored walk list of `street`, and the street document's heads it was made at.
+    pub fn walk(&self, street: &str) -> Option<(Vec<ChangeHash>, WalkList)> {
+        let (heads, walk): (Vec<String>, WalkList) =
+            self.get_record(&format!("vd.walk.{street}"))?;
+        Some((parse_hashes(&heads), walk))
     }
 
-    pub fn set_walk(&mut self, street: &str, walk: &WalkList) -> Result<(), StoreError> {
-        self.set_record(&format!("vd.walk.{street}"), walk)
+    pub fn set_walk(
+        &mut self,
+        street: &str,
+        heads: &[ChangeHash],
+        walk: &WalkList,
+    ) -> Result<(), StoreError> {
+        self.set_record(&format!("vd.walk.{street}"), &(hashes(heads), walk))
     }
 
     /// Every stored document's meta.

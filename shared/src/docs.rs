@@ -17,7 +17,7 @@
 use std::{fmt, str::FromStr};
 
 use automerge::{
-    ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef,
     transaction::{CommitOptions, Transactable},
 };
 use autosurgeon::{Hydrate, Reconcile};
@@ -211,6 +211,51 @@ pub fn get_entry<T: Hydrate>(
 ) -> Result<Option<T>, EditError> {
     let obj = collection(doc, collection_name)?;
     Ok(autosurgeon::hydrate_prop(doc, &obj, key)?)
+}
+
+/// The entries of the top-level map `collection` whose text `field` passes `keep`, read
+/// without reading the others: a door's visits out of a street's ten thousand.
+pub fn entries_where<T: Hydrate>(
+    doc: &AutoCommit,
+    collection_name: &'static str,
+    field: &str,
+    mut keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<(String, T)>, EditError> {
+    let obj = collection(doc, collection_name)?;
+    let mut out = Vec::new();
+    for item in doc.map_range(&obj, ..) {
+        let ValueRef::Object(ObjType::Map) = item.value else {
+            continue;
+        };
+        let matches = match doc.get(&item.id(), field)? {
+            Some((Value::Scalar(value), _)) => match value.as_ref() {
+                ScalarValue::Str(text) => keep(text),
+                _ => false,
+            },
+            _ => false,
+        };
+        if matches {
+            let key = item.key.to_string();
+            let value = autosurgeon::hydrate_prop(doc, &obj, key.as_str())?;
+            out.push((key, value));
+        }
+    }
+    Ok(out)
+}
+
+/// Calls `each` with the object id of every entry of the top-level map `collection`.
+pub fn for_each_entry(
+    doc: &AutoCommit,
+    collection_name: &'static str,
+    mut each: impl FnMut(&str, &ObjId) -> Result<(), EditError>,
+) -> Result<(), EditError> {
+    let obj = collection(doc, collection_name)?;
+    for item in doc.map_range(&obj, ..) {
+        if let ValueRef::Object(ObjType::Map) = item.value {
+            each(&item.key, &item.id())?;
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the notes of one conversation in a household document with `text`, as the

@@ -8,7 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AddressKind, IsoDate, Outcome, Street};
+use automerge::{AutoCommit, ROOT};
+
+use crate::{
+    docs::{self, EditError},
+    model::{Address, AddressKind, Complex, IsoDate, Outcome, Street},
+};
 
 /// Where a door stands, by its latest visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,34 +65,83 @@ fn house_number_key(number: &str) -> (u64, String) {
     (digits.parse().unwrap_or(u64::MAX), rest)
 }
 
+/// What the walk list needs of one visit.
+struct Knock {
+    address: String,
+    at_ms: i64,
+    outcome: Outcome,
+    return_on: Option<IsoDate>,
+}
+
 impl WalkList {
     pub fn of(street: &Street) -> Self {
-        let mut latest: BTreeMap<&str, (i64, DoorState)> = BTreeMap::new();
-        let mut not_home: BTreeMap<&str, u32> = BTreeMap::new();
-        for visit in street.visits.values() {
-            let address = visit.address.as_str();
-            if visit.outcome == Outcome::NotHome {
-                *not_home.entry(address).or_default() += 1;
+        let knocks = street.visits.values().map(|v| Knock {
+            address: v.address.clone(),
+            at_ms: v.at_ms,
+            outcome: v.outcome,
+            return_on: v.return_on,
+        });
+        Self::build(&street.name, &street.complexes, &street.addresses, knocks)
+    }
+
+    /// The walk list of a street document, reading of each visit only the four fields it
+    /// needs: several times faster than reading the whole street (in the browser, a
+    /// street with ten thousand visits reads in a fraction of the time).
+    pub fn read(doc: &AutoCommit) -> Result<Self, EditError> {
+        let name: String = autosurgeon::hydrate_prop(doc, ROOT, "name")?;
+        let complexes: BTreeMap<String, Complex> =
+            autosurgeon::hydrate_prop(doc, ROOT, "complexes")?;
+        let addresses: BTreeMap<String, Address> =
+            autosurgeon::hydrate_prop(doc, ROOT, "addresses")?;
+        let mut knocks = Vec::new();
+        docs::for_each_entry(doc, "visits", |_, visit| {
+            knocks.push(Knock {
+                address: autosurgeon::hydrate_prop(doc, visit, "address")?,
+                at_ms: autosurgeon::hydrate_prop(doc, visit, "at_ms")?,
+                outcome: autosurgeon::hydrate_prop(doc, visit, "outcome")?,
+                return_on: autosurgeon::hydrate_prop(doc, visit, "return_on")?,
+            });
+            Ok(())
+        })?;
+        Ok(Self::build(
+            &name,
+            &complexes,
+            &addresses,
+            knocks.into_iter(),
+        ))
+    }
+
+    fn build(
+        name: &str,
+        complexes: &BTreeMap<String, Complex>,
+        addresses: &BTreeMap<String, Address>,
+        knocks: impl Iterator<Item = Knock>,
+    ) -> Self {
+        let mut latest: BTreeMap<String, (i64, DoorState)> = BTreeMap::new();
+        let mut not_home: BTreeMap<String, u32> = BTreeMap::new();
+        for knock in knocks {
+            if knock.outcome == Outcome::NotHome {
+                *not_home.entry(knock.address.clone()).or_default() += 1;
             }
-            let state = match visit.outcome {
+            let state = match knock.outcome {
                 Outcome::NotHome => DoorState::NotHome { times: 0 },
                 Outcome::Talked => DoorState::Talked,
                 Outcome::Refused => DoorState::Refused,
                 Outcome::ComeBackLater => DoorState::ComeBackLater {
-                    on: visit.return_on,
+                    on: knock.return_on,
                 },
             };
-            match latest.get(address) {
-                Some((at, _)) if *at > visit.at_ms => {}
+            match latest.get(&knock.address) {
+                Some((at, _)) if *at > knock.at_ms => {}
                 _ => {
-                    latest.insert(address, (visit.at_ms, state));
+                    latest.insert(knock.address, (knock.at_ms, state));
                 }
             }
         }
 
         let mut buildings: BTreeMap<(&str, &str), BTreeMap<u32, Vec<Door>>> = BTreeMap::new();
-        for (id, address) in &street.addresses {
-            let Some(complex) = street.complexes.get(&address.complex) else {
+        for (id, address) in addresses {
+            let Some(complex) = complexes.get(&address.complex) else {
                 continue;
             };
             let state = match latest.remove(id.as_str()) {
@@ -110,7 +164,7 @@ impl WalkList {
                 });
         }
         WalkList {
-            street: street.name.clone(),
+            street: name.to_string(),
             buildings: buildings
                 .into_iter()
                 .map(|((name, _), floors)| Building {
@@ -182,11 +236,15 @@ mod tests {
         replica
     }
 
+    /// The walk list both ways; they must agree.
     fn walk_list(replica: &Replica) -> WalkList {
         let kind = DocKind::Street {
             street: demo::street_id(),
         };
-        WalkList::of(&crate::docs::read(&replica.get(&kind.id()).unwrap().doc).unwrap())
+        let doc = &replica.get(&kind.id()).unwrap().doc;
+        let list = WalkList::of(&docs::read(doc).unwrap());
+        assert_eq!(WalkList::read(doc).unwrap(), list);
+        list
     }
 
     #[test]

@@ -1,0 +1,262 @@
+//! The field app's figures (docs/benchmarks.md): its transfer size, the time from
+//! navigation to usable without network (empty store, and 10,000 visits stored), and the
+//! time from a keystroke in the notes to the change being in browser storage.
+//!
+//! `cargo xtask build-app && cargo run --release -p voordeur-e2e --bin app_bench`
+//!
+//! "Usable" is two marks the app sets: `voordeur-shell`, the walk list drawn from the
+//! stored copy, and `voordeur-ready`, every document the screens need loaded (a door opens
+//! at once). Both are measured from navigation start, offline (the server stopped), the
+//! app coming from its service worker.
+
+use std::{io::Write, time::Instant};
+
+use anyhow::Context;
+use voordeur_e2e::{PHONE, Phone, Server, app_dir};
+use voordeur_shared::{
+    demo,
+    model::Outcome,
+    record::VisitRecord,
+    sync::{client::Replica, wire},
+    walk::WalkList,
+};
+
+const VISITS: usize = 10_000;
+const BATCH: usize = 500;
+const RELOADS: usize = 7;
+const KEYSTROKES: usize = 200;
+
+fn sizes() -> anyhow::Result<()> {
+    println!("## Transfer size (app/dist)");
+    let mut total = (0, 0, 0);
+    for name in ["voordeur-app_bg.wasm", "voordeur-app.js"] {
+        let bytes = std::fs::read(app_dir().join(name)).with_context(|| name.to_string())?;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&bytes)?;
+        let gzip = gzip.finish()?.len();
+        let mut brotli = Vec::new();
+        brotli::BrotliCompress(
+            &mut &bytes[..],
+            &mut brotli,
+            &brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                lgwin: 22,
+                ..Default::default()
+            },
+        )?;
+        println!(
+            "{name}: {} B raw, {gzip} B gzip -9, {} B brotli -q11",
+            bytes.len(),
+            brotli.len()
+        );
+        total = (
+            total.0 + bytes.len(),
+            total.1 + gzip,
+            total.2 + brotli.len(),
+        );
+    }
+    println!(
+        "total: {} B raw, {} B gzip ({:.1} KiB), {} B brotli ({:.1} KiB)",
+        total.0,
+        total.1,
+        total.1 as f64 / 1024.0,
+        total.2,
+        total.2 as f64 / 1024.0
+    );
+    Ok(())
+}
+
+async fn sync(
+    http: &reqwest::Client,
+    server: &Server,
+    replica: &mut Replica,
+) -> anyhow::Result<()> {
+    for _ in 0..4 {
+        let body = wire::encode_request(&replica.request());
+        let bytes = http
+            .post(server.url("/api/sync"))
+            .header("content-type", wire::CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let received = replica.receive(wire::decode_response(&bytes, 1 << 30)?);
+        anyhow::ensure!(received.rejected.is_empty(), "{received:?}");
+        if !received.again {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Puts `VISITS` visits with notes on the server, as several phones would have.
+async fn seed(server: &Server) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    let mut phone = Replica::new(voordeur_shared::docs::new_actor());
+    phone.follow(demo::street_id());
+    sync(&http, server, &mut phone).await?;
+    let street = voordeur_shared::docs::DocKind::Street {
+        street: demo::street_id(),
+    };
+    let addresses: Vec<uuid::Uuid> = {
+        let doc = &phone.get(&street.id()).context("street")?.doc;
+        let street: voordeur_shared::model::Street = voordeur_shared::docs::read(doc)?;
+        WalkList::of(&street)
+            .doors()
+            .map(|d| d.id.parse())
+            .collect::<Result<_, _>>()?
+    };
+    let outcomes = [
+        Outcome::NotHome,
+        Outcome::Talked,
+        Outcome::Refused,
+        Outcome::Talked,
+    ];
+    for i in 0..VISITS {
+        VisitRecord {
+            street: demo::street_id(),
+            address: addresses[i % addresses.len()],
+            author: "Bench".into(),
+            at_ms: 1_700_000_000_000 + i as i64 * 60_000,
+            outcome: outcomes[i % outcomes.len()],
+            return_on: None,
+            notes: format!(
+                "Gesprek {i}: bewoner woont hier sinds lang, vertelt over de buurt, de galerij \
+                 en de speeltuin; wil graag meedenken over groen en ontmoeten. Afgesproken \
+                 om na de zomer terug te komen met nieuws over de plannen."
+            ),
+            contribution: String::new(),
+            wishes: Vec::new(),
+            signals: Vec::new(),
+        }
+        .record(&mut phone)?;
+        if (i + 1) % BATCH == 0 {
+            sync(&http, server, &mut phone).await?;
+        }
+    }
+    sync(&http, server, &mut phone).await?;
+    println!(
+        "seeded {VISITS} visits at {} doors in {:.1} s",
+        addresses.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Reloads the app `RELOADS` times; the median of each mark, in ms after navigation start.
+async fn startup(phone: &Phone) -> anyhow::Result<(f64, f64)> {
+    let mut shell = Vec::new();
+    let mut ready = Vec::new();
+    for _ in 0..RELOADS {
+        phone.reload().await?;
+        phone
+            .wait_for("performance.getEntriesByName('voordeur-ready').length > 0")
+            .await?;
+        let marks: (f64, f64) = phone
+            .eval(
+                "[performance.getEntriesByName('voordeur-shell')[0].startTime, \
+                  performance.getEntriesByName('voordeur-ready')[0].startTime]",
+            )
+            .await?;
+        shell.push(marks.0);
+        ready.push(marks.1);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("  shell marks {shell:.0?}, ready marks {ready:.0?}");
+    let split: Vec<f64> = phone
+        .eval(
+            "['voordeur-shell', 'voordeur-loaded', 'voordeur-walk', 'voordeur-ready']\
+               .map(m => performance.getEntriesByName(m).map(e => e.startTime).pop() ?? -1)",
+        )
+        .await?;
+    println!(
+        "  last reload: shell, documents loaded, walk list made (-1: stored one current), ready: {split:.0?} ms"
+    );
+    Ok((median(&mut shell), median(&mut ready)))
+}
+
+async fn keystrokes(phone: &Phone) -> anyhow::Result<()> {
+    phone.goto_walk_list().await?;
+    phone.tap("a.door[data-number='13']").await?;
+    phone
+        .wait_for("document.querySelector('article.visit textarea.notes')")
+        .await?;
+    let visits: usize = phone
+        .eval("document.querySelectorAll('article.visit').length")
+        .await?;
+    let keys_before: usize = phone.eval("localStorage.length").await?;
+    let mut times: Vec<f64> = phone
+        .eval(&format!(
+            "(() => {{ const ta = document.querySelector('article.visit textarea.notes'); \
+               const times = []; \
+               for (let i = 0; i < {KEYSTROKES}; i++) {{ \
+                 const t0 = performance.now(); \
+                 ta.value += 'x'; \
+                 ta.dispatchEvent(new InputEvent('input', {{ bubbles: true, data: 'x', inputType: 'insertText' }})); \
+                 times.push(performance.now() - t0); \
+               }} \
+               return times; }})()"
+        ))
+        .await?;
+    let keys_after: usize = phone.eval("localStorage.length").await?;
+    anyhow::ensure!(
+        keys_after > keys_before,
+        "typing stored nothing ({keys_before} keys before, {keys_after} after)"
+    );
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    println!(
+        "keystroke -> stored, door with {visits} visits, {KEYSTROKES} keystrokes: \
+         p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    sizes()?;
+    let mut server = Server::start().await?;
+    seed(&server).await?;
+    let profile = tempfile::tempdir()?;
+    let phone = Phone::open(profile.path(), &server.url("/"), PHONE).await?;
+    let result = async {
+        let started = Instant::now();
+        phone.wait_synced().await?;
+        println!(
+            "first start online: street with {VISITS} visits fetched and stored in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        phone
+            .eval::<bool>("navigator.serviceWorker.ready.then(r => !!r.active)")
+            .await?;
+        let stored: (usize, usize) = phone
+            .eval(
+                "(() => { let chars = 0; for (let i = 0; i < localStorage.length; i++) { \
+                   const k = localStorage.key(i); chars += k.length + localStorage.getItem(k).length; } \
+                   return [localStorage.length, chars]; })()",
+            )
+            .await?;
+        println!("stored: {} keys, {} characters", stored.0, stored.1);
+        server.stop().await?;
+        println!("## Navigation to usable, offline, desktop Chromium (median of {RELOADS})");
+        let (shell, ready) = startup(&phone).await?;
+        println!("{VISITS} visits stored: walk list shown at {shell:.0} ms, ready at {ready:.0} ms");
+        keystrokes(&phone).await?;
+        phone.run("localStorage.clear()").await?;
+        let (shell, ready) = startup(&phone).await?;
+        println!("empty store: shell at {shell:.0} ms, ready at {ready:.0} ms");
+        anyhow::Ok(())
+    }
+    .await;
+    phone.close().await?;
+    result
+}
