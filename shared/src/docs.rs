@@ -227,7 +227,7 @@ pub fn entries_where<T: Hydrate>(
         let ValueRef::Object(ObjType::Map) = item.value else {
             continue;
         };
-        let matches = match doc.get(&item.id(), field)? {
+        let matches = match doc.get(item.id(), field)? {
             Some((Value::Scalar(value), _)) => match value.as_ref() {
                 ScalarValue::Str(text) => keep(text),
                 _ => false,
