@@ -396,7 +396,7 @@ fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
     let household = *stored.keys().find(|id| **id != street.id()).unwrap();
     let visit = {
         let doc = &coach.get(&household).unwrap().doc;
-        let h: voordeur_shared::model::Household = docs::read(doc).unwrap();
+        let h: Household = docs::read(doc).unwrap();
         h.conversations.keys().next().unwrap().clone()
     };
     let doc = &mut coach.get_mut(&household).unwrap().doc;
@@ -410,8 +410,7 @@ fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
     let saved = AutoCommit::load(&stored[&household].1).unwrap();
     phone.unpark(&household, saved);
     sync(&mut phone, &mut server);
-    let h: voordeur_shared::model::Household =
-        docs::read(&phone.get(&household).unwrap().doc).unwrap();
+    let h: Household = docs::read(&phone.get(&household).unwrap().doc).unwrap();
     assert_eq!(
         h.conversations[&visit].notes.as_str(),
         "Notities van de coach."
