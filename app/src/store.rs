@@ -110,7 +110,8 @@ pub struct Store {
     /// Per document: the heads as last stored (or loaded). Documents not in here have
     /// never been stored on this device.
     saved: BTreeMap<DocumentId, Vec<ChangeHash>>,
-    /// Characters in our keys and values, kept up to date on every write.
+    /// Characters in the origin's keys and values, counted at start and kept up to date on
+    /// every write of ours.
     chars: usize,
 }
 
@@ -132,9 +133,7 @@ impl Store {
             let Some(key) = store.raw.key(i).map_err(unavailable)? else {
                 continue;
             };
-            if !key.starts_with("vd.") {
-                continue;
-            }
+            // The quota is the origin's, so every key counts, ours or not.
             let value = store.raw.get_item(&key).map_err(unavailable)?;
             store.chars += key.len() + value.map_or(0, |v| v.len());
             if let Some(rest) = key.strip_prefix(INC)

@@ -199,6 +199,10 @@ impl Door {
     }
 
     /// Replaces the notes of `visit`'s conversation, keeping others' concurrent edits.
+    ///
+    /// The conversation is made with the visit; should this device lack it (its storage
+    /// was full when the visit was recorded, and the app closed before it could write it),
+    /// the notes start a conversation anew.
     pub fn set_notes(
         &self,
         replica: &mut Replica,
@@ -207,7 +211,10 @@ impl Door {
     ) -> Result<(), RecordError> {
         check_len("notes", notes, MAX_NOTES_CHARS)?;
         let household = replica.open(self.household());
-        docs::update_notes(household, visit, notes)?;
+        match docs::update_notes(household, visit, notes) {
+            Err(EditError::MissingEntry { .. }) => put_conversation(household, visit, notes, "")?,
+            other => other?,
+        }
         household.commit();
         Ok(())
     }
