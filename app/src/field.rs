@@ -63,6 +63,8 @@ pub struct Ui {
     pub usage: RwSignal<Usage>,
     pub problem: RwSignal<Option<String>>,
     pub screen: RwSignal<Screen>,
+    /// The server's streets (id, name), when a first start must ask which to follow.
+    pub choices: RwSignal<Vec<(String, String)>>,
 }
 
 /// Everything the door screen shows of one visit.

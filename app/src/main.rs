@@ -35,6 +35,7 @@ fn main() {
         unsynced: RwSignal::new(0),
         usage: RwSignal::new(Default::default()),
         problem: RwSignal::new(None),
+        choices: RwSignal::new(Vec::new()),
         screen: RwSignal::new(ui::screen_from_hash()),
     };
     match field::open() {
@@ -69,12 +70,11 @@ async fn load(ui: Ui) {
     mark("voordeur-ready");
     if field::with(|f| f.street_id().is_none()).unwrap_or(false)
         && let Some(streets) = sync::streets().await
-        && let [(id, _)] = streets.as_slice()
-        && let Ok(id) = id.parse()
     {
-        // One street on the server: follow it. (Several: the first start asks which.)
-        if let Some(Err(e)) = field::with(|f| f.follow(id)) {
-            ui.problem.set(Some(e.to_string()));
+        // One street on the server: follow it. Several: the walk list asks which.
+        match streets.as_slice() {
+            [(id, _)] => ui::follow(ui, id),
+            _ => ui.choices.set(streets),
         }
     }
     sync::start(ui);

@@ -48,6 +48,18 @@ fn show_error(ui: Ui, error: ActionError) {
     ui.problem.set(Some(message));
 }
 
+/// Follows street `id` from now on and syncs it.
+pub fn follow(ui: Ui, id: &str) {
+    let Ok(id) = id.parse() else {
+        return;
+    };
+    if let Some(Err(e)) = field::with(|f| f.follow(id)) {
+        show_error(ui, e.into());
+    }
+    ui.choices.set(Vec::new());
+    sync::wake(Wake::Now);
+}
+
 /// Applies an edit at a door and lets everyone know.
 fn act(ui: Ui, address: Uuid, edit: Edit) {
     // Typing in notes or contribution changes nothing else on screen.
@@ -276,6 +288,13 @@ fn WalkScreen(ui: Ui) -> impl IntoView {
         }
         .into_any()
     };
+    let usage = move || {
+        format!(
+            "{}: {:.0} %",
+            t.storage_used,
+            ui.usage.get().fraction() * 100.0
+        )
+    };
     view! {
         {move || ui.name.get().is_empty().then(|| view! { <NameCard ui=ui /> })}
         <div class="tools">
@@ -291,6 +310,7 @@ fn WalkScreen(ui: Ui) -> impl IntoView {
             }}
         </div>
         {listing}
+        <p class="count storage">{usage}</p>
     }
 }
 

@@ -30,6 +30,11 @@ async fn main() -> anyhow::Result<()> {
             phone.tap(&format!("button[data-outcome={outcome}]")).await?;
             phone.wait_for("document.querySelector('article.visit')").await?;
         }
+        phone.open_door("11").await?;
+        phone.tap("button[data-outcome=ComeBackLater]").await?;
+        phone.run("const d = document.querySelector('.new-visit input[type=date]'); d.value = '2026-12-03'; d.dispatchEvent(new Event('input', { bubbles: true }))").await?;
+        phone.tap(".new-visit .row button").await?;
+        phone.wait_for("document.querySelector('article.visit')").await?;
         phone.open_door("9").await?;
         phone.tap("button[data-outcome=Talked]").await?;
         phone
@@ -46,6 +51,10 @@ async fn main() -> anyhow::Result<()> {
         phone.goto_walk_list().await?;
         phone.run("window.scrollTo(0, 0)").await?;
         phone.screenshot(&out.join("walk-list-phone.png")).await?;
+        phone
+            .run("document.querySelectorAll('section.building')[1].scrollIntoView()")
+            .await?;
+        phone.screenshot(&out.join("walk-list-visited-phone.png")).await?;
         anyhow::Ok(())
     }
     .await;
