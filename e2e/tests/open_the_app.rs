@@ -18,11 +18,19 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
             .await?;
         let lang: String = phone.eval("document.documentElement.lang").await?;
         let status = phone.status().await?;
-        anyhow::Ok((heading, doors, lang, status))
+        // Nothing wider than the phone, on the walk list and on a door.
+        let fits = "document.documentElement.scrollWidth <= window.innerWidth";
+        let walk_fits: bool = phone.eval(fits).await?;
+        phone.open_door("1A").await?;
+        phone.tap("button[data-outcome=Talked]").await?;
+        phone.wait_for("document.querySelector('article.visit')").await?;
+        let door_fits: bool = phone.eval(fits).await?;
+        anyhow::Ok((heading, doors, lang, status, walk_fits, door_fits))
     }
     .await;
     phone.close().await.unwrap();
-    let (heading, doors, lang, status) = result.unwrap();
+    let (heading, doors, lang, status, walk_fits, door_fits) = result.unwrap();
+    assert!(walk_fits && door_fits, "a screen scrolls sideways on a 360 px phone");
     assert_eq!(heading, "Lindenstraat");
     assert_eq!(doors, 43, "every door of the demo street");
     assert_eq!(lang, "nl", "Dutch first");
