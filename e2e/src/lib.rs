@@ -31,6 +31,7 @@ pub fn app_dir() -> PathBuf {
 pub struct Server {
     pub address: SocketAddr,
     data: tempfile::TempDir,
+    body_limit: usize,
     running: Option<Running>,
 }
 
@@ -42,6 +43,11 @@ struct Running {
 
 impl Server {
     pub async fn start() -> anyhow::Result<Server> {
+        Self::start_with_body_limit(8 << 20).await
+    }
+
+    /// A server that refuses sync requests larger than `body_limit` bytes.
+    pub async fn start_with_body_limit(body_limit: usize) -> anyhow::Result<Server> {
         let app_dir = app_dir();
         if !app_dir.join("index.html").exists() {
             bail!(
@@ -52,6 +58,7 @@ impl Server {
         let mut server = Server {
             address: "127.0.0.1:0".parse()?,
             data: tempfile::tempdir()?,
+            body_limit,
             running: None,
         };
         server.restart().await?;
@@ -67,7 +74,7 @@ impl Server {
             listen: self.address,
             data_dir: self.data.path().to_path_buf(),
             database_url: None,
-            body_limit: 8 << 20,
+            body_limit: self.body_limit,
             app_dir: app_dir(),
             demo: true,
             log_json: false,

@@ -23,14 +23,19 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
         let walk_fits: bool = phone.eval(fits).await?;
         phone.open_door("1A").await?;
         phone.tap("button[data-outcome=Talked]").await?;
-        phone.wait_for("document.querySelector('article.visit')").await?;
+        phone
+            .wait_for("document.querySelector('article.visit')")
+            .await?;
         let door_fits: bool = phone.eval(fits).await?;
         anyhow::Ok((heading, doors, lang, status, walk_fits, door_fits))
     }
     .await;
     phone.close().await.unwrap();
     let (heading, doors, lang, status, walk_fits, door_fits) = result.unwrap();
-    assert!(walk_fits && door_fits, "a screen scrolls sideways on a 360 px phone");
+    assert!(
+        walk_fits && door_fits,
+        "a screen scrolls sideways on a 360 px phone"
+    );
     assert_eq!(heading, "Lindenstraat");
     assert_eq!(doors, 43, "every door of the demo street");
     assert_eq!(lang, "nl", "Dutch first");
@@ -64,4 +69,58 @@ async fn a_deep_link_gets_the_app_and_english_is_one_tap_away() {
     let (next, lang) = result.unwrap();
     assert!(next.starts_with("Next door"), "{next}");
     assert_eq!(lang, "en");
+}
+
+/// A server that refuses a sync (here: too large for its limit) is named in the status
+/// bar, with the server's reason; the change stays on the phone, waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sync_says_why() {
+    let server = Server::start_with_body_limit(2_000)
+        .await
+        .expect("server starts");
+    let profile = tempfile::tempdir().unwrap();
+    let phone = Phone::open(profile.path(), &server.url("/"), PHONE)
+        .await
+        .expect("Chromium starts");
+    let result = async {
+        phone.wait_synced().await?;
+        phone.open_door("1").await?;
+        phone.tap("button[data-outcome=Talked]").await?;
+        // Notes that do not compress below the server's limit.
+        let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+        let mut seed: u64 = 7;
+        let notes: String = (0..6000)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                alphabet[(seed >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        phone
+            .run(&format!(
+                "const ta = document.querySelector('article.visit textarea.notes'); \
+                 ta.value = {notes:?}; ta.dispatchEvent(new Event('input', {{ bubbles: true }}))"
+            ))
+            .await?;
+        phone.tap("button.sync-now").await?;
+        phone
+            .wait_for("document.querySelector('[data-sync=refused]')")
+            .await?;
+        let waiting: String = phone
+            .eval("document.querySelector('[data-unsynced]').dataset.unsynced")
+            .await?;
+        let status = phone.status().await?;
+        anyhow::Ok((status, waiting))
+    }
+    .await;
+    phone.close().await.unwrap();
+    let (status, waiting) = result.unwrap();
+    assert!(
+        status.contains("De server weigerde een wijziging"),
+        "{status}"
+    );
+    assert!(
+        status.contains("limit"),
+        "the server's reason is shown: {status}"
+    );
+    assert_ne!(waiting, "0", "the refused change still waits");
 }
