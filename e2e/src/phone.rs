@@ -95,6 +95,20 @@ impl Phone {
         })
     }
 
+    /// Opens a browser, runs `body` with it, and closes the browser whatever `body`
+    /// returned. (A panic in `body` drops the browser, which kills Chromium too.)
+    pub async fn session<T>(
+        profile: &Path,
+        url: &str,
+        screen: Screen,
+        body: impl AsyncFnOnce(&Phone) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let phone = Phone::open(profile, url, screen).await?;
+        let result = body(&phone).await;
+        phone.close().await?;
+        result
+    }
+
     /// Closes the browser as a person does: the profile stays on disk.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let closed = self.browser.close().await;

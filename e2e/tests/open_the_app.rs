@@ -7,49 +7,42 @@ use voordeur_e2e::{PHONE, Phone, Server};
 async fn the_first_start_fetches_the_street_and_shows_its_doors() {
     let server = Server::start().await.expect("server starts");
     let profile = tempfile::tempdir().unwrap();
-    let phone = Phone::open(profile.path(), &server.url("/"), PHONE)
-        .await
-        .expect("Chromium starts");
-    let result = async {
+    let fits = "document.documentElement.scrollWidth <= window.innerWidth";
+    Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
         phone.wait_synced().await?;
         let heading: String = phone.eval("document.querySelector('h1').innerText").await?;
+        assert_eq!(heading, "Lindenstraat");
         let doors: u32 = phone
             .eval("document.querySelectorAll('a.door').length")
             .await?;
+        assert_eq!(doors, 43, "every door of the demo street");
         let lang: String = phone.eval("document.documentElement.lang").await?;
+        assert_eq!(lang, "nl", "Dutch first");
         let status = phone.status().await?;
+        assert!(status.contains("Alles gesynchroniseerd"), "{status}");
         // Nothing wider than the phone, on the walk list and on a door.
-        let fits = "document.documentElement.scrollWidth <= window.innerWidth";
-        let walk_fits: bool = phone.eval(fits).await?;
+        assert!(
+            phone.eval::<bool>(fits).await?,
+            "the walk list scrolls sideways"
+        );
         phone.open_door("1A").await?;
         phone.tap("button[data-outcome=Talked]").await?;
         phone
             .wait_for("document.querySelector('article.visit')")
             .await?;
-        let door_fits: bool = phone.eval(fits).await?;
-        anyhow::Ok((heading, doors, lang, status, walk_fits, door_fits))
-    }
-    .await;
-    phone.close().await.unwrap();
-    let (heading, doors, lang, status, walk_fits, door_fits) = result.unwrap();
-    assert!(
-        walk_fits && door_fits,
-        "a screen scrolls sideways on a 360 px phone"
-    );
-    assert_eq!(heading, "Lindenstraat");
-    assert_eq!(doors, 43, "every door of the demo street");
-    assert_eq!(lang, "nl", "Dutch first");
-    assert!(status.contains("Alles gesynchroniseerd"), "{status}");
+        assert!(phone.eval::<bool>(fits).await?, "the door scrolls sideways");
+        Ok(())
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deep_link_gets_the_app_and_english_is_one_tap_away() {
     let server = Server::start().await.expect("server starts");
     let profile = tempfile::tempdir().unwrap();
-    let phone = Phone::open(profile.path(), &server.url("/straat/lindenstraat"), PHONE)
-        .await
-        .expect("Chromium starts");
-    let result = async {
+    let url = server.url("/straat/lindenstraat");
+    Phone::session(profile.path(), &url, PHONE, async |phone| {
         phone.wait_synced().await?;
         phone.tap("header.status button[lang=en]").await?;
         phone
@@ -58,17 +51,16 @@ async fn a_deep_link_gets_the_app_and_english_is_one_tap_away() {
         let next: String = phone
             .eval("document.querySelector('a.next').innerText")
             .await?;
+        assert!(next.starts_with("Next door"), "{next}");
         // The choice is kept.
         phone.reload().await?;
         phone.wait_for("document.querySelector('a.door')").await?;
         let lang: String = phone.eval("document.documentElement.lang").await?;
-        anyhow::Ok((next, lang))
-    }
-    .await;
-    phone.close().await.unwrap();
-    let (next, lang) = result.unwrap();
-    assert!(next.starts_with("Next door"), "{next}");
-    assert_eq!(lang, "en");
+        assert_eq!(lang, "en");
+        Ok(())
+    })
+    .await
+    .unwrap();
 }
 
 /// A server that refuses a sync (here: too large for its limit) is named in the status
@@ -79,22 +71,19 @@ async fn a_refused_sync_says_why() {
         .await
         .expect("server starts");
     let profile = tempfile::tempdir().unwrap();
-    let phone = Phone::open(profile.path(), &server.url("/"), PHONE)
-        .await
-        .expect("Chromium starts");
-    let result = async {
+    // Notes that do not compress below the server's limit.
+    let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+    let mut seed: u64 = 7;
+    let notes: String = (0..6000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            alphabet[(seed >> 33) as usize % alphabet.len()]
+        })
+        .collect();
+    Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
         phone.wait_synced().await?;
         phone.open_door("1").await?;
         phone.tap("button[data-outcome=Talked]").await?;
-        // Notes that do not compress below the server's limit.
-        let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
-        let mut seed: u64 = 7;
-        let notes: String = (0..6000)
-            .map(|_| {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                alphabet[(seed >> 33) as usize % alphabet.len()]
-            })
-            .collect();
         phone
             .run(&format!(
                 "const ta = document.querySelector('article.visit textarea.notes'); \
@@ -105,22 +94,21 @@ async fn a_refused_sync_says_why() {
         phone
             .wait_for("document.querySelector('[data-sync=refused]')")
             .await?;
+        let status = phone.status().await?;
+        assert!(
+            status.contains("De server weigerde een wijziging"),
+            "{status}"
+        );
+        assert!(
+            status.contains("limit"),
+            "the server's reason is shown: {status}"
+        );
         let waiting: String = phone
             .eval("document.querySelector('[data-unsynced]').dataset.unsynced")
             .await?;
-        let status = phone.status().await?;
-        anyhow::Ok((status, waiting))
-    }
-    .await;
-    phone.close().await.unwrap();
-    let (status, waiting) = result.unwrap();
-    assert!(
-        status.contains("De server weigerde een wijziging"),
-        "{status}"
-    );
-    assert!(
-        status.contains("limit"),
-        "the server's reason is shown: {status}"
-    );
-    assert_ne!(waiting, "0", "the refused change still waits");
+        assert_ne!(waiting, "0", "the refused change still waits");
+        Ok(())
+    })
+    .await
+    .unwrap();
 }
