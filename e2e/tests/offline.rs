@@ -64,60 +64,48 @@ async fn notes_at(phone: &Phone, number: &str) -> anyhow::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifteen_doors_recorded_without_signal_survive_and_sync_by_themselves() {
     let mut server = Server::start().await.expect("server starts");
+    let url = server.url("/");
     let profile = tempfile::tempdir().unwrap();
 
-    let phone = Phone::open(profile.path(), &server.url("/"), PHONE)
-        .await
-        .expect("Chromium starts");
-    let doors = at_the_office(&phone).await;
-    let before_reload = match &doors {
-        Ok(doors) => {
-            server.stop().await.expect("server stops");
-            let recorded = in_the_street(&phone, doors).await;
-            let waiting =
-                phone.eval::<String>("document.querySelector('[data-unsynced]').dataset.unsynced");
-            let waiting = waiting.await;
-            let reloaded = async {
-                phone.reload().await?;
-                talked_doors(&phone).await
-            }
-            .await;
-            Some((recorded, waiting, reloaded))
-        }
-        Err(_) => None,
-    };
-    phone.close().await.unwrap();
-    let doors = doors.expect("the app opens at the office");
-    let (recorded, waiting, reloaded) = before_reload.unwrap();
-    recorded.expect("fifteen doors recorded without signal");
-    let waiting: usize = waiting.unwrap().parse().unwrap();
-    assert!(
-        waiting >= DOORS,
-        "the status bar counts {waiting} waiting changes"
-    );
-    assert_eq!(reloaded.unwrap(), DOORS, "after a reload without signal");
+    let doors = Phone::session(profile.path(), &url, PHONE, async |phone| {
+        let doors = at_the_office(phone).await?;
+        server.stop().await?;
+        in_the_street(phone, &doors).await?;
+        let waiting: String = phone
+            .eval("document.querySelector('[data-unsynced]').dataset.unsynced")
+            .await?;
+        let waiting: usize = waiting.parse()?;
+        assert!(
+            waiting >= DOORS,
+            "the status bar counts {waiting} waiting changes"
+        );
+        phone.reload().await?;
+        assert_eq!(
+            talked_doors(phone).await?,
+            DOORS,
+            "after a reload without signal"
+        );
+        Ok(doors)
+    })
+    .await
+    .unwrap();
 
-    // Close the browser and open it again, still without signal.
-    let phone = Phone::open(profile.path(), &server.url("/"), PHONE)
-        .await
-        .expect("Chromium starts again");
-    let reopened = async {
-        let talked = talked_doors(&phone).await?;
-        let notes = notes_at(&phone, &doors[DOORS - 1]).await?;
+    // Close the browser and open it again, still without signal; then signal returns.
+    Phone::session(profile.path(), &url, PHONE, async |phone| {
+        let talked = talked_doors(phone).await?;
+        assert_eq!(talked, DOORS, "after closing and reopening the browser");
+        let last = &doors[DOORS - 1];
+        assert_eq!(
+            notes_at(phone, last).await?,
+            format!("Gesprek aan deur {last}.")
+        );
         phone.goto_walk_list().await?;
-        anyhow::Ok((talked, notes))
-    }
-    .await;
-    // Back in signal: no button pressed.
-    let synced = match server.restart().await {
-        Ok(()) => phone.wait_synced().await,
-        Err(e) => Err(e),
-    };
-    phone.close().await.unwrap();
-    let (talked, notes) = reopened.expect("the reopened browser shows the street");
-    assert_eq!(talked, DOORS, "after closing and reopening the browser");
-    assert_eq!(notes, format!("Gesprek aan deur {}.", doors[DOORS - 1]));
-    synced.expect("everything syncs by itself once the server is back");
+        server.restart().await?;
+        // No button pressed.
+        phone.wait_synced().await
+    })
+    .await
+    .unwrap();
 
     let streets: serde_json::Value = reqwest::get(server.url("/api/streets"))
         .await
@@ -129,18 +117,16 @@ async fn fifteen_doors_recorded_without_signal_survive_and_sync_by_themselves() 
 
     // A coach at the office, in another browser, sees the fifteen doors.
     let other = tempfile::tempdir().unwrap();
-    let coach = Phone::open(other.path(), &server.url("/"), PHONE)
-        .await
-        .expect("a second browser starts");
-    let seen = async {
+    Phone::session(other.path(), &url, PHONE, async |coach| {
         coach.wait_synced().await?;
-        let talked = talked_doors(&coach).await?;
-        let notes = notes_at(&coach, &doors[0]).await?;
-        anyhow::Ok((talked, notes))
-    }
-    .await;
-    coach.close().await.unwrap();
-    let (talked, notes) = seen.unwrap();
-    assert_eq!(talked, DOORS);
-    assert_eq!(notes, format!("Gesprek aan deur {}.", doors[0]));
+        assert_eq!(talked_doors(coach).await?, DOORS);
+        let first = &doors[0];
+        assert_eq!(
+            notes_at(coach, first).await?,
+            format!("Gesprek aan deur {first}.")
+        );
+        Ok(())
+    })
+    .await
+    .unwrap();
 }
