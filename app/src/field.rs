@@ -97,6 +97,8 @@ pub struct Field {
     pub replica: Replica,
     pub store: Store,
     pub settings: Settings,
+    /// The walk list as last shown, kept so a visit recorded here updates it in place.
+    walk: Option<WalkList>,
 }
 
 thread_local! {
@@ -124,6 +126,7 @@ pub fn open() -> Result<(), StoreError> {
             replica,
             store,
             settings,
+            walk: None,
         })
     });
     Ok(())
@@ -135,10 +138,10 @@ impl Field {
     }
 
     /// The walk list stored with the documents, shown before they are loaded.
-    pub fn stored_walk(&self) -> Option<WalkList> {
-        self.store
-            .walk(&self.street_id()?.to_string())
-            .map(|(_, walk)| walk)
+    pub fn stored_walk(&mut self) -> Option<WalkList> {
+        let (_, walk) = self.store.walk(&self.street_id()?.to_string())?;
+        self.walk = Some(walk.clone());
+        Some(walk)
     }
 
     /// Loads what the walk list and sync need: the street documents and every document
@@ -194,9 +197,20 @@ impl Field {
             .doc;
         let walk = WalkList::read(doc).ok()?;
         crate::mark("voordeur-walk");
+        self.keep_walk(walk)
+    }
+
+    /// Stores the walk list with the street document's heads it belongs to.
+    fn keep_walk(&mut self, walk: WalkList) -> Option<WalkList> {
+        let id = self.street_id()?;
+        let heads = self
+            .replica
+            .get_mut(&DocKind::Street { street: id }.id())?
+            .doc
+            .get_heads();
         // The stored walk list only speeds up the next start; failing to store it is fine.
-        let heads = doc.get_heads();
         let _ = self.store.set_walk(&id.to_string(), &heads, &walk);
+        self.walk = Some(walk.clone());
         Some(walk)
     }
 
@@ -350,7 +364,12 @@ impl Field {
         };
         self.persist(&touched.id())?;
         if touched == door.street_kind() {
-            self.read_street();
+            // A wish leaves every door's state as it was: the walk list stays, at the new
+            // heads.
+            match self.walk.take() {
+                Some(walk) => self.keep_walk(walk),
+                None => self.read_street(),
+            };
         }
         Ok(())
     }

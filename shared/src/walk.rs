@@ -37,6 +37,10 @@ pub struct Door {
     pub number: String,
     pub business: bool,
     pub state: DoorState,
+    /// When the latest visit was, in ms since the Unix epoch (0: never).
+    pub latest_ms: i64,
+    /// Visits that found nobody home, in all.
+    pub not_home: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,12 +148,11 @@ impl WalkList {
             let Some(complex) = complexes.get(&address.complex) else {
                 continue;
             };
-            let state = match latest.remove(id.as_str()) {
-                None => DoorState::NotVisited,
-                Some((_, DoorState::NotHome { .. })) => DoorState::NotHome {
-                    times: not_home.get(id.as_str()).copied().unwrap_or(1),
-                },
-                Some((_, state)) => state,
+            let times = not_home.get(id.as_str()).copied().unwrap_or(0);
+            let (latest_ms, state) = match latest.remove(id.as_str()) {
+                None => (0, DoorState::NotVisited),
+                Some((at, DoorState::NotHome { .. })) => (at, DoorState::NotHome { times }),
+                Some((at, state)) => (at, state),
             };
             buildings
                 .entry((complex.name.as_str(), address.complex.as_str()))
@@ -161,6 +164,8 @@ impl WalkList {
                     number: address.number.clone(),
                     business: address.kind == AddressKind::Business,
                     state,
+                    latest_ms,
+                    not_home: times,
                 });
         }
         WalkList {
@@ -179,6 +184,42 @@ impl WalkList {
                 })
                 .collect(),
         }
+    }
+
+    /// Takes in a visit just recorded at door `address`, without reading the street again
+    /// (the walk list then equals [`WalkList::read`] of the street with that visit).
+    pub fn knock(
+        &mut self,
+        address: &str,
+        at_ms: i64,
+        outcome: Outcome,
+        return_on: Option<IsoDate>,
+    ) {
+        let doors = self
+            .buildings
+            .iter_mut()
+            .flat_map(|b| b.floors.iter_mut().flat_map(|f| f.doors.iter_mut()));
+        let Some(door) = doors.into_iter().find(|d| d.id == address) else {
+            return;
+        };
+        if outcome == Outcome::NotHome {
+            door.not_home += 1;
+        }
+        if at_ms < door.latest_ms {
+            if let DoorState::NotHome { times } = &mut door.state {
+                *times = door.not_home;
+            }
+            return;
+        }
+        door.latest_ms = at_ms;
+        door.state = match outcome {
+            Outcome::NotHome => DoorState::NotHome {
+                times: door.not_home,
+            },
+            Outcome::Talked => DoorState::Talked,
+            Outcome::Refused => DoorState::Refused,
+            Outcome::ComeBackLater => DoorState::ComeBackLater { on: return_on },
+        };
     }
 
     /// Every door in walking order: building by building, floor by floor from the ground up.
@@ -290,6 +331,25 @@ mod tests {
                 .clone()
         };
         assert_eq!(state(&replica), DoorState::NotHome { times: 2 });
+
+        // Taking in a visit by hand gives the same list as reading the street again.
+        let mut known = walk_list(&replica);
+        let on: IsoDate = "2026-11-30".parse().unwrap();
+        at.record_visit(
+            &mut replica,
+            "Fatima",
+            2_500,
+            Outcome::ComeBackLater,
+            Some(on),
+        )
+        .unwrap();
+        known.knock(&door.id, 2_500, Outcome::ComeBackLater, Some(on));
+        assert_eq!(known, walk_list(&replica));
+        at.record_visit(&mut replica, "Fatima", 2_600, Outcome::NotHome, None)
+            .unwrap();
+        known.knock(&door.id, 2_600, Outcome::NotHome, None);
+        assert_eq!(known, walk_list(&replica));
+        assert_eq!(state(&replica), DoorState::NotHome { times: 3 });
 
         let on: IsoDate = "2026-12-01".parse().unwrap();
         at.record_visit(

@@ -211,6 +211,21 @@ async fn keystrokes(phone: &Phone) -> anyhow::Result<()> {
     );
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    let mut taps: Vec<f64> = Vec::new();
+    for _ in 0..5 {
+        taps.push(
+            phone
+                .eval(
+                    "(() => { const t0 = performance.now(); \
+                       document.querySelector('button[data-outcome=NotHome]').click(); \
+                       return performance.now() - t0; })()",
+                )
+                .await?,
+        );
+    }
+    println!(
+        "tap on an outcome -> visit recorded, stored, walk list made anew ({VISITS} visits): {taps:.0?} ms"
+    );
     println!(
         "keystroke -> stored, door with {visits} visits, {KEYSTROKES} keystrokes: \
          p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
