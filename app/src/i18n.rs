@@ -33,7 +33,6 @@ pub struct Texts {
     pub switch_language: &'static str,
     /// The other language's code, shown on the language button.
     pub switch_language_code: &'static str,
-    pub walk_list: &'static str,
     pub loading_street: &'static str,
     pub choose_street: &'static str,
     pub no_streets_offline: &'static str,
@@ -127,7 +126,6 @@ pub static NL: Texts = Texts {
     lang_code: "nl",
     switch_language: "English",
     switch_language_code: "en",
-    walk_list: "Looplijst",
     loading_street: "Straat ophalen…",
     choose_street: "Kies je straat",
     no_streets_offline: "Nog geen straat op deze telefoon. Open de app één keer met verbinding.",
@@ -195,7 +193,6 @@ pub static EN: Texts = Texts {
     lang_code: "en",
     switch_language: "Nederlands",
     switch_language_code: "nl",
-    walk_list: "Walk list",
     loading_street: "Fetching the street…",
     choose_street: "Choose your street",
     no_streets_offline: "No street on this phone yet. Open the app once with a connection.",

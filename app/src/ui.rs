@@ -226,11 +226,13 @@ fn state_class(state: &DoorState) -> &'static str {
 #[component]
 fn DoorButton(ui: Ui, door: Door) -> impl IntoView {
     let class = state_class(&door.state);
-    let label = state_label(texts(ui), &door.state);
+    let t = texts(ui);
+    let label = state_label(t, &door.state);
     view! {
         <a class=class href=door_href(&door.id) data-number=door.number.clone()>
             <strong>{door.number.clone()}</strong>
             <span>{label}</span>
+            {door.business.then(|| view! { <span class="kind">{t.business}</span> })}
         </a>
     }
 }
@@ -252,6 +254,18 @@ fn WalkScreen(ui: Ui) -> impl IntoView {
     let listing = move || {
         let t = texts(ui);
         let Some(walk) = walk() else {
+            let choices = ui.choices.get();
+            if !choices.is_empty() {
+                return view! {
+                    <h1>{t.choose_street}</h1>
+                    <div class="streets">
+                        {choices.into_iter().map(|(id, name)| view! {
+                            <button on:click=move |_| follow(ui, &id)>{name}</button>
+                        }).collect_view()}
+                    </div>
+                }
+                .into_any();
+            }
             let message = if ui.ready.get() {
                 t.no_streets_offline
             } else {

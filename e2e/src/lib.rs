@@ -70,16 +70,7 @@ impl Server {
         if self.running.is_some() {
             bail!("the server is already running");
         }
-        let app = Application::build(Config {
-            listen: self.address,
-            data_dir: self.data.path().to_path_buf(),
-            database_url: None,
-            body_limit: self.body_limit,
-            app_dir: app_dir(),
-            demo: true,
-            log_json: false,
-        })
-        .await?;
+        let app = Application::build(self.config()).await?;
         self.address = app.address();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async {
@@ -98,6 +89,33 @@ impl Server {
                 .context("the server did not stop within 30 s")???;
         }
         Ok(())
+    }
+
+    /// Adds a street with no addresses yet, as an administrator would; its id.
+    pub async fn add_street(&self, name: &str) -> anyhow::Result<uuid::Uuid> {
+        use voordeur_shared::docs::{DocKind, new_actor, put_field};
+        let config = self.config();
+        let store = voordeur_server::store::Store::connect(&config.database_url()).await?;
+        let street = uuid::Uuid::now_v7();
+        let kind = DocKind::Street { street };
+        let mut doc = kind.genesis(new_actor());
+        put_field(&mut doc, "name", &name)?;
+        doc.commit();
+        store.create(kind, &mut doc).await?;
+        store.close().await;
+        Ok(street)
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            listen: self.address,
+            data_dir: self.data.path().to_path_buf(),
+            database_url: None,
+            body_limit: self.body_limit,
+            app_dir: app_dir(),
+            demo: true,
+            log_json: false,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

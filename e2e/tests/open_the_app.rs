@@ -112,3 +112,30 @@ async fn a_refused_sync_says_why() {
     .await
     .unwrap();
 }
+
+/// A server with several streets: the first start asks which one to follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_several_streets_the_first_start_asks_which() {
+    let server = Server::start().await.expect("server starts");
+    server
+        .add_street("Eikenlaan")
+        .await
+        .expect("a second street");
+    let profile = tempfile::tempdir().unwrap();
+    Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
+        phone.wait_for("document.querySelectorAll('.streets button').length === 2").await?;
+        let heading: String = phone.eval("document.querySelector('h1').innerText").await?;
+        assert_eq!(heading, "Kies je straat");
+        phone
+            .run("[...document.querySelectorAll('.streets button')].find(b => b.innerText === 'Lindenstraat').click()")
+            .await?;
+        phone.wait_synced().await?;
+        phone.wait_for("document.querySelectorAll('a.door').length === 43").await?;
+        // Kept: a reload goes straight to the street.
+        phone.reload().await?;
+        phone.wait_for("document.querySelectorAll('a.door').length === 43").await?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
