@@ -411,7 +411,9 @@ fn NewVisit(ui: Ui, address: Uuid) -> impl IntoView {
         }
         later.set(false);
         ui.revision.update(|r| *r += 1);
+        crate::mark("record-shown");
         refresh_counts(ui);
+        crate::mark("record-counted");
         sync::wake(Wake::Changed);
     };
     let outcome_button = move |outcome: Outcome, class: &'static str| {

@@ -224,7 +224,20 @@ async fn keystrokes(phone: &Phone) -> anyhow::Result<()> {
         );
     }
     println!(
-        "tap on an outcome -> visit recorded, stored, walk list made anew ({VISITS} visits): {taps:.0?} ms"
+        "tap on an outcome -> visit recorded, stored, walk list updated ({VISITS} visits): {taps:.0?} ms"
+    );
+    let steps: Vec<f64> = phone
+        .eval(
+            "['record-start', 'record-made', 'record-street-stored', 'record-household-stored', \
+              'record-shown', 'record-counted']\
+               .map(m => performance.getEntriesByName(m).map(e => e.startTime).pop() ?? -1)",
+        )
+        .await?;
+    let steps: Vec<f64> = steps.windows(2).map(|w| w[1] - w[0]).collect();
+    println!(
+        "  last tap, ms: recorded {:.1}, street stored {:.1}, household stored {:.1}, \
+         walk list and screen {:.1}, unsynced counted {:.1}",
+        steps[0], steps[1], steps[2], steps[3], steps[4]
     );
     println!(
         "keystroke -> stored, door with {visits} visits, {KEYSTROKES} keystrokes: \
