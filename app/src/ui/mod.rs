@@ -1,0 +1,199 @@
+//! The screens: the status bar (always in view, here), the walk list (`walk`) and the
+//! door (`door`).
+//!
+//! The screen follows the address bar's hash (`#/` or `#/deur/<address id>`), so the
+//! phone's back button works and a reload stays on the door.
+
+mod door;
+mod walk;
+
+use leptos::{ev, prelude::*};
+use voordeur_shared::uuid::Uuid;
+
+use crate::{
+    field::{self, ActionError, Edit, Screen, SyncState, Ui},
+    i18n::Texts,
+    refresh_counts,
+    store::StoreError,
+    sync::{self, Wake},
+};
+
+const DOOR_HASH: &str = "#/deur/";
+
+pub fn screen_from_hash() -> Screen {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    hash.strip_prefix(DOOR_HASH)
+        .and_then(|id| id.parse().ok())
+        .map_or(Screen::Walk, Screen::Door)
+}
+
+fn door_href(id: &str) -> String {
+    format!("{DOOR_HASH}{id}")
+}
+
+/// The words in the current language. Screens read them once: the app renders anew when
+/// the language changes, so no text needs a reactive closure of its own (each would add
+/// to the download).
+fn texts(ui: Ui) -> &'static Texts {
+    ui.lang.get_untracked().texts()
+}
+
+fn show_error(ui: Ui, error: ActionError) {
+    let message = match error {
+        ActionError::Store(StoreError::Full) => ui.lang.get_untracked().texts().storage_full.into(),
+        other => other.to_string(),
+    };
+    ui.problem.set(Some(message));
+}
+
+/// Follows street `id` from now on and syncs it.
+pub fn follow(ui: Ui, id: &str) {
+    let Ok(id) = id.parse() else {
+        return;
+    };
+    if let Some(Err(e)) = field::with(|f| f.follow(id)) {
+        show_error(ui, e.into());
+    }
+    ui.choices.set(Vec::new());
+    sync::wake(Wake::Now);
+}
+
+/// Applies an edit at a door and lets everyone know.
+fn act(ui: Ui, address: Uuid, edit: Edit) {
+    // Typing in notes or contribution changes nothing else on screen.
+    let structural = !matches!(edit, Edit::Notes { .. } | Edit::Contribution { .. });
+    if let Some(Err(e)) = field::with(|f| f.edit(address, edit)) {
+        show_error(ui, e);
+    }
+    if structural {
+        ui.revision.update(|r| *r += 1);
+    }
+    refresh_counts(ui);
+    sync::wake(Wake::Changed);
+}
+
+#[component]
+pub fn App(ui: Ui) -> impl IntoView {
+    let listener =
+        window_event_listener(ev::hashchange, move |_| ui.screen.set(screen_from_hash()));
+    on_cleanup(move || drop(listener));
+    Effect::new(move |_| {
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", ui.lang.get().texts().lang_code);
+        }
+    });
+    view! {
+        {move || {
+            ui.lang.track();
+            view! { <StatusBar ui=ui /> }
+        }}
+        <main>
+            {move || ui.problem.get().map(|message| view! {
+                <p class="problem" role="alert">
+                    {message}
+                    <button class="link" on:click=move |_| ui.problem.set(None)>"×"</button>
+                </p>
+            })}
+            {move || {
+                ui.lang.track();
+                match ui.screen.get() {
+                Screen::Walk => view! { <walk::WalkScreen ui=ui /> }.into_any(),
+                Screen::Door(address) => view! { <door::DoorScreen ui=ui address=address /> }.into_any(),
+            }}}
+        </main>
+    }
+}
+
+fn clock(ms: f64) -> String {
+    let date = js_sys::Date::new(&ms.into());
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+fn day(ms: i64) -> String {
+    let date = js_sys::Date::new(&(ms as f64).into());
+    format!(
+        "{}-{}-{} {:02}:{:02}",
+        date.get_date(),
+        date.get_month() + 1,
+        date.get_full_year(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
+#[component]
+fn StatusBar(ui: Ui) -> impl IntoView {
+    let t = texts(ui);
+    let state = move || {
+        let t = texts(ui);
+        let waiting = ui.unsynced.get();
+        match ui.sync.get() {
+            SyncState::Syncing => ("syncing", t.syncing.to_string()),
+            SyncState::Offline if waiting > 0 => (
+                "offline",
+                format!("{} · {}", t.offline, t.changes_waiting(waiting)),
+            ),
+            SyncState::Offline => ("offline", t.offline.to_string()),
+            SyncState::Refused(message) => {
+                ("refused", format!("{} {message}", t.refused_by_server))
+            }
+            _ if waiting > 0 => ("waiting", t.changes_waiting(waiting)),
+            SyncState::Synced { at_ms } => ("synced", format!("{} {}", t.synced_at, clock(at_ms))),
+            SyncState::Idle => ("idle", String::new()),
+        }
+    };
+    let switch_language = move |_| {
+        let lang = ui.lang.get_untracked().other();
+        ui.lang.set(lang);
+        let name = ui.name.get_untracked();
+        if let Some(Err(e)) = field::with(|f| f.save_settings(&name, lang)) {
+            show_error(ui, e.into());
+        }
+    };
+    view! {
+        <header class="status">
+            <span class="sync" data-sync=move || state().0 data-unsynced=move || ui.unsynced.get()>
+                <span class="dot"></span>
+                {move || state().1}
+            </span>
+            <button class="small sync-now" title=t.sync_now aria-label=t.sync_now
+                on:click=move |_| sync::wake(Wake::Now)>"↻"</button>
+            <button class="small" title=t.switch_language lang=t.switch_language_code
+                on:click=switch_language>{t.switch_language_code.to_uppercase()}</button>
+        </header>
+        {move || {
+            let usage = ui.usage.get();
+            usage.almost_full().then(|| view! {
+                <p class="problem" role="alert">{texts(ui).storage_almost_full}</p>
+            })
+        }}
+    }
+}
+
+fn floor_name(t: &Texts, floor: u32) -> String {
+    if floor == 0 {
+        t.ground_floor.into()
+    } else {
+        format!("{} {floor}", t.floor)
+    }
+}
+
+/// Registers the service worker that keeps the app shell for offline starts.
+pub fn register_service_worker() {
+    if let Some(window) = web_sys::window() {
+        let container = window.navigator().service_worker();
+        // Absent on plain http origins other than localhost; the app still works online.
+        let _ = container.register("/sw.js");
+    }
+}
+
+/// Asks the browser not to evict the app's storage under pressure.
+pub fn ask_persistent_storage() {
+    if let Some(window) = web_sys::window()
+        && let Ok(storage) = window.navigator().storage().persist()
+    {
+        drop(storage);
+    }
+}

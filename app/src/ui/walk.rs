@@ -1,0 +1,159 @@
+//! The walk list: the street's doors by building and floor, a house-number finder and the
+//! next unvisited door; on a first start, the builder's name and the street to follow.
+
+use leptos::{ev, prelude::*};
+use voordeur_shared::walk::{Door, DoorState, WalkList};
+
+use super::{door_href, floor_name, follow, show_error, texts};
+use crate::{
+    field::{self, Ui},
+    i18n::Texts,
+};
+
+#[component]
+fn NameCard(ui: Ui) -> impl IntoView {
+    let t = texts(ui);
+    let draft = RwSignal::new(String::new());
+    let save = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = draft.get_untracked().trim().to_string();
+        if name.is_empty() {
+            return;
+        }
+        let lang = ui.lang.get_untracked();
+        match field::with(|f| f.save_settings(&name, lang)) {
+            Some(Err(e)) => show_error(ui, e.into()),
+            _ => ui.name.set(name),
+        }
+    };
+    view! {
+        <form class="card" on:submit=save>
+            <label>
+                {t.your_name}
+                <input name="author" autocomplete="name" prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev)) />
+            </label>
+            <small>{t.your_name_hint}</small>
+            <button type="submit">{t.save}</button>
+        </form>
+    }
+}
+
+fn state_label(t: &Texts, state: &DoorState) -> String {
+    match state {
+        DoorState::NotVisited => t.not_visited.into(),
+        DoorState::NotHome { times } if *times > 1 => format!("{} ×{times}", t.not_home),
+        DoorState::NotHome { .. } => t.not_home.into(),
+        DoorState::Talked => t.talked.into(),
+        DoorState::Refused => t.refused.into(),
+        DoorState::ComeBackLater { on: Some(on) } => format!("{} {on}", t.come_back_on),
+        DoorState::ComeBackLater { on: None } => t.come_back.into(),
+    }
+}
+
+fn state_class(state: &DoorState) -> &'static str {
+    match state {
+        DoorState::NotVisited => "door not-visited",
+        DoorState::NotHome { .. } => "door not-home",
+        DoorState::Talked => "door talked",
+        DoorState::Refused => "door refused",
+        DoorState::ComeBackLater { .. } => "door come-back",
+    }
+}
+
+#[component]
+fn DoorButton(ui: Ui, door: Door) -> impl IntoView {
+    let class = state_class(&door.state);
+    let t = texts(ui);
+    let label = state_label(t, &door.state);
+    view! {
+        <a class=class href=door_href(&door.id) data-number=door.number.clone()>
+            <strong>{door.number.clone()}</strong>
+            <span>{label}</span>
+            {door.business.then(|| view! { <span class="kind">{t.business}</span> })}
+        </a>
+    }
+}
+
+#[component]
+pub fn WalkScreen(ui: Ui) -> impl IntoView {
+    let t = texts(ui);
+    let query = RwSignal::new(String::new());
+    let walk = move || ui.walk.get();
+    let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id.clone()));
+    let listing = move || {
+        let t = texts(ui);
+        let Some(walk) = walk() else {
+            let choices = ui.choices.get();
+            if !choices.is_empty() {
+                return view! {
+                    <h1>{t.choose_street}</h1>
+                    <div class="streets">
+                        {choices.into_iter().map(|(id, name)| view! {
+                            <button on:click=move |_| follow(ui, &id)>{name}</button>
+                        }).collect_view()}
+                    </div>
+                }
+                .into_any();
+            }
+            let message = if ui.ready.get() {
+                t.no_streets_offline
+            } else {
+                t.loading_street
+            };
+            return view! { <p class="empty">{message}</p> }.into_any();
+        };
+        let q = query.get();
+        if !q.trim().is_empty() {
+            let found: Vec<Door> = walk.find(&q).cloned().collect();
+            return view! {
+                <div class="doors">
+                    {found.into_iter().map(|door| view! { <DoorButton ui=ui door=door /> }).collect_view()}
+                </div>
+            }
+            .into_any();
+        }
+        let visited = walk.visited();
+        let total = walk.doors().count();
+        view! {
+            <h1>{walk.street.clone()}</h1>
+            <p class="count">{format!("{visited} / {total} {}", t.doors_visited)}</p>
+            {walk.buildings.into_iter().map(|building| view! {
+                <section class="building">
+                    <h2>{building.name}</h2>
+                    {building.floors.into_iter().map(|floor| view! {
+                        <h3>{floor_name(t, floor.floor)}</h3>
+                        <div class="doors">
+                            {floor.doors.into_iter().map(|door| view! { <DoorButton ui=ui door=door /> }).collect_view()}
+                        </div>
+                    }).collect_view()}
+                </section>
+            }).collect_view()}
+        }
+        .into_any()
+    };
+    let usage = move || {
+        format!(
+            "{}: {:.0} %",
+            t.storage_used,
+            ui.usage.get().fraction() * 100.0
+        )
+    };
+    view! {
+        {move || ui.name.get().is_empty().then(|| view! { <NameCard ui=ui /> })}
+        <div class="tools">
+            <input type="search" class="find" inputmode="text"
+                placeholder=t.find_door
+                prop:value=move || query.get()
+                on:input=move |ev| query.set(event_target_value(&ev)) />
+            {move || match next() {
+                Some(id) => view! {
+                    <a class="button next" href=door_href(&id)>{texts(ui).next_unvisited}" →"</a>
+                }.into_any(),
+                None => view! { <span class="next done">{texts(ui).all_visited}</span> }.into_any(),
+            }}
+        </div>
+        {listing}
+        <p class="count storage">{usage}</p>
+    }
+}
