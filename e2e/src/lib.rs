@@ -32,6 +32,8 @@ pub struct Server {
     pub address: SocketAddr,
     data: tempfile::TempDir,
     body_limit: usize,
+    /// The field app it serves.
+    pub app: PathBuf,
     running: Option<Running>,
 }
 
@@ -59,6 +61,7 @@ impl Server {
             address: "127.0.0.1:0".parse()?,
             data: tempfile::tempdir()?,
             body_limit,
+            app: app_dir,
             running: None,
         };
         server.restart().await?;
@@ -112,7 +115,7 @@ impl Server {
             data_dir: self.data.path().to_path_buf(),
             database_url: None,
             body_limit: self.body_limit,
-            app_dir: app_dir(),
+            app_dir: self.app.clone(),
             demo: true,
             log_json: false,
         }

@@ -180,13 +180,25 @@ fn floor_name(t: &Texts, floor: u32) -> String {
     }
 }
 
-/// Registers the service worker that keeps the app shell for offline starts.
+/// Registers the service worker that keeps the app shell for offline starts, and looks
+/// for a new version of the app at every start (the browser itself looks once a day). A
+/// new version waits until no tab runs this one (see `static/sw.js`).
 pub fn register_service_worker() {
-    if let Some(window) = web_sys::window() {
-        let container = window.navigator().service_worker();
-        // Absent on plain http origins other than localhost; the app still works online.
-        let _ = container.register("/sw.js");
-    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    // Absent on plain http origins other than localhost; the app still works online.
+    let registered = window.navigator().service_worker().register("/sw.js");
+    leptos::task::spawn_local(async move {
+        if let Ok(registration) = wasm_bindgen_futures::JsFuture::from(registered).await
+            && let Ok(registration) =
+                wasm_bindgen::JsCast::dyn_into::<web_sys::ServiceWorkerRegistration>(registration)
+            && let Ok(checked) = registration.update()
+        {
+            // Offline, the check fails; the next start tries again.
+            let _ = wasm_bindgen_futures::JsFuture::from(checked).await;
+        }
+    });
 }
 
 /// Asks the browser not to evict the app's storage under pressure.
