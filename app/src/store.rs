@@ -110,6 +110,8 @@ pub struct Store {
     /// Per document: the heads as last stored (or loaded). Documents not in here have
     /// never been stored on this device.
     saved: BTreeMap<DocumentId, Vec<ChangeHash>>,
+    /// The documents' metas, read in the one pass over the keys at open.
+    metas: Vec<(DocumentId, Meta)>,
     /// Characters in the origin's keys and values, counted at start and kept up to date on
     /// every write of ours.
     chars: usize,
@@ -126,6 +128,7 @@ impl Store {
             raw,
             incs: BTreeMap::new(),
             saved: BTreeMap::new(),
+            metas: Vec::new(),
             chars: 0,
         };
         let len = store.raw.length().map_err(unavailable)?;
@@ -135,7 +138,12 @@ impl Store {
             };
             // The quota is the origin's, so every key counts, ours or not.
             let value = store.raw.get_item(&key).map_err(unavailable)?;
-            store.chars += key.len() + value.map_or(0, |v| v.len());
+            store.chars += key.len() + value.as_ref().map_or(0, |v| v.len());
+            if let Some(id) = key.strip_prefix(META).and_then(|id| id.parse().ok())
+                && let Some(meta) = value.as_deref().and_then(decode_record)
+            {
+                store.metas.push((id, meta));
+            }
             if let Some(rest) = key.strip_prefix(INC)
                 && let Some((doc, n)) = rest.split_once('.')
                 && let (Ok(doc), Ok(n)) = (doc.parse(), n.parse())
@@ -173,8 +181,7 @@ impl Store {
     /// Small records (settings, metas, the walk list) are postcard in base64: serde_json
     /// would add more to the app's download than it would save in reading the storage.
     fn get_record<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
-        let text = self.raw.get_item(key).ok()??;
-        postcard::from_bytes(&BASE64.decode(text).ok()?).ok()
+        decode_record(&self.raw.get_item(key).ok()??)
     }
 
     fn set_record<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), StoreError> {
@@ -220,15 +227,9 @@ impl Store {
     }
 
     /// Every stored document's meta.
-    pub fn metas(&self) -> Vec<(DocumentId, Meta)> {
-        let len = self.raw.length().unwrap_or(0);
-        (0..len)
-            .filter_map(|i| self.raw.key(i).ok().flatten())
-            .filter_map(|key| {
-                let id = key.strip_prefix(META)?.parse().ok()?;
-                Some((id, self.get_record(&key)?))
-            })
-            .collect()
+    /// Every stored document's meta, as read when the store was opened.
+    pub fn metas(&mut self) -> Vec<(DocumentId, Meta)> {
+        std::mem::take(&mut self.metas)
     }
 
     /// Loads a stored document: its snapshot and every increment after it.
@@ -314,6 +315,10 @@ impl Store {
         self.saved.insert(*id, doc.get_heads());
         Ok(())
     }
+}
+
+fn decode_record<T: for<'de> Deserialize<'de>>(text: &str) -> Option<T> {
+    postcard::from_bytes(&BASE64.decode(text).ok()?).ok()
 }
 
 fn classify(error: &JsValue) -> StoreError {

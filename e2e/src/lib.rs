@@ -121,6 +121,15 @@ impl Server {
         }
     }
 
+    /// How many visits the server holds in its first street, as `GET /api/streets` says.
+    pub async fn visits(&self) -> anyhow::Result<u64> {
+        let streets: serde_json::Value =
+            reqwest::get(self.url("/api/streets")).await?.json().await?;
+        streets[0]["visits"]
+            .as_u64()
+            .with_context(|| format!("no visit count in {streets}"))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }

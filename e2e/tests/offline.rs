@@ -107,13 +107,11 @@ async fn fifteen_doors_recorded_without_signal_survive_and_sync_by_themselves() 
     .await
     .unwrap();
 
-    let streets: serde_json::Value = reqwest::get(server.url("/api/streets"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(streets[0]["visits"], DOORS, "{streets}");
+    assert_eq!(
+        server.visits().await.unwrap(),
+        DOORS as u64,
+        "visits on the server"
+    );
 
     // A coach at the office, in another browser, sees the fifteen doors.
     let other = tempfile::tempdir().unwrap();

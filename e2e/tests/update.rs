@@ -92,11 +92,5 @@ async fn work_done_offline_survives_an_app_update() {
     .await
     .unwrap();
 
-    let streets: serde_json::Value = reqwest::get(server.url("/api/streets"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(streets[0]["visits"], 2, "{streets}");
+    assert_eq!(server.visits().await.unwrap(), 2, "visits on the server");
 }

@@ -179,14 +179,6 @@ impl Replica {
             .collect()
     }
 
-    /// The kind of every document on the device, loaded or parked.
-    pub fn kinds(&self) -> impl Iterator<Item = DocKind> + '_ {
-        self.docs
-            .values()
-            .map(|d| d.kind)
-            .chain(self.parked.values().map(|p| p.kind))
-    }
-
     pub fn get(&self, id: &DocumentId) -> Option<&ReplicaDoc> {
         self.docs.get(id)
     }
