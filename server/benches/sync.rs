@@ -147,6 +147,7 @@ async fn start(database_url: String, data_dir: &std::path::Path) -> Server {
         body_limit: 64 << 20,
         app_dir: data_dir.join("app"),
         demo: true,
+        session_hours: 16,
         log_json: false,
     })
     .await

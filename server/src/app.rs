@@ -8,16 +8,32 @@ use anyhow::Context;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    http::{HeaderValue, header},
+    routing::{delete, get, post},
 };
 use tokio::net::TcpListener;
 use tower_http::{
     services::{ServeDir, ServeFile},
+    set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
 use voordeur_shared::{automerge::ActorId, demo, docs::new_actor};
 
-use crate::{cache::DocCache, config::Config, routes, store::Store};
+use crate::{
+    admin, auth::SignInLimiter, cache::DocCache, config::Config, people, routes, session,
+    store::Store,
+};
+
+/// Largest JSON request body (sign-in, the administrator's forms).
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// What the page may load: its own scripts, styles and WebAssembly, and nothing inline or
+/// from elsewhere. `'wasm-unsafe-eval'` allows compiling WebAssembly and nothing else
+/// (no `eval`).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+    script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 #[derive(Debug)]
 pub struct AppState {
@@ -27,6 +43,7 @@ pub struct AppState {
     /// The actor of the few changes the server writes itself (genesis of new documents,
     /// the demo street).
     pub actor: ActorId,
+    pub limiter: SignInLimiter,
 }
 
 /// The HTTP surface: the API, and the field app's files for everything else.
@@ -34,15 +51,53 @@ pub fn router(state: Arc<AppState>) -> Router {
     let app_dir = &state.config.app_dir;
     let app_files =
         ServeDir::new(app_dir).not_found_service(ServeFile::new(app_dir.join("index.html")));
+    let forms = Router::new()
+        .route(
+            "/session",
+            post(session::sign_in)
+                .get(session::current)
+                .delete(session::sign_out),
+        )
+        .route(
+            "/admin/organisations",
+            get(admin::organisations).post(admin::add_organisation),
+        )
+        .route(
+            "/admin/accounts",
+            get(admin::accounts).post(admin::add_account),
+        )
+        .route(
+            "/admin/accounts/{username}/password",
+            post(admin::set_password),
+        )
+        .route("/admin/accounts/{username}/streets", post(admin::assign))
+        .route(
+            "/admin/accounts/{username}/streets/{street}",
+            delete(admin::unassign),
+        )
+        .route("/admin/streets", post(admin::add_street))
+        .route("/admin/audit", get(admin::audit))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let api = Router::new()
         .route("/streets", get(routes::streets))
-        .route("/sync", post(routes::sync))
+        .route(
+            "/sync",
+            post(routes::sync).layer(DefaultBodyLimit::max(state.config.body_limit)),
+        )
+        .merge(forms)
         .fallback(routes::api_not_found);
+    let header =
+        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     Router::new()
         .route("/healthz", get(routes::healthz))
         .nest("/api", api)
         .fallback_service(app_files)
-        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -69,6 +124,7 @@ impl Application {
         let actor = new_actor();
         if config.demo {
             seed_demo(&store, actor.clone()).await?;
+            seed_demo_people(&store).await?;
         }
         let listener = TcpListener::bind(config.listen)
             .await
@@ -80,6 +136,7 @@ impl Application {
                 store,
                 cache: DocCache::new(4096),
                 actor,
+                limiter: SignInLimiter::default(),
             }),
         })
     }
@@ -105,7 +162,9 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        axum::serve(self.listener, router(self.state))
+        // Connection info gives sign-in's rate limit the client's address.
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(stop)
             .await
             .context("server failed")?;
@@ -121,6 +180,37 @@ async fn seed_demo(store: &Store, actor: ActorId) -> anyhow::Result<()> {
     }
     store.create(kind, &mut doc).await?;
     tracing::info!(street = demo::STREET_NAME, "demo street created");
+    Ok(())
+}
+
+/// The demo's organisations and people (see `voordeur_shared::demo`), each created only
+/// if missing, all but the administrator working in the demo street.
+async fn seed_demo_people(store: &Store) -> anyhow::Result<()> {
+    for (name, partner) in demo::ORGANISATIONS {
+        if store.organisation_by_name(name).await?.is_none() {
+            people::create_organisation(store, name, partner).await?;
+        }
+    }
+    for (username, display_name, role, organisation) in demo::PEOPLE {
+        if store.account_by_username(username).await?.is_none() {
+            let form = people::AccountForm {
+                username: username.into(),
+                display_name: display_name.into(),
+                role,
+                organisation: organisation.map(String::from),
+                password: demo::PASSWORD.into(),
+            };
+            people::create_account(store, form).await?;
+            if role != voordeur_shared::access::Role::Administrator {
+                people::assign(store, username, demo::street_id()).await?;
+            }
+        }
+    }
+    tracing::info!(
+        password = "see README",
+        "demo accounts ready: {}",
+        demo::PEOPLE.map(|p| p.0).join(", ")
+    );
     Ok(())
 }
 

@@ -2,10 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::Parser;
-
-#[derive(Debug, Clone, Parser)]
-#[command(name = "voordeur-server", version, about = "Voordeur's sync server")]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "VOORDEUR_LISTEN", default_value = "127.0.0.1:8080")]
@@ -28,7 +25,11 @@ pub struct Config {
     #[arg(long, env = "VOORDEUR_APP_DIR", default_value = "app/dist")]
     pub app_dir: PathBuf,
 
-    /// Create the demo street if the database does not have it yet.
+    /// How long a session lasts after signing in, in hours (a field day, with margin).
+    #[arg(long, env = "VOORDEUR_SESSION_HOURS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=24 * 30))]
+    pub session_hours: u32,
+
+    /// Create the demo street, organisations and accounts if the database lacks them.
     #[arg(long, env = "VOORDEUR_DEMO")]
     pub demo: bool,
 

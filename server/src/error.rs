@@ -4,8 +4,8 @@
 
 use axum::{
     Json,
-    extract::rejection::BytesRejection,
-    http::StatusCode,
+    extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use voordeur_shared::sync::{SyncError, wire::WireError};
@@ -18,7 +18,7 @@ pub enum AppError {
     Wire(#[from] WireError),
     #[error("request body is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
-    #[error("request body could not be read: {0}")]
+    #[error("request could not be read: {0}")]
     BadBody(String),
     #[error("content type must be {expected}")]
     UnsupportedMediaType { expected: &'static str },
@@ -26,6 +26,19 @@ pub enum AppError {
     NotFound,
     #[error("another request changed the same documents at the same moment; retry")]
     Contended,
+    #[error("{message}")]
+    Unauthenticated {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many failed sign-ins; try again in {retry_after_s} seconds")]
+    TooManyAttempts { retry_after_s: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -52,6 +65,30 @@ impl From<BytesRejection> for AppError {
     }
 }
 
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::BadBody(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::BadBody(rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge {
+                limit: crate::app::JSON_BODY_LIMIT,
+            }
+        } else {
+            AppError::BadBody(rejection.body_text())
+        }
+    }
+}
+
 impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
@@ -66,6 +103,7 @@ impl AppError {
                     SyncError::KindMismatch { .. } | SyncError::SchemaViolation { .. } => {
                         StatusCode::UNPROCESSABLE_ENTITY
                     }
+                    SyncError::Forbidden(_) => StatusCode::FORBIDDEN,
                 };
                 (status, e.code())
             }
@@ -79,6 +117,13 @@ impl AppError {
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Contended => (StatusCode::SERVICE_UNAVAILABLE, "contended"),
+            AppError::Unauthenticated { code, .. } => (StatusCode::UNAUTHORIZED, code),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -93,6 +138,19 @@ impl IntoResponse for AppError {
             tracing::info!(%status, code, message = %self, "request refused");
         }
         let body = serde_json::json!({ "error": code, "message": self.to_string() });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyAttempts { retry_after_s } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_s),
+            );
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

@@ -5,14 +5,19 @@
 //! The server never trusts a client's document: every change it receives is checked
 //! against the schema before it is stored (`voordeur_shared::sync::server::serve`).
 
+mod admin;
 mod app;
+pub mod auth;
 mod cache;
+pub mod cli;
 mod config;
 mod error;
+pub mod people;
 mod routes;
+mod session;
 pub mod store;
 pub mod telemetry;
 
-pub use app::{Application, router};
+pub use app::{Application, CONTENT_SECURITY_POLICY, router};
 pub use config::Config;
 pub use error::AppError;

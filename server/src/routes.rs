@@ -1,4 +1,5 @@
-//! The HTTP endpoints: `/healthz`, `GET /api/streets` and `POST /api/sync`.
+//! The field endpoints: `/healthz`, `GET /api/streets` and `POST /api/sync`. Sessions
+//! are in `session`, the administrator's endpoints in `admin`.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -14,8 +15,9 @@ use axum::{
 };
 use uuid::Uuid;
 use voordeur_shared::{
+    access::Role,
     automerge::{ActorId, ChangeHash},
-    docs::{self, DocumentId},
+    docs::{self, DocKind, DocumentId},
     model::Street,
     sync::{
         server::{Catalog, documents_to_load, serve},
@@ -23,7 +25,7 @@ use voordeur_shared::{
     },
 };
 
-use crate::{AppError, app::AppState};
+use crate::{AppError, app::AppState, auth::Principal};
 
 pub async fn healthz(
     State(state): State<Arc<AppState>>,
@@ -32,7 +34,7 @@ pub async fn healthz(
     state
         .store
         .exists(
-            docs::DocKind::Street {
+            DocKind::Street {
                 street: Uuid::nil(),
             }
             .id(),
@@ -49,11 +51,17 @@ pub struct StreetSummary {
     pub visits: usize,
 }
 
+/// The streets the person works in (an administrator: every street).
 pub async fn streets(
     State(state): State<Arc<AppState>>,
+    principal: Principal,
 ) -> Result<Json<Vec<StreetSummary>>, AppError> {
+    let account = &principal.account;
     let mut out = Vec::new();
     for (id, doc) in state.store.streets().await? {
+        if account.role != Role::Administrator && !account.streets.contains(&id) {
+            continue;
+        }
         let street: Street = docs::read(&doc).map_err(|e| AppError::Internal(e.into()))?;
         out.push(StreetSummary {
             id,
@@ -65,10 +73,12 @@ pub async fn streets(
     Ok(Json(out))
 }
 
-/// One sync exchange (see `voordeur_shared::sync`): decode, read, merge and check, commit,
-/// and only then answer.
+/// One sync exchange (see `voordeur_shared::sync`): decode, read, check the person may do
+/// what the request asks (`voordeur_shared::access`), merge and check, audit, commit, and
+/// only then answer.
 pub async fn sync(
     State(state): State<Arc<AppState>>,
+    principal: Principal,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, AppError> {
@@ -92,9 +102,16 @@ pub async fn sync(
     let store = &state.store;
     let mut tx = store.begin().await?;
     let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
+    let grant = principal.account.grant();
+    let mut kinds: BTreeMap<DocumentId, DocKind> = catalog
+        .docs
+        .iter()
+        .map(|(id, entry)| (*id, entry.kind))
+        .collect();
+    kinds.extend(request.docs.iter().filter_map(|o| Some((o.id, o.kind?))));
     let mut loaded = BTreeMap::new();
     let mut missing = BTreeSet::new();
-    for id in documents_to_load(&request, &catalog) {
+    for id in documents_to_load(&request, &catalog, &grant) {
         let entry = catalog.docs.get(&id);
         match entry.and_then(|e| state.cache.get(&id, &e.heads)) {
             Some(doc) => {
@@ -113,12 +130,25 @@ pub async fn sync(
         .collect();
     let actor: ActorId = state.actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
-    let (served, request) =
-        tokio::task::spawn_blocking(move || (serve(&request, &catalog, loaded, &actor), request))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+    let (served, request) = tokio::task::spawn_blocking(move || {
+        (serve(&request, &catalog, loaded, &actor, &grant), request)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
     let mut served = served?;
     store.write(&mut tx, &served.writes).await?;
+    // Who read and changed which residents' documents, committed with the changes.
+    let read: Vec<DocKind> = served
+        .response
+        .docs
+        .iter()
+        .filter(|reply| !reply.changes.is_empty())
+        .filter_map(|reply| kinds.get(&reply.id).copied())
+        .collect();
+    let changed: Vec<DocKind> = served.writes.iter().map(|w| w.kind).collect();
+    let account = principal.account.id;
+    store.audit(&mut tx, account, "read", &read).await?;
+    store.audit(&mut tx, account, "change", &changed).await?;
     store.commit(tx).await?;
     committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
     for (id, mut doc) in std::mem::take(&mut served.docs) {
@@ -127,6 +157,7 @@ pub async fn sync(
         }
     }
     tracing::info!(
+        account = %account,
         offered = request.docs.len(),
         written = served.writes.len(),
         replied = served.response.docs.len(),

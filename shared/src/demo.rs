@@ -1,13 +1,16 @@
-//! The demo street that ships with Voordeur: two complexes of twenty apartments (four
-//! floors of five) above a ground floor with three businesses, so that one command shows
-//! a street that looks real. Its ids are fixed, so seeding it twice changes nothing.
+//! The demo that ships with Voordeur: a street of two complexes of twenty apartments (four
+//! floors of five) above a ground floor with three businesses, the three partner
+//! organisations and one person in every role, so that one command shows a street that
+//! looks real. The street's id is fixed, so seeding it twice changes nothing.
 
 use automerge::{ActorId, AutoCommit};
 use uuid::Uuid;
 
 use crate::{
-    docs::{DocKind, EditError, put_entry, put_field},
-    model::{Address, AddressKind, Complex},
+    access::Role,
+    docs::{DocKind, EditError},
+    layout::{ComplexPlan, StreetPlan},
+    model::Partner,
 };
 
 const DEMO_NAMESPACE: Uuid = Uuid::from_u128(0x0d3e_7a51_c8b2_4f6e_8d0a_51e2_96b7_c4d8);
@@ -24,61 +27,82 @@ pub fn street_id() -> Uuid {
 /// The demo street's name.
 pub const STREET_NAME: &str = "Lindenstraat";
 
-/// (complex name, first house number, business numbers on its ground floor)
-const COMPLEXES: [(&str, u32, &[&str]); 2] = [
-    ("Lindenhof", 1, &["1A", "1B"]),
-    ("Kastanjehof", 41, &["41A"]),
-];
-const FLOORS: u32 = 4;
-const DOORS_PER_FLOOR: u32 = 5;
+/// The demo street's layout.
+pub fn plan() -> StreetPlan {
+    let complex = |name: &str, first_number, businesses: &[&str]| ComplexPlan {
+        name: name.to_string(),
+        floors: 4,
+        doors_per_floor: 5,
+        first_number,
+        businesses: businesses.iter().map(|b| b.to_string()).collect(),
+    };
+    StreetPlan {
+        name: STREET_NAME.to_string(),
+        complexes: vec![
+            complex("Lindenhof", 1, &["1A", "1B"]),
+            complex("Kastanjehof", 41, &["41A"]),
+        ],
+    }
+}
 
 /// The demo street document, written by `actor`.
 pub fn street(actor: ActorId) -> Result<(DocKind, AutoCommit), EditError> {
-    let kind = DocKind::Street {
-        street: street_id(),
-    };
-    let mut doc = kind.genesis(actor);
-    put_field(&mut doc, "name", &STREET_NAME)?;
-    for (name, first_number, businesses) in COMPLEXES {
-        let complex_id = demo_id(name).to_string();
-        put_entry(
-            &mut doc,
-            "complexes",
-            &complex_id,
-            &Complex {
-                name: name.to_string(),
-                floors: FLOORS,
-            },
-        )?;
-        let apartments = (1..=FLOORS).flat_map(|floor| {
-            (0..DOORS_PER_FLOOR).map(move |door| {
-                let number = first_number + (floor - 1) * DOORS_PER_FLOOR * 2 + door * 2;
-                (floor, number.to_string(), AddressKind::Apartment)
-            })
-        });
-        let shops = businesses
-            .iter()
-            .map(|number| (0, number.to_string(), AddressKind::Business));
-        for (floor, number, kind) in shops.chain(apartments) {
-            let id = demo_id(&format!("{name}/{number}")).to_string();
-            let address = Address {
-                complex: complex_id.clone(),
-                floor,
-                number,
-                kind,
-                household_epoch: 0,
-            };
-            put_entry(&mut doc, "addresses", &id, &address)?;
-        }
-    }
-    doc.commit();
-    Ok((kind, doc))
+    plan().build(street_id(), actor)
 }
+
+/// The demo's partner organisations, as (name, partner).
+pub const ORGANISATIONS: [(&str, Partner); 3] = [
+    ("Woonstede", Partner::Corporation),
+    ("Zorggroep De Linde", Partner::CareOrganisation),
+    ("Gemeente", Partner::Municipality),
+];
+
+/// The demo's people, as (username, display name, role, organisation), all with the
+/// password [`PASSWORD`] and, but for the administrator, working in the demo street.
+pub const PEOPLE: [(&str, &str, Role, Option<&str>); 6] = [
+    (
+        "sanne",
+        "Sanne (buurtcoach)",
+        Role::CommunityBuilder,
+        Some("Gemeente"),
+    ),
+    (
+        "karim",
+        "Karim (coach zorg)",
+        Role::Coach,
+        Some("Zorggroep De Linde"),
+    ),
+    (
+        "els",
+        "Els (coördinator zorg)",
+        Role::Coordinator,
+        Some("Zorggroep De Linde"),
+    ),
+    (
+        "joost",
+        "Joost (coördinator gemeente)",
+        Role::Coordinator,
+        Some("Gemeente"),
+    ),
+    (
+        "mirjam",
+        "Mirjam (coördinator corporatie)",
+        Role::Coordinator,
+        Some("Woonstede"),
+    ),
+    ("beheer", "Beheerder", Role::Administrator, None),
+];
+
+/// The demo accounts' password. Only a server started with `--demo` has these accounts.
+pub const PASSWORD: &str = "voordeur-demo";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{docs::new_actor, model::Street};
+    use crate::{
+        docs::new_actor,
+        model::{AddressKind, Street},
+    };
 
     #[test]
     fn the_demo_street_has_forty_apartments_and_three_businesses() {

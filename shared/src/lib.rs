@@ -4,8 +4,10 @@
 //! This crate does no IO and knows nothing of axum, sqlx or the browser; it compiles for
 //! native targets and for `wasm32-unknown-unknown`.
 
+pub mod access;
 pub mod demo;
 pub mod docs;
+pub mod layout;
 pub mod model;
 pub mod record;
 pub mod sync;

@@ -125,6 +125,7 @@ impl Hydrate for IsoDate {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[serde(rename_all = "snake_case")]
 pub enum Partner {
     /// The housing corporation (woningcorporatie).
     Corporation,

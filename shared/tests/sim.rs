@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng, rngs::SmallRng, seq::SliceRandom};
 use voordeur_shared::{
+    access::{Grant, Role},
     automerge::{AutoCommit, ChangeHash},
     demo,
     docs::{self, DocKind, DocumentId, new_actor},
-    model::{Household, Outcome, SignalKind, Street, Theme},
+    model::{Confidential, Household, Outcome, Partner, SignalKind, Street, Theme},
     record::VisitRecord,
     sync::{
         SyncError,
@@ -44,8 +45,14 @@ impl SimServer {
         AutoCommit::load(&chunks.concat()).unwrap()
     }
 
-    /// Handles one request; returns the response bytes and how many documents it wrote.
+    /// Handles one request of a care coach of the demo street (who may read and write
+    /// every document the simulation makes); returns the response bytes and how many
+    /// documents it wrote.
     fn handle(&mut self, request: &[u8]) -> Result<(Vec<u8>, usize), SyncError> {
+        self.handle_as(request, &grant(Role::Coach, Partner::CareOrganisation))
+    }
+
+    fn handle_as(&mut self, request: &[u8], grant: &Grant) -> Result<(Vec<u8>, usize), SyncError> {
         let request = wire::decode_request(request, LIMIT).unwrap();
         let wanted = Catalog::wanted(&request);
         let catalog = Catalog {
@@ -64,11 +71,11 @@ impl SimServer {
                 })
                 .collect(),
         };
-        let loaded = documents_to_load(&request, &catalog)
+        let loaded = documents_to_load(&request, &catalog, grant)
             .into_iter()
             .map(|id| (id, self.load(&id)))
             .collect();
-        let served = serve(&request, &catalog, loaded, &new_actor())?;
+        let served = serve(&request, &catalog, loaded, &new_actor(), grant)?;
         let written = served.writes.len();
         for write in served.writes {
             let entry = self
@@ -85,6 +92,14 @@ impl SimServer {
             .keys()
             .map(|id| (*id, self.load(id).get_heads()))
             .collect()
+    }
+}
+
+fn grant(role: Role, partner: Partner) -> Grant {
+    Grant {
+        role,
+        partner: Some(partner),
+        streets: [demo::street_id()].into(),
     }
 }
 
@@ -419,4 +434,95 @@ fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
         replica_heads(&mut phone)[&household],
         server.heads()[&household]
     );
+}
+
+/// A builder of the municipality hands a care signal to the care organisation: the server
+/// merges it into the care organisation's document, the care coach receives it, and the
+/// builder is never sent that document — not the coach's signals, not even its heads.
+#[test]
+fn a_signal_handed_to_another_partner_is_merged_but_never_sent_back() {
+    let mut server = SimServer::with_demo_street();
+    let builder_grant = grant(Role::CommunityBuilder, Partner::Municipality);
+    let mut builder = new_replica();
+    let mut coach = new_replica();
+    let sync_builder = |builder: &mut Replica, server: &mut SimServer| {
+        let request = wire::encode_request(&builder.request());
+        let (response, _) = server.handle_as(&request, &builder_grant).unwrap();
+        builder.receive(wire::decode_response(&response, LIMIT).unwrap())
+    };
+    sync_builder(&mut builder, &mut server);
+    sync(&mut coach, &mut server);
+    let address = some_address(&builder, &mut SmallRng::seed_from_u64(1));
+    let signal = |author: &str, text: &str| VisitRecord {
+        street: demo::street_id(),
+        address,
+        author: author.into(),
+        at_ms: 1,
+        outcome: Outcome::Talked,
+        return_on: None,
+        notes: String::new(),
+        contribution: String::new(),
+        wishes: vec![],
+        signals: vec![(SignalKind::CareNeed, text.into())],
+    };
+    signal("Coach", "Bekende cliënt")
+        .record(&mut coach)
+        .unwrap();
+    sync(&mut coach, &mut server);
+    signal("Sanne", "Zorgen om buurvrouw")
+        .record(&mut builder)
+        .unwrap();
+    sync_builder(&mut builder, &mut server);
+    sync_builder(&mut builder, &mut server);
+    assert_eq!(
+        builder.unsynced(),
+        0,
+        "the builder's signal is acknowledged"
+    );
+
+    let care = DocKind::Confidential {
+        street: demo::street_id(),
+        address,
+        epoch: 0,
+        partner: Partner::CareOrganisation,
+    }
+    .id();
+    let texts = |doc: &AutoCommit| -> Vec<String> {
+        let c: Confidential = docs::read(doc).unwrap();
+        let mut texts: Vec<String> = c.signals.values().map(|s| s.text.clone()).collect();
+        texts.sort();
+        texts
+    };
+    assert_eq!(
+        texts(&server.load(&care)),
+        ["Bekende cliënt", "Zorgen om buurvrouw"]
+    );
+    sync(&mut coach, &mut server);
+    assert_eq!(
+        texts(&coach.get(&care).unwrap().doc),
+        ["Bekende cliënt", "Zorgen om buurvrouw"]
+    );
+    assert_eq!(
+        texts(&builder.get(&care).unwrap().doc),
+        ["Zorgen om buurvrouw"],
+        "the builder holds only what they wrote"
+    );
+
+    // A coordinator of the municipality may not touch the document at all.
+    let mut coordinator = new_replica();
+    let request = wire::encode_request(&coordinator.request());
+    let (response, _) = server
+        .handle_as(&request, &grant(Role::Coordinator, Partner::Municipality))
+        .unwrap();
+    coordinator.receive(wire::decode_response(&response, LIMIT).unwrap());
+    assert!(coordinator.get(&care).is_none());
+    let before = server.heads();
+    let err = server
+        .handle_as(
+            &wire::encode_request(&builder.request()),
+            &grant(Role::Coordinator, Partner::Municipality),
+        )
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Forbidden(_)), "{err:?}");
+    assert_eq!(server.heads(), before, "a refused request changes nothing");
 }

@@ -53,6 +53,7 @@ async fn a_wrong_content_type_is_refused(backend: Backend) {
     let response = app
         .http
         .post(app.url("/api/sync"))
+        .bearer_auth(&app.token)
         .header("content-type", "application/json")
         .body("{}")
         .send()
@@ -93,6 +94,8 @@ async fn a_body_over_the_limit_is_refused(backend: Backend) {
     assert_refused(&app, body, 413, "too_large").await;
 }
 
+/// A street outside the person's streets is refused as not theirs, whether or not it
+/// exists: no one learns which streets the server holds.
 async fn an_unknown_street_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = spawn_app(&db).await;
@@ -100,7 +103,7 @@ async fn an_unknown_street_is_refused(backend: Backend) {
     let mut request = phone.request();
     let stranger = Uuid::now_v7();
     request.streets.push(stranger);
-    let message = assert_refused(&app, wire::encode_request(&request), 404, "unknown_street").await;
+    let message = assert_refused(&app, wire::encode_request(&request), 403, "forbidden").await;
     assert!(message.contains(&stranger.to_string()), "{message}");
 }
 
@@ -115,8 +118,8 @@ async fn a_street_document_the_server_lacks_is_refused(backend: Backend) {
     let message = assert_refused(
         &app,
         wire::encode_request(&phone.request()),
-        404,
-        "unknown_document",
+        403,
+        "forbidden",
     )
     .await;
     assert!(message.contains(&kind.id().to_string()), "{message}");

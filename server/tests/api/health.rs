@@ -17,6 +17,7 @@ async fn streets_lists_the_demo_street(backend: Backend) {
     let body: serde_json::Value = app
         .http
         .get(app.url("/api/streets"))
+        .bearer_auth(&app.token)
         .send()
         .await
         .unwrap()

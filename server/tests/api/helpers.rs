@@ -138,6 +138,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Store,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The coach's session, used by the helpers without `_as`.
+    pub token: String,
 }
 
 impl Drop for TestApp {
@@ -154,6 +156,7 @@ pub fn config(db: &TestDb) -> Config {
         body_limit: 1024 * 1024,
         app_dir: db.dir.path().join("app"),
         demo: true,
+        session_hours: 16,
         log_json: false,
     }
 }
@@ -171,13 +174,19 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let app = Application::build(config).await.expect("server starts");
     let address = app.address();
     let server = tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let mut app = TestApp {
         address,
         http: reqwest::Client::new(),
         store: Store::connect(&url).await.expect("store"),
         server,
-    }
+        token: String::new(),
+    };
+    app.token = app.sign_in(COACH).await;
+    app
 }
+
+/// The demo's care coach: may read and write every document the tests make.
+pub const COACH: &str = "karim";
 
 /// What a sync over HTTP answered.
 #[derive(Debug)]
@@ -191,10 +200,29 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
-    /// Posts raw bytes to the sync endpoint.
+    /// Signs in as a demo person; the session's token.
+    pub async fn sign_in(&self, username: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/api/session"))
+            .json(&serde_json::json!({ "username": username, "password": demo::PASSWORD }))
+            .send()
+            .await
+            .expect("request reaches the server");
+        assert_eq!(response.status(), 201, "{username} signs in");
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["token"].as_str().expect("a token").to_string()
+    }
+
+    /// Posts raw bytes to the sync endpoint as the coach.
     pub async fn post_sync(&self, body: Vec<u8>) -> reqwest::Response {
+        self.post_sync_as(&self.token, body).await
+    }
+
+    pub async fn post_sync_as(&self, token: &str, body: Vec<u8>) -> reqwest::Response {
         self.http
             .post(self.url("/api/sync"))
+            .bearer_auth(token)
             .header("content-type", wire::CONTENT_TYPE)
             .body(body)
             .send()
@@ -202,12 +230,22 @@ impl TestApp {
             .expect("request reaches the server")
     }
 
-    /// Sends `request`; the decoded response, or the JSON error.
+    /// Sends `request` as the coach; the decoded response, or the JSON error.
     pub async fn exchange(
         &self,
         request: &SyncRequest,
     ) -> Result<voordeur_shared::sync::SyncResponse, HttpError> {
-        let response = self.post_sync(wire::encode_request(request)).await;
+        self.exchange_as(&self.token, request).await
+    }
+
+    pub async fn exchange_as(
+        &self,
+        token: &str,
+        request: &SyncRequest,
+    ) -> Result<voordeur_shared::sync::SyncResponse, HttpError> {
+        let response = self
+            .post_sync_as(token, wire::encode_request(request))
+            .await;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.expect("body");
         if status != 200 {
@@ -222,10 +260,17 @@ impl TestApp {
         Ok(wire::decode_response(&bytes, 256 << 20).expect("response decodes"))
     }
 
-    /// One round trip for `replica`.
+    /// One round trip for `replica`, as the coach.
     pub async fn sync(&self, replica: &mut Replica) -> Received {
+        self.sync_as(&self.token, replica).await
+    }
+
+    pub async fn sync_as(&self, token: &str, replica: &mut Replica) -> Received {
         let request = replica.request();
-        let response = self.exchange(&request).await.expect("sync succeeds");
+        let response = self
+            .exchange_as(token, &request)
+            .await
+            .expect("sync succeeds");
         let received = replica.receive(response);
         assert!(received.rejected.is_empty(), "{received:?}");
         received

@@ -4,6 +4,8 @@
 // Test helpers unwrap: a panic is a failing test that names what broke.
 #![allow(clippy::unwrap_used)]
 
+mod access;
+mod accounts;
 mod bad_input;
 mod health;
 mod helpers;

@@ -157,6 +157,8 @@ pub enum SyncError {
     BadChanges { id: DocumentId, reason: String },
     #[error("changes for document {id} break the schema: {reason}")]
     SchemaViolation { id: DocumentId, reason: String },
+    #[error("not allowed: {0}")]
+    Forbidden(String),
 }
 
 impl SyncError {
@@ -170,6 +172,7 @@ impl SyncError {
             SyncError::KindMismatch { .. } => "kind_mismatch",
             SyncError::BadChanges { .. } => "bad_changes",
             SyncError::SchemaViolation { .. } => "schema_violation",
+            SyncError::Forbidden(_) => "forbidden",
         }
     }
 }

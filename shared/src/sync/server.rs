@@ -15,6 +15,7 @@ use super::{
     chunks::parse_changes, from_wire, to_wire,
 };
 use crate::{
+    access::Grant,
     docs::{DocKind, DocumentId},
     model::Street,
 };
@@ -73,9 +74,13 @@ fn is_idle(offer: &DocOffer, catalog: &Catalog) -> bool {
 }
 
 /// Which documents' contents `serve` needs: the offered ones the server has (unless idle),
-/// and the ones of followed streets the client lacks. A household offered for the first
-/// time also needs its street, to check that its address exists.
-pub fn documents_to_load(request: &SyncRequest, catalog: &Catalog) -> BTreeSet<DocumentId> {
+/// and the ones of followed streets the client lacks and may read. A household offered
+/// for the first time also needs its street, to check that its address exists.
+pub fn documents_to_load(
+    request: &SyncRequest,
+    catalog: &Catalog,
+    grant: &Grant,
+) -> BTreeSet<DocumentId> {
     let offered: BTreeMap<DocumentId, &DocOffer> = request.docs.iter().map(|o| (o.id, o)).collect();
     let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
     let mut load: BTreeSet<DocumentId> = catalog
@@ -83,7 +88,7 @@ pub fn documents_to_load(request: &SyncRequest, catalog: &Catalog) -> BTreeSet<D
         .iter()
         .filter(|(id, entry)| match offered.get(id) {
             Some(offer) => !is_idle(offer, catalog),
-            None => followed.contains(&entry.kind.street()),
+            None => followed.contains(&entry.kind.street()) && grant.access(&entry.kind).read,
         })
         .map(|(id, _)| *id)
         .collect();
@@ -126,15 +131,27 @@ pub struct Served {
     pub docs: BTreeMap<DocumentId, AutoCommit>,
 }
 
-/// Answers `request` against the documents in `loaded` (as [`documents_to_load`] chose
-/// them); new documents are created with `actor`.
+/// Answers `request` of a person with `grant` against the documents in `loaded` (as
+/// [`documents_to_load`] chose them); new documents are created with `actor`.
+///
+/// The request is refused whole, as [`SyncError::Forbidden`], if it follows a street the
+/// person does not work in, offers a document they may neither read nor write, or brings
+/// changes to a document they may not write (see [`crate::access`]). Documents they may
+/// write but not read are merged, and answered without a single change or head of the
+/// server's.
 pub fn serve(
     request: &SyncRequest,
     catalog: &Catalog,
     mut loaded: BTreeMap<DocumentId, AutoCommit>,
     actor: &ActorId,
+    grant: &Grant,
 ) -> Result<Served, SyncError> {
     for street in &request.streets {
+        if !grant.follows(*street) {
+            return Err(SyncError::Forbidden(format!(
+                "street {street} is not one of yours"
+            )));
+        }
         if !catalog.has_street(*street) {
             return Err(SyncError::UnknownStreet(*street));
         }
@@ -147,7 +164,10 @@ pub fn serve(
             return Err(SyncError::DuplicateDocument(offer.id));
         }
         match kind_of(offer, catalog)? {
-            Some(kind) => offers.push((kind, offer)),
+            Some(kind) => {
+                check_allowed(grant, &kind, offer)?;
+                offers.push((kind, offer));
+            }
             // A document the client believes the server has, but this server lacks (a
             // restored backup): ask for the whole document, with its kind.
             None => replies.push(DocReply {
@@ -188,7 +208,8 @@ pub fn serve(
                 kind.genesis(actor.clone())
             }
         };
-        let (reply, write) = merge_offer(&mut doc, kind, offer, existed)?;
+        let readable = grant.access(&kind).read;
+        let (reply, write) = merge_offer(&mut doc, kind, offer, existed, readable)?;
         replies.push(reply);
         writes.extend(write);
         // Merged streets are needed for the households after them.
@@ -198,7 +219,7 @@ pub fn serve(
     let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
     let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
     for (id, CatalogEntry { kind, .. }) in &catalog.docs {
-        if offered.contains(id) || !followed.contains(&kind.street()) {
+        if offered.contains(id) || !followed.contains(&kind.street()) || !grant.access(kind).read {
             continue;
         }
         let Some(doc) = loaded.get_mut(id) else {
@@ -223,6 +244,24 @@ pub fn serve(
         writes,
         docs: loaded,
     })
+}
+
+/// Refuses an offer for a document `grant` may not touch, or changes it may not write.
+fn check_allowed(grant: &Grant, kind: &DocKind, offer: &DocOffer) -> Result<(), SyncError> {
+    let access = grant.access(kind);
+    if !access.any() {
+        return Err(SyncError::Forbidden(format!(
+            "document {} is not yours to see",
+            offer.id
+        )));
+    }
+    if !access.write && !offer.changes.is_empty() {
+        return Err(SyncError::Forbidden(format!(
+            "document {} is not yours to change",
+            offer.id
+        )));
+    }
+    Ok(())
 }
 
 /// The kind of an offered document; `None` for one that neither the client nor the
@@ -295,6 +334,7 @@ fn merge_offer(
     kind: DocKind,
     offer: &DocOffer,
     existed: bool,
+    readable: bool,
 ) -> Result<(DocReply, Option<DocWrite>), SyncError> {
     let before = doc.get_heads();
     if !offer.changes.is_empty() {
@@ -322,7 +362,11 @@ fn merge_offer(
             id: offer.id,
             kind: None,
             status: ReplyStatus::SendEverything,
-            heads: Some(to_wire(&before)),
+            heads: Some(if readable {
+                to_wire(&before)
+            } else {
+                Vec::new()
+            }),
             changes: Vec::new(),
         };
         return Ok((reply, None));
@@ -348,12 +392,24 @@ fn merge_offer(
     } else {
         None
     };
-    let reply = DocReply {
-        id: offer.id,
-        kind: None,
-        status: ReplyStatus::Merged,
-        heads: (after != client_heads).then(|| to_wire(&after)),
-        changes: changes_since(doc, &client_heads),
+    let reply = if readable {
+        DocReply {
+            id: offer.id,
+            kind: None,
+            status: ReplyStatus::Merged,
+            heads: (after != client_heads).then(|| to_wire(&after)),
+            changes: changes_since(doc, &client_heads),
+        }
+    } else {
+        // Merged, and acknowledged as the client's own heads: it learns nothing of the
+        // server's copy, and offers only its own later changes next time.
+        DocReply {
+            id: offer.id,
+            kind: None,
+            status: ReplyStatus::Merged,
+            heads: None,
+            changes: Vec::new(),
+        }
     };
     Ok((reply, write))
 }

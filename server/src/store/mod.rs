@@ -27,6 +27,10 @@ use voordeur_shared::{
     sync::server::{Catalog, CatalogEntry, DocWrite, Wanted},
 };
 
+mod people;
+
+pub use people::{Account, AuditEntry, NewAccount, Organisation};
+
 /// A document is compacted once it has more chunks than this.
 pub const COMPACT_AFTER_CHUNKS: i64 = 32;
 
@@ -86,19 +90,12 @@ fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
         .collect()
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, as stored in every `_ms` column.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-fn partner_label(partner: Partner) -> &'static str {
-    match partner {
-        Partner::Corporation => "corporation",
-        Partner::CareOrganisation => "care_organisation",
-        Partner::Municipality => "municipality",
-    }
 }
 
 fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
@@ -116,9 +113,7 @@ fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
         },
         "confidential" => {
             let label: String = row.try_get("partner")?;
-            let partner = Partner::ALL
-                .into_iter()
-                .find(|p| partner_label(*p) == label)
+            let partner = Partner::from_label(&label)
                 .with_context(|| format!("unknown partner {label:?}"))?;
             DocKind::Confidential {
                 street,
@@ -200,11 +195,16 @@ impl Store {
         self.backend
     }
 
-    pub async fn begin(&self) -> Result<WriteTx<'_>, sqlx::Error> {
-        let writer = match self.backend {
+    /// SQLite's one writer slot (nothing on PostgreSQL), held by every write.
+    async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().await),
             Backend::Postgres => None,
-        };
+        }
+    }
+
+    pub async fn begin(&self) -> Result<WriteTx<'_>, sqlx::Error> {
+        let writer = self.writer().await;
         Ok(WriteTx {
             tx: self.pool.begin().await?,
             _writer: writer,
@@ -285,7 +285,7 @@ impl Store {
                         epoch,
                         partner,
                         ..
-                    } => (address.to_string(), epoch, partner_label(partner)),
+                    } => (address.to_string(), epoch, partner.label()),
                 };
                 sqlx::query(
                     "INSERT INTO documents (id, street_id, kind, address_id, epoch, partner, heads, created_ms) \

@@ -1,0 +1,195 @@
+//! Who is asking: sign-in, sessions and the [`Principal`] every API request carries.
+//!
+//! # The session scheme
+//!
+//! Signing in (`POST /api/session` with a username and password) returns a bearer token:
+//! 32 random bytes, base64url. The app keeps it with its local data and sends it as
+//! `Authorization: Bearer <token>` on every API request. The server stores only the
+//! token's SHA-256, with the account and an absolute expiry (`--session-hours`, 16 by
+//! default: a field day with margin); signing out (`DELETE /api/session`) or a new
+//! password ends it. No cookie is involved, so a page on another site cannot make a
+//! browser send the token: requests are CSRF-safe by construction.
+//!
+//! Sign-in is rate-limited in memory: after [`MAX_FAILURES_PER_NAME`] wrong passwords for
+//! a username, or [`MAX_FAILURES_PER_ADDRESS`] from one address, within
+//! [`FAILURE_WINDOW`], further attempts get 429 until the window has passed. Passwords and
+//! tokens never reach the logs: nothing here logs them, and the request log records
+//! methods and paths only.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::{header, request::Parts},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{AppError, app::AppState, store::Account};
+
+pub const MAX_FAILURES_PER_NAME: u32 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 30;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// A new session token and the hash the server stores of it.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The signed-in person making a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account: Account,
+    pub token_hash: String,
+    pub expires_ms: i64,
+}
+
+impl FromRequestParts<Arc<AppState>> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(AppError::Unauthenticated {
+                code: "unauthenticated",
+                message: "sign in first",
+            })?;
+        let hash = token_hash(token.trim());
+        let (account, expires_ms) =
+            state
+                .store
+                .session(&hash)
+                .await?
+                .ok_or(AppError::Unauthenticated {
+                    code: "unauthenticated",
+                    message: "this session is unknown or has ended; sign in again",
+                })?;
+        if expires_ms <= crate::store::now_ms() {
+            return Err(AppError::Unauthenticated {
+                code: "session_expired",
+                message: "this session has expired; sign in again",
+            });
+        }
+        Ok(Principal {
+            account,
+            token_hash: hash,
+            expires_ms,
+        })
+    }
+}
+
+/// The address a request came from, when the server knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
+}
+
+/// Counts failed sign-ins per username and per address.
+#[derive(Debug, Default)]
+pub struct SignInLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl SignInLimiter {
+    fn keys(username: &str, address: Option<IpAddr>) -> [(String, u32); 2] {
+        [
+            (format!("name:{username}"), MAX_FAILURES_PER_NAME),
+            (
+                format!(
+                    "addr:{}",
+                    address.map(|a| a.to_string()).unwrap_or_default()
+                ),
+                MAX_FAILURES_PER_ADDRESS,
+            ),
+        ]
+    }
+
+    /// `Err(seconds to wait)` while either limit is reached.
+    pub fn check(&self, username: &str, address: Option<IpAddr>) -> Result<(), u64> {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        failures.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
+        for (key, max) in Self::keys(username, address) {
+            if let Some((count, since)) = failures.get(&key)
+                && *count >= max
+            {
+                let left = FAILURE_WINDOW.saturating_sub(now.duration_since(*since));
+                return Err(left.as_secs().max(1));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn failed(&self, username: &str, address: Option<IpAddr>) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        for (key, _) in Self::keys(username, address) {
+            failures.entry(key).or_insert((0, Instant::now())).0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, username: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures.remove(&format!("name:{username}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_stops_guessing_after_five_failures() {
+        let limiter = SignInLimiter::default();
+        let here = Some(IpAddr::from([127, 0, 0, 1]));
+        for _ in 0..MAX_FAILURES_PER_NAME {
+            assert!(limiter.check("sanne", here).is_ok());
+            limiter.failed("sanne", here);
+        }
+        assert!(limiter.check("sanne", here).is_err());
+        assert!(limiter.check("karim", here).is_ok(), "other names go on");
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_only_as_a_hash() {
+        let (a, hash_a) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(hash_a, token_hash(&a));
+        assert!(!hash_a.contains(&a));
+    }
+}

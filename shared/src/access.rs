@@ -1,0 +1,231 @@
+//! Who may see and change which document: the one rule the server enforces on every sync
+//! and read, and the app uses to show only what a person may do.
+//!
+//! A person works for one organisation (one of the three partners), in a role, in the
+//! streets an administrator assigned them to. Outside those streets they see nothing.
+//! Inside them:
+//!
+//! | document | community builder, coach | coordinator | administrator |
+//! |---|---|---|---|
+//! | street (outcomes, wishes) | read, write | read | — |
+//! | household (notes, consent, contact) | read, write | read | — |
+//! | confidential, own organisation's | read, write | read | — |
+//! | confidential, another organisation's | write only | — | — |
+//!
+//! "Write only" is how a signal reaches the organisation it is for: a builder of the
+//! municipality who hears of a care need records it in the care organisation's document of
+//! that household; the server merges the change, but never sends that document (or anyone
+//! else's signals in it) to the builder. Administrators set up streets, organisations and
+//! accounts; they do not read residents' data through the sync.
+
+use std::collections::BTreeSet;
+
+use uuid::Uuid;
+
+use crate::{docs::DocKind, model::Partner};
+
+/// What a person does.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Buurtcoach / community builder: walks the street and records every door.
+    CommunityBuilder,
+    /// A coach of a partner (usually the care organisation): records and follows up.
+    Coach,
+    /// Coordinator of a partner: reads everything their organisation may see.
+    Coordinator,
+    /// Sets up streets, organisations and accounts.
+    Administrator,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::CommunityBuilder,
+        Role::Coach,
+        Role::Coordinator,
+        Role::Administrator,
+    ];
+
+    /// The name used in the database, the API and on the command line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::CommunityBuilder => "community_builder",
+            Role::Coach => "coach",
+            Role::Coordinator => "coordinator",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.label() == label)
+    }
+
+    /// Whether people in this role record visits.
+    fn records(self) -> bool {
+        matches!(self, Role::CommunityBuilder | Role::Coach)
+    }
+}
+
+impl Partner {
+    /// The name used in the database, the API and on the command line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Partner::Corporation => "corporation",
+            Partner::CareOrganisation => "care_organisation",
+            Partner::Municipality => "municipality",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<Partner> {
+        Partner::ALL.into_iter().find(|p| p.label() == label)
+    }
+}
+
+/// What a person may do with one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Access {
+    /// The server sends the document's content.
+    pub read: bool,
+    /// The server accepts changes to it.
+    pub write: bool,
+}
+
+impl Access {
+    pub const NONE: Access = Access {
+        read: false,
+        write: false,
+    };
+    pub const READ: Access = Access {
+        read: true,
+        write: false,
+    };
+    pub const WRITE_ONLY: Access = Access {
+        read: false,
+        write: true,
+    };
+    pub const READ_WRITE: Access = Access {
+        read: true,
+        write: true,
+    };
+
+    /// Whether the document may be touched at all.
+    pub fn any(self) -> bool {
+        self.read || self.write
+    }
+}
+
+/// Everything that decides what one person may do: their role, their organisation's
+/// partner kind (none for an administrator without one) and their streets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Grant {
+    pub role: Role,
+    pub partner: Option<Partner>,
+    pub streets: BTreeSet<Uuid>,
+}
+
+impl Grant {
+    /// What this person may do with a document of `kind`.
+    pub fn access(&self, kind: &DocKind) -> Access {
+        if !self.streets.contains(&kind.street()) {
+            return Access::NONE;
+        }
+        let (own, other) = match self.role {
+            Role::Administrator => return Access::NONE,
+            role if role.records() => (Access::READ_WRITE, Access::WRITE_ONLY),
+            _ => (Access::READ, Access::NONE),
+        };
+        match kind {
+            DocKind::Street { .. } | DocKind::Household { .. } => own,
+            DocKind::Confidential { partner, .. } => {
+                if self.partner == Some(*partner) {
+                    own
+                } else {
+                    other
+                }
+            }
+        }
+    }
+
+    /// Whether this person may follow `street` (receive its documents).
+    pub fn follows(&self, street: Uuid) -> bool {
+        self.role != Role::Administrator && self.streets.contains(&street)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREET: Uuid = Uuid::from_u128(1);
+    const ADDRESS: Uuid = Uuid::from_u128(2);
+
+    fn grant(role: Role, partner: Partner) -> Grant {
+        Grant {
+            role,
+            partner: Some(partner),
+            streets: BTreeSet::from([STREET]),
+        }
+    }
+
+    fn confidential(partner: Partner) -> DocKind {
+        DocKind::Confidential {
+            street: STREET,
+            address: ADDRESS,
+            epoch: 0,
+            partner,
+        }
+    }
+
+    #[test]
+    fn care_signals_are_read_only_inside_the_care_organisation() {
+        let care = confidential(Partner::CareOrganisation);
+        for role in Role::ALL {
+            for partner in Partner::ALL {
+                let access = grant(role, partner).access(&care);
+                let inside = partner == Partner::CareOrganisation;
+                assert_eq!(
+                    access.read,
+                    inside && role != Role::Administrator,
+                    "{role:?} of {partner:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn builders_may_hand_a_signal_to_another_partner_without_reading_it() {
+        let builder = grant(Role::CommunityBuilder, Partner::Municipality);
+        assert_eq!(
+            builder.access(&confidential(Partner::CareOrganisation)),
+            Access::WRITE_ONLY
+        );
+        let coordinator = grant(Role::Coordinator, Partner::Municipality);
+        assert_eq!(
+            coordinator.access(&confidential(Partner::CareOrganisation)),
+            Access::NONE
+        );
+    }
+
+    #[test]
+    fn nothing_outside_ones_streets() {
+        let mut coach = grant(Role::Coach, Partner::CareOrganisation);
+        coach.streets.clear();
+        assert_eq!(
+            coach.access(&DocKind::Street { street: STREET }),
+            Access::NONE
+        );
+        assert!(!coach.follows(STREET));
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::from_label(role.label()), Some(role));
+        }
+        for partner in Partner::ALL {
+            assert_eq!(Partner::from_label(partner.label()), Some(partner));
+        }
+    }
+}
