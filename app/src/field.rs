@@ -25,7 +25,9 @@ use voordeur_shared::{
 
 use crate::{
     i18n::Lang,
+    session::{Person, Session},
     store::{Settings, Store, StoreError, Usage},
+    vault::Cipher,
 };
 
 /// Which screen is showing.
@@ -44,6 +46,8 @@ pub enum SyncState {
     Synced {
         at_ms: f64,
     },
+    /// The session has ended (expired, or ended on the server): sign in again.
+    SignedOut,
     /// The server refused the request; the message says why.
     Refused(String),
 }
@@ -52,7 +56,10 @@ pub enum SyncState {
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
     pub lang: RwSignal<Lang>,
-    pub name: RwSignal<String>,
+    /// The phone's data has been opened, or found sealed: the first screen can show.
+    pub started: RwSignal<bool>,
+    /// The signed-in person; `None` shows the sign-in screen.
+    pub person: RwSignal<Option<Person>>,
     pub walk: RwSignal<Option<WalkList>>,
     /// The street's documents are loaded (the walk list shows before they are).
     pub ready: RwSignal<bool>,
@@ -97,6 +104,8 @@ pub struct Field {
     pub replica: Replica,
     pub store: Store,
     pub settings: Settings,
+    /// The session, also once expired (its person still owns the data on the phone).
+    pub session: Option<Session>,
     /// The walk list as last shown, kept so a visit recorded here updates it in place.
     walk: Option<WalkList>,
 }
@@ -110,11 +119,13 @@ pub fn with<R>(f: impl FnOnce(&mut Field) -> R) -> Option<R> {
     FIELD.with(|field| field.borrow_mut().as_mut().map(f))
 }
 
-/// Opens local storage and makes the state; documents are not loaded yet.
-pub fn open() -> Result<(), StoreError> {
-    let mut store = Store::open()?;
+/// Opens local storage with the phone's data key and makes the state; documents are not
+/// loaded yet.
+pub fn open(cipher: Cipher) -> Result<(), StoreError> {
+    let mut store = Store::open(cipher)?;
     let actor = store.actor()?;
     let settings = store.settings();
+    let session = store.session();
     let mut replica = Replica::new(actor);
     for street in &settings.streets {
         if let Ok(street) = street.parse() {
@@ -126,10 +137,16 @@ pub fn open() -> Result<(), StoreError> {
             replica,
             store,
             settings,
+            session,
             walk: None,
         })
     });
     Ok(())
+}
+
+/// Drops the state, keys and all: the session ended, the data stays sealed in storage.
+pub fn close() {
+    FIELD.with(|field| *field.borrow_mut() = None);
 }
 
 impl Field {
@@ -182,10 +199,38 @@ impl Field {
         self.store.set_settings(&self.settings)
     }
 
-    pub fn save_settings(&mut self, name: &str, lang: Lang) -> Result<(), StoreError> {
-        self.settings.name = name.to_string();
+    pub fn save_settings(&mut self, lang: Lang) -> Result<(), StoreError> {
         self.settings.lang = lang;
         self.store.set_settings(&self.settings)
+    }
+
+    /// The session's token while it lasts.
+    pub fn token(&self) -> Option<String> {
+        self.session
+            .as_ref()
+            .filter(|s| !s.expired())
+            .map(|s| s.token.clone())
+    }
+
+    /// Keeps a new session.
+    pub fn sign_in(&mut self, session: Session) -> Result<(), StoreError> {
+        self.store.set_session(&session)?;
+        self.session = Some(session);
+        Ok(())
+    }
+
+    /// Forgets everything on the phone but the language, down to the device's actor id.
+    pub fn wipe(&mut self) {
+        let lang = self.settings.lang;
+        self.store.wipe();
+        self.replica = Replica::new(docs::new_actor());
+        self.settings = Settings {
+            lang,
+            ..Settings::default()
+        };
+        self.session = None;
+        self.walk = None;
+        let _ = self.store.set_settings(&self.settings);
     }
 
     /// Makes the walk list anew after the street document changed, and stores it.
@@ -324,7 +369,11 @@ impl Field {
         return_on: Option<IsoDate>,
     ) -> Result<Option<WalkList>, ActionError> {
         let door = self.door(address)?;
-        let author = self.settings.name.clone();
+        let author = self
+            .session
+            .as_ref()
+            .map(|s| s.person.display_name.clone())
+            .unwrap_or_default();
         let at_ms = now_ms() as i64;
         crate::mark("record-start");
         door.record_visit(&mut self.replica, &author, at_ms, outcome, return_on)?;

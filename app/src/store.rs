@@ -1,13 +1,19 @@
 //! The phone's copy of its documents, in the browser's local storage (gloo-storage).
 //!
 //! Keys, all under `vd.`:
-//! - `vd.actor`: this device's Automerge actor id; `vd.settings`: name, language, streets.
+//! - `vd.actor`: this device's Automerge actor id; `vd.settings`: language, streets.
+//! - `vd.salt`, `vd.key`: the salt and the wrapped data key of the [`vault`](crate::vault).
+//! - `vd.session`: the signed-in person and their session (see `session`).
 //! - `vd.meta.<doc>`: a document's kind, its heads and the heads the server acknowledged.
 //! - `vd.snap.<doc>`: a saved document; `vd.inc.<doc>.<n>`: the changes made after it, one
 //!   key per edit, so a keystroke writes a few hundred bytes, not the whole document. Loading
 //!   concatenates them; after [`COMPACT_AFTER`] increments they are folded into the snapshot.
 //! - `vd.walk.<street>`: the walk list as last computed, so the app shows the street at
 //!   once, before it loads any document.
+//!
+//! `<doc>` and `<street>` are pseudonyms, and every value but the actor, the settings and
+//! the vault's own is sealed by the [`Cipher`]: the storage shows neither what a document
+//! holds nor which door it is about.
 //!
 //! Every write goes to its own key or replaces a key whole, and local storage writes either
 //! fit or fail, so a write that does not fit leaves what was stored as it was. The store
@@ -26,7 +32,7 @@ use voordeur_shared::{
 };
 use wasm_bindgen::JsValue;
 
-use crate::i18n::Lang;
+use crate::{i18n::Lang, session::Session, vault::Cipher};
 
 /// Increments a document may gather before they are folded into its snapshot.
 const COMPACT_AFTER: usize = 32;
@@ -51,7 +57,6 @@ pub enum StoreError {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
-    pub name: String,
     pub lang: Lang,
     pub streets: Vec<String>,
 }
@@ -105,6 +110,7 @@ impl Usage {
 #[derive(Debug)]
 pub struct Store {
     raw: web_sys::Storage,
+    cipher: Cipher,
     /// Per document: the increment numbers stored.
     incs: BTreeMap<DocumentId, Vec<u32>>,
     /// Per document: the heads as last stored (or loaded). Documents not in here have
@@ -122,10 +128,11 @@ fn unavailable(e: impl std::fmt::Debug) -> StoreError {
 }
 
 impl Store {
-    pub fn open() -> Result<Store, StoreError> {
+    pub fn open(cipher: Cipher) -> Result<Store, StoreError> {
         let raw = LocalStorage::raw();
         let mut store = Store {
             raw,
+            cipher,
             incs: BTreeMap::new(),
             saved: BTreeMap::new(),
             metas: Vec::new(),
@@ -139,14 +146,14 @@ impl Store {
             // The quota is the origin's, so every key counts, ours or not.
             let value = store.raw.get_item(&key).map_err(unavailable)?;
             store.chars += key.len() + value.as_ref().map_or(0, |v| v.len());
-            if let Some(id) = key.strip_prefix(META).and_then(|id| id.parse().ok())
-                && let Some(meta) = value.as_deref().and_then(decode_record)
+            if let Some(id) = key.strip_prefix(META).and_then(|n| store.cipher.id_of(n))
+                && let Some(meta) = value.as_deref().and_then(|v| store.open_record(v))
             {
                 store.metas.push((id, meta));
             }
             if let Some(rest) = key.strip_prefix(INC)
                 && let Some((doc, n)) = rest.split_once('.')
-                && let (Ok(doc), Ok(n)) = (doc.parse(), n.parse())
+                && let (Some(doc), Ok(n)) = (store.cipher.id_of(doc), n.parse())
             {
                 store.incs.entry(doc).or_default().push(n);
             }
@@ -178,16 +185,26 @@ impl Store {
         let _ = self.raw.remove_item(key);
     }
 
-    /// Small records (settings, metas, the walk list) are postcard in base64: serde_json
+    /// Small records (metas, the walk list, the session) are postcard, sealed: serde_json
     /// would add more to the app's download than it would save in reading the storage.
     fn get_record<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
-        decode_record(&self.raw.get_item(key).ok()??)
+        self.open_record(&self.raw.get_item(key).ok()??)
+    }
+
+    fn open_record<T: for<'de> Deserialize<'de>>(&self, text: &str) -> Option<T> {
+        postcard::from_bytes(&self.cipher.open(text)?).ok()
     }
 
     fn set_record<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), StoreError> {
         let bytes =
             postcard::to_allocvec(value).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.set(key, &BASE64.encode(bytes))
+        let sealed = self.cipher.seal(&bytes);
+        self.set(key, &sealed)
+    }
+
+    /// The pseudonym of a document in key names.
+    fn name(&self, id: &DocumentId) -> String {
+        self.cipher.name(id)
     }
 
     /// This device's actor id, made on first use.
@@ -203,17 +220,43 @@ impl Store {
     }
 
     pub fn settings(&self) -> Settings {
-        self.get_record("vd.settings").unwrap_or_default()
+        settings()
     }
 
+    /// Settings are not sealed: the language shows before anyone signs in.
     pub fn set_settings(&mut self, settings: &Settings) -> Result<(), StoreError> {
-        self.set_record("vd.settings", settings)
+        let bytes =
+            postcard::to_allocvec(settings).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.set("vd.settings", &BASE64.encode(bytes))
+    }
+
+    pub fn session(&self) -> Option<Session> {
+        self.get_record("vd.session")
+    }
+
+    pub fn set_session(&mut self, session: &Session) -> Result<(), StoreError> {
+        self.set_record("vd.session", session)
+    }
+
+    /// Removes everything the app keeps in local storage: documents, walk lists, the
+    /// session, the settings and the device's actor.
+    pub fn wipe(&mut self) {
+        let keys: Vec<String> = (0..self.raw.length().unwrap_or(0))
+            .filter_map(|i| self.raw.key(i).ok().flatten())
+            .filter(|key| key.starts_with("vd."))
+            .collect();
+        for key in keys {
+            self.remove(&key);
+        }
+        self.incs.clear();
+        self.saved.clear();
+        self.metas.clear();
     }
 
     /// The stored walk list of `street`, and the street document's heads it was made at.
     pub fn walk(&self, street: &str) -> Option<(Vec<ChangeHash>, WalkList)> {
-        let (heads, walk): (Vec<String>, WalkList) =
-            self.get_record(&format!("vd.walk.{street}"))?;
+        let key = format!("vd.walk.{}", self.name(&street_doc(street)?));
+        let (heads, walk): (Vec<String>, WalkList) = self.get_record(&key)?;
         Some((parse_hashes(&heads), walk))
     }
 
@@ -223,7 +266,9 @@ impl Store {
         heads: &[ChangeHash],
         walk: &WalkList,
     ) -> Result<(), StoreError> {
-        self.set_record(&format!("vd.walk.{street}"), &(hashes(heads), walk))
+        let id = street_doc(street).ok_or_else(|| StoreError::Unavailable(street.into()))?;
+        let key = format!("vd.walk.{}", self.name(&id));
+        self.set_record(&key, &(hashes(heads), walk))
     }
 
     /// Every stored document's meta.
@@ -235,17 +280,19 @@ impl Store {
     /// Loads a stored document: its snapshot and every increment after it.
     pub fn load(&mut self, id: &DocumentId) -> Result<AutoCommit, StoreError> {
         let damaged = |e: String| StoreError::Damaged(*id, e);
+        let name = self.name(id);
         let mut bytes = Vec::new();
-        let keys = std::iter::once(format!("{SNAP}{id}")).chain(
+        let keys = std::iter::once(format!("{SNAP}{name}")).chain(
             self.incs
                 .get(id)
                 .into_iter()
                 .flatten()
-                .map(|n| format!("{INC}{id}.{n}")),
+                .map(|n| format!("{INC}{name}.{n}")),
         );
         for key in keys {
             if let Some(text) = self.raw.get_item(&key).map_err(unavailable)? {
-                bytes.extend(BASE64.decode(text).map_err(|e| damaged(e.to_string()))?);
+                let plain = self.cipher.open(&text);
+                bytes.extend(plain.ok_or_else(|| damaged("does not open".into()))?);
             }
         }
         let mut doc = AutoCommit::load(&bytes).map_err(|e| damaged(e.to_string()))?;
@@ -267,10 +314,10 @@ impl Store {
             return self.set_meta(kind, doc, server_heads);
         };
         if doc.get_heads() != *saved {
-            let bytes = doc.save_after(saved);
+            let sealed = self.cipher.seal(&doc.save_after(saved));
             let numbers = self.incs.entry(id).or_default();
             let n = numbers.last().map_or(0, |n| n + 1);
-            let written = self.set(&format!("{INC}{id}.{n}"), &BASE64.encode(&bytes));
+            let written = self.set(&format!("{INC}{}.{n}", self.name(&id)), &sealed);
             if let Err(e) = written {
                 // Perhaps folding the increments frees enough room.
                 if self.compact(&id, doc).is_err() {
@@ -301,24 +348,41 @@ impl Store {
             heads: hashes(&doc.get_heads()),
             server: hashes(server_heads),
         };
-        self.set_record(&format!("{META}{}", kind.id()), &meta)
+        self.set_record(&format!("{META}{}", self.name(&kind.id())), &meta)
     }
 
     /// Replaces a document's snapshot and increments by one snapshot. The new snapshot is
     /// written before the increments go, so a failure at any point loses nothing.
     fn compact(&mut self, id: &DocumentId, doc: &mut AutoCommit) -> Result<(), StoreError> {
-        let snapshot = BASE64.encode(doc.save());
-        self.set(&format!("{SNAP}{id}"), &snapshot)?;
+        let name = self.name(id);
+        let snapshot = self.cipher.seal(&doc.save());
+        self.set(&format!("{SNAP}{name}"), &snapshot)?;
         for n in self.incs.remove(id).unwrap_or_default() {
-            self.remove(&format!("{INC}{id}.{n}"));
+            self.remove(&format!("{INC}{name}.{n}"));
         }
         self.saved.insert(*id, doc.get_heads());
         Ok(())
     }
 }
 
-fn decode_record<T: for<'de> Deserialize<'de>>(text: &str) -> Option<T> {
-    postcard::from_bytes(&BASE64.decode(text).ok()?).ok()
+/// The settings, readable before the data is unlocked.
+pub fn settings() -> Settings {
+    LocalStorage::raw()
+        .get_item("vd.settings")
+        .ok()
+        .flatten()
+        .and_then(|text| BASE64.decode(text).ok())
+        .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+        .unwrap_or_default()
+}
+
+fn street_doc(street: &str) -> Option<DocumentId> {
+    Some(
+        DocKind::Street {
+            street: street.parse().ok()?,
+        }
+        .id(),
+    )
 }
 
 fn classify(error: &JsValue) -> StoreError {

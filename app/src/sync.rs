@@ -103,12 +103,24 @@ async fn run(ui: Ui, mut wakes: UnboundedReceiver<Wake>) {
 enum SyncFailure {
     Offline,
     Refused,
+    SignedOut,
+}
+
+/// The session has ended: the sign-in screen shows; the phone's data stays, sealed.
+fn signed_out(ui: Ui) {
+    if ui.person.get_untracked().is_some() {
+        leptos::task::spawn_local(crate::sign_in_again(ui));
+    }
 }
 
 async fn sync_once(ui: Ui) -> Result<(), SyncFailure> {
     if field::with(|f| f.street_id().is_none()).unwrap_or(true) {
         return Ok(());
     }
+    let Some(token) = field::with(|f| f.token()).flatten() else {
+        signed_out(ui);
+        return Err(SyncFailure::SignedOut);
+    };
     if !navigator_online() {
         ui.sync.set(SyncState::Offline);
         return Err(SyncFailure::Offline);
@@ -118,11 +130,15 @@ async fn sync_once(ui: Ui) -> Result<(), SyncFailure> {
         let Some(body) = field::with(|f| wire::encode_request(&f.replica.request())) else {
             return Ok(());
         };
-        let reply = match post("/api/sync", &body).await {
+        let reply = match post("/api/sync", &token, &body).await {
             Ok(reply) => reply,
             Err(PostError::Network) => {
                 ui.sync.set(SyncState::Offline);
                 return Err(SyncFailure::Offline);
+            }
+            Err(PostError::Unauthorized) => {
+                signed_out(ui);
+                return Err(SyncFailure::SignedOut);
             }
             Err(PostError::Status(message)) => {
                 ui.sync.set(SyncState::Refused(message));
@@ -172,11 +188,13 @@ fn navigator_online() -> bool {
 enum PostError {
     /// No answer: offline, or the server is down.
     Network,
+    /// The session has ended.
+    Unauthorized,
     /// The server answered with an error; its message.
     Status(String),
 }
 
-async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, PostError> {
+async fn post(url: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, PostError> {
     let network = |_: JsValue| PostError::Network;
     let window = web_sys::window().ok_or(PostError::Network)?;
     let init = RequestInit::new();
@@ -187,6 +205,10 @@ async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, PostError> {
     request
         .headers()
         .set("content-type", wire::CONTENT_TYPE)
+        .map_err(network)?;
+    request
+        .headers()
+        .set("authorization", &format!("Bearer {token}"))
         .map_err(network)?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
         .await
@@ -199,6 +221,9 @@ async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, PostError> {
     let bytes = Uint8Array::new(&buffer).to_vec();
     if response.ok() {
         return Ok(bytes);
+    }
+    if response.status() == 401 {
+        return Err(PostError::Unauthorized);
     }
     // Errors are JSON: {"error": code, "message": text}. A proxy's page is not.
     let message = std::str::from_utf8(&bytes)
@@ -217,24 +242,4 @@ fn field_str(object: &JsValue, name: &str) -> Option<String> {
     js_sys::Reflect::get(object, &JsValue::from_str(name))
         .ok()?
         .as_string()
-}
-
-/// The streets on the server as (id, name), for the first start.
-pub async fn streets() -> Option<Vec<(String, String)>> {
-    let window = web_sys::window()?;
-    let response: Response = JsFuture::from(window.fetch_with_str("/api/streets"))
-        .await
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    if !response.ok() {
-        return None;
-    }
-    let json = JsFuture::from(response.json().ok()?).await.ok()?;
-    let list: js_sys::Array = json.dyn_into().ok()?;
-    Some(
-        list.iter()
-            .filter_map(|s| Some((field_str(&s, "id")?, field_str(&s, "name")?)))
-            .collect(),
-    )
 }

@@ -5,7 +5,8 @@
 // cache but in local storage, which every version reads, so an update strands nothing.
 const VERSION = "__VERSION__";
 const CACHE = `voordeur-shell-${VERSION}`;
-const SHELL = ["/", "/index.html", "/app.css", "/voordeur-app.js", "/voordeur-app_bg.wasm",
+const SHELL = ["/", "/index.html", "/app.css", "/vault.js", "/start.js", "/voordeur-app.js",
+  "/voordeur-app_bg.wasm",
   "/manifest.webmanifest", "/icon.svg"];
 
 self.addEventListener("install", (event) => {

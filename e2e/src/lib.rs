@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use voordeur_server::{Application, Config};
 
 mod phone;
-pub use phone::{PHONE, Phone, Screen};
+pub use phone::{LAPTOP, PHONE, Phone, Screen};
 
 /// The built field app.
 pub fn app_dir() -> PathBuf {
@@ -94,17 +94,19 @@ impl Server {
         Ok(())
     }
 
-    /// Adds a street with no addresses yet, as an administrator would; its id.
-    pub async fn add_street(&self, name: &str) -> anyhow::Result<uuid::Uuid> {
-        use voordeur_shared::docs::{DocKind, new_actor, put_field};
+    /// Adds a street of one small complex, with the given demo people working in it.
+    pub async fn add_street(&self, name: &str, people: &[&str]) -> anyhow::Result<uuid::Uuid> {
+        use voordeur_server::people;
         let config = self.config();
         let store = voordeur_server::store::Store::connect(&config.database_url()).await?;
-        let street = uuid::Uuid::now_v7();
-        let kind = DocKind::Street { street };
-        let mut doc = kind.genesis(new_actor());
-        put_field(&mut doc, "name", &name)?;
-        doc.commit();
-        store.create(kind, &mut doc).await?;
+        let plan = voordeur_shared::layout::StreetPlan {
+            name: name.to_string(),
+            complexes: vec!["Blok A:2x4:1".parse()?],
+        };
+        let street = people::create_street(&store, &plan).await?;
+        for username in people {
+            people::assign(&store, username, street).await?;
+        }
         store.close().await;
         Ok(street)
     }
@@ -117,14 +119,38 @@ impl Server {
             body_limit: self.body_limit,
             app_dir: self.app.clone(),
             demo: true,
+            session_hours: 16,
             log_json: false,
         }
     }
 
-    /// How many visits the server holds in its first street, as `GET /api/streets` says.
+    /// Signs a demo person in over the API; the session's token.
+    pub async fn sign_in(&self, username: &str) -> anyhow::Result<String> {
+        let session: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/api/session"))
+            .json(&serde_json::json!({
+                "username": username,
+                "password": voordeur_shared::demo::PASSWORD,
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(session["token"].as_str().context("no token")?.to_string())
+    }
+
+    /// How many visits the server holds in its first street, as `GET /api/streets` says
+    /// to the demo's care coach.
     pub async fn visits(&self) -> anyhow::Result<u64> {
-        let streets: serde_json::Value =
-            reqwest::get(self.url("/api/streets")).await?.json().await?;
+        let token = self.sign_in("karim").await?;
+        let streets: serde_json::Value = reqwest::Client::new()
+            .get(self.url("/api/streets"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
         streets[0]["visits"]
             .as_u64()
             .with_context(|| format!("no visit count in {streets}"))

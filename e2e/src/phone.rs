@@ -33,6 +33,13 @@ pub const PHONE: Screen = Screen {
     mobile: true,
 };
 
+/// A coordinator's laptop.
+pub const LAPTOP: Screen = Screen {
+    width: 1280,
+    height: 800,
+    mobile: false,
+};
+
 /// How long a test waits for the app to reach a state before it fails.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -205,11 +212,22 @@ impl Phone {
         Ok(())
     }
 
+    /// Signs in on the sign-in screen as a demo person (see `voordeur_shared::demo`).
+    pub async fn sign_in(&self, username: &str) -> anyhow::Result<()> {
+        self.type_into("input[name=username]", username).await?;
+        self.type_into("input[name=password]", voordeur_shared::demo::PASSWORD)
+            .await?;
+        self.tap("form.sign-in button[type=submit]").await?;
+        self.wait_for("!document.querySelector('form.sign-in')")
+            .await
+    }
+
     /// Opens the door with house number `number` from the walk list.
     pub async fn open_door(&self, number: &str) -> anyhow::Result<()> {
         self.goto_walk_list().await?;
         self.tap(&format!("a.door[data-number='{number}']")).await?;
-        self.wait_for("document.querySelector('.new-visit')").await
+        self.wait_for("document.querySelector('section.visits')")
+            .await
     }
 
     pub async fn goto_walk_list(&self) -> anyhow::Result<()> {

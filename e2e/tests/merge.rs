@@ -2,7 +2,7 @@
 //! while both are offline. After both sync, both texts are in the notes, on both phones,
 //! and a coordinator on a laptop sees the merged result.
 
-use voordeur_e2e::{PHONE, Phone, Screen, Server};
+use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
 
 const NOTES: &str = "article.visit textarea.notes";
 const DOOR: &str = "13";
@@ -26,10 +26,9 @@ async fn wait_for_both_texts(phone: &Phone) -> anyhow::Result<String> {
     notes(phone).await
 }
 
-async fn sign_in(phone: &Phone, name: &str) -> anyhow::Result<()> {
-    phone.wait_synced().await?;
-    phone.type_into("input[name=author]", name).await?;
-    phone.tap("form.card button[type=submit]").await
+async fn sign_in(phone: &Phone, username: &str) -> anyhow::Result<()> {
+    phone.sign_in(username).await?;
+    phone.wait_synced().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,13 +47,13 @@ async fn two_people_edit_the_same_notes_offline_and_both_texts_survive() {
         .unwrap();
 
     let result = async {
-        sign_in(&builder, "Fatima").await?;
+        sign_in(&builder, "sanne").await?;
         builder.open_door(DOOR).await?;
         builder.tap("button[data-outcome=Talked]").await?;
         builder.type_into(NOTES, FIRST).await?;
         builder.wait_synced().await?;
 
-        sign_in(&coach, "Kees").await?;
+        sign_in(&coach, "karim").await?;
         coach.open_door(DOOR).await?;
         coach
             .wait_for(&format!(
@@ -85,16 +84,11 @@ async fn two_people_edit_the_same_notes_offline_and_both_texts_survive() {
     assert_eq!(on_builder, on_coach, "both phones hold the same notes");
     assert!(on_builder.starts_with(FIRST), "{on_builder}");
 
-    let laptop = Screen {
-        width: 1280,
-        height: 800,
-        mobile: false,
-    };
-    let coordinator = Phone::open(c.path(), &server.url("/"), laptop)
+    let coordinator = Phone::open(c.path(), &server.url("/"), LAPTOP)
         .await
         .unwrap();
     let seen = async {
-        coordinator.wait_synced().await?;
+        sign_in(&coordinator, "joost").await?;
         coordinator.open_door(DOOR).await?;
         wait_for_both_texts(&coordinator).await
     }

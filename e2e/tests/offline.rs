@@ -11,9 +11,8 @@ use voordeur_e2e::{PHONE, Phone, Server};
 const DOORS: usize = 15;
 
 async fn at_the_office(phone: &Phone) -> anyhow::Result<Vec<String>> {
+    phone.sign_in("sanne").await?;
     phone.wait_synced().await?;
-    phone.type_into("input[name=author]", "Fatima").await?;
-    phone.tap("form.card button[type=submit]").await?;
     // The service worker holds the app shell before the builder leaves the office.
     let ready: bool = phone
         .eval("navigator.serviceWorker.ready.then(r => !!r.active)")
@@ -116,6 +115,7 @@ async fn fifteen_doors_recorded_without_signal_survive_and_sync_by_themselves() 
     // A coach at the office, in another browser, sees the fifteen doors.
     let other = tempfile::tempdir().unwrap();
     Phone::session(other.path(), &url, PHONE, async |coach| {
+        coach.sign_in("karim").await?;
         coach.wait_synced().await?;
         assert_eq!(talked_doors(coach).await?, DOORS);
         let first = &doors[0];

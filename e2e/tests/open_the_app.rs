@@ -9,6 +9,7 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
     let profile = tempfile::tempdir().unwrap();
     let fits = "document.documentElement.scrollWidth <= window.innerWidth";
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
+        phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
         let heading: String = phone.eval("document.querySelector('h1').innerText").await?;
         assert_eq!(heading, "Lindenstraat");
@@ -43,6 +44,7 @@ async fn a_deep_link_gets_the_app_and_english_is_one_tap_away() {
     let profile = tempfile::tempdir().unwrap();
     let url = server.url("/straat/lindenstraat");
     Phone::session(profile.path(), &url, PHONE, async |phone| {
+        phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
         phone.tap("header.status button[lang=en]").await?;
         phone
@@ -81,6 +83,7 @@ async fn a_refused_sync_says_why() {
         })
         .collect();
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
+        phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
         phone.open_door("1").await?;
         phone.tap("button[data-outcome=Talked]").await?;
@@ -118,11 +121,12 @@ async fn a_refused_sync_says_why() {
 async fn with_several_streets_the_first_start_asks_which() {
     let server = Server::start().await.expect("server starts");
     server
-        .add_street("Eikenlaan")
+        .add_street("Eikenlaan", &["sanne"])
         .await
         .expect("a second street");
     let profile = tempfile::tempdir().unwrap();
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
+        phone.sign_in("sanne").await?;
         phone.wait_for("document.querySelectorAll('.streets button').length === 2").await?;
         let heading: String = phone.eval("document.querySelector('h1').innerText").await?;
         assert_eq!(heading, "Kies je straat");

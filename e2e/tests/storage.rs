@@ -18,9 +18,8 @@ async fn a_full_storage_is_announced_and_damages_nothing() {
     let server = Server::start().await.expect("server starts");
     let profile = tempfile::tempdir().unwrap();
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
+        phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
-        phone.type_into("input[name=author]", "Fatima").await?;
-        phone.tap("form.card button[type=submit]").await?;
         phone.open_door("21").await?;
         phone.tap("button[data-outcome=Talked]").await?;
         phone.type_into(NOTES, "Bewaard voor het vollopen.").await?;

@@ -32,9 +32,8 @@ async fn work_done_offline_survives_an_app_update() {
     let profile = tempfile::tempdir().unwrap();
 
     let old_caches = Phone::session(profile.path(), &url, PHONE, async |phone| {
+        phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
-        phone.type_into("input[name=author]", "Fatima").await?;
-        phone.tap("form.card button[type=submit]").await?;
         phone
             .eval::<bool>("navigator.serviceWorker.ready.then(r => !!r.active)")
             .await?;

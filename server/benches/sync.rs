@@ -130,6 +130,8 @@ fn record(replica: &mut Replica, rng: &mut SmallRng) {
 struct Server {
     url: String,
     http: reqwest::Client,
+    /// The demo care coach's session: may read and write every document the bench makes.
+    token: String,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -152,10 +154,23 @@ async fn start(database_url: String, data_dir: &std::path::Path) -> Server {
     })
     .await
     .unwrap();
+    let address = app.address();
+    let task = tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    let session: serde_json::Value = http
+        .post(format!("http://{address}/api/session"))
+        .json(&serde_json::json!({ "username": "karim", "password": demo::PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     Server {
-        url: format!("http://{}/api/sync", app.address()),
-        http: reqwest::Client::new(),
-        task: tokio::spawn(app.run_until_stopped()),
+        url: format!("http://{address}/api/sync"),
+        http,
+        token: session["token"].as_str().unwrap().to_string(),
+        task,
     }
 }
 
@@ -181,6 +196,7 @@ async fn sync(server: &Server, replica: &mut Replica) -> Exchange {
         let response = server
             .http
             .post(&server.url)
+            .bearer_auth(&server.token)
             .header("content-type", wire::CONTENT_TYPE)
             .body(body.clone())
             .send()

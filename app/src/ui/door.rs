@@ -3,6 +3,7 @@
 
 use leptos::{ev, prelude::*};
 use voordeur_shared::{
+    docs::DocKind,
     model::{Consent, IsoDate, Outcome, Resident, SignalKind, Theme},
     uuid::Uuid,
 };
@@ -17,6 +18,12 @@ use crate::{
 #[component]
 pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
     let t = texts(ui);
+    // Coordinators read; builders and coaches also write (see `voordeur_shared::access`).
+    let writes = ui.person.get_untracked().is_some_and(|p| {
+        field::with(|f| f.street_id())
+            .flatten()
+            .is_some_and(|street| p.grant().access(&DocKind::Street { street }).write)
+    });
     let door: RwSignal<Option<Result<DoorView, String>>> = RwSignal::new(None);
     Effect::new(move |_| {
         ui.revision.track();
@@ -69,17 +76,21 @@ pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
         <nav><a class="back" href="#/">{t.back}</a></nav>
         {body}
         <Show when=move || matches!(door.get(), Some(Ok(_)))>
-            <NewVisit ui=ui address=address />
+            {if writes {
+                view! { <NewVisit ui=ui address=address /> }.into_any()
+            } else {
+                view! { <p class="empty read-only">{t.read_only}</p> }.into_any()
+            }}
             <section class="visits">
                 <h2>{t.earlier_visits}</h2>
                 <Show when=move || visit_ids().is_empty()>
                     <p class="empty">{t.no_visits_yet}</p>
                 </Show>
                 <For each=visit_ids key=|id| id.clone() let:id>
-                    <VisitCard ui=ui address=address visit=visit(id.clone()) id=id />
+                    <VisitCard ui=ui address=address visit=visit(id.clone()) id=id writes=writes />
                 </For>
             </section>
-            <ConsentCard ui=ui address=address current=consent />
+            <ConsentCard ui=ui address=address current=consent writes=writes />
         </Show>
     }
 }
@@ -138,7 +149,13 @@ fn NewVisit(ui: Ui, address: Uuid) -> impl IntoView {
 }
 
 #[component]
-fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) -> impl IntoView {
+fn VisitCard(
+    ui: Ui,
+    address: Uuid,
+    id: String,
+    visit: Memo<Option<VisitView>>,
+    writes: bool,
+) -> impl IntoView {
     let t = texts(ui);
     let header = move || {
         visit.get().map(|v| {
@@ -224,13 +241,13 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
             <h3>{header}</h3>
             <label>
                 {t.notes}
-                <textarea class="notes" rows="4" placeholder=t.notes_hint
+                <textarea class="notes" rows="4" placeholder=t.notes_hint readonly=!writes
                     prop:value=move || visit.get().map(|v| v.notes).unwrap_or_default()
                     on:input=notes_input></textarea>
             </label>
             <label>
                 {t.contribution}
-                <input class="contribution" placeholder=t.contribution_hint
+                <input class="contribution" placeholder=t.contribution_hint readonly=!writes
                     prop:value=move || visit.get().map(|v| v.contribution).unwrap_or_default()
                     on:input=contribution_input />
             </label>
@@ -240,7 +257,7 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
                     <li><span class="tag">{texts(ui).theme(theme)}</span>" "{text}</li>
                 }).collect_view())}
             </ul>
-            <form class="row" on:submit=add_wish>
+            <form class="row" on:submit=add_wish hidden=!writes>
                 <select on:change=move |ev| {
                     let index: usize = event_target_value(&ev).parse().unwrap_or(0);
                     wish_theme.set(Theme::ALL.get(index).copied().unwrap_or(Theme::Other));
@@ -259,7 +276,7 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
                     <li><span class="tag private">{texts(ui).signal(kind)}</span>" "{text}</li>
                 }).collect_view())}
             </ul>
-            <form class="row" on:submit=add_signal>
+            <form class="row" on:submit=add_signal hidden=!writes>
                 <select on:change=move |ev| signal_kind.set(if event_target_value(&ev) == "moving" { SignalKind::MovingWish } else { SignalKind::CareNeed })>
                     <option value="care">{texts(ui).signal(SignalKind::CareNeed)}</option>
                     <option value="moving">{texts(ui).signal(SignalKind::MovingWish)}</option>
@@ -273,7 +290,12 @@ fn VisitCard(ui: Ui, address: Uuid, id: String, visit: Memo<Option<VisitView>>) 
 }
 
 #[component]
-fn ConsentCard(ui: Ui, address: Uuid, current: Memo<Option<(Consent, Resident)>>) -> impl IntoView {
+fn ConsentCard(
+    ui: Ui,
+    address: Uuid,
+    current: Memo<Option<(Consent, Resident)>>,
+    writes: bool,
+) -> impl IntoView {
     let t = texts(ui);
     let name = RwSignal::new(String::new());
     let contact = RwSignal::new(String::new());
@@ -295,19 +317,19 @@ fn ConsentCard(ui: Ui, address: Uuid, current: Memo<Option<(Consent, Resident)>>
         <section class="card consent">
             <h2>{t.consent}</h2>
             <p>{t.consent_question}</p>
-            <div class="row">
+            <div class="row" hidden=!writes>
                 <button class:chosen=given on:click=move |_| answer(Consent::Given)>{t.consent_yes}</button>
                 <button class:chosen=move || current.get().is_some_and(|(c, _)| c == Consent::Refused)
                     on:click=move |_| answer(Consent::Refused)>{t.consent_no}</button>
             </div>
             <Show when=given>
                 <label>{t.resident_name}
-                    <input autocomplete="off" prop:value=move || name.get()
+                    <input autocomplete="off" readonly=!writes prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev))
                         on:change=move |_| answer(Consent::Given) />
                 </label>
                 <label>{t.resident_contact}
-                    <input autocomplete="off" prop:value=move || contact.get()
+                    <input autocomplete="off" readonly=!writes prop:value=move || contact.get()
                         on:input=move |ev| contact.set(event_target_value(&ev))
                         on:change=move |_| answer(Consent::Given) />
                 </label>

@@ -1,9 +1,11 @@
-//! The screens: the status bar (always in view, here), the walk list (`walk`) and the
-//! door (`door`).
+//! The screens: the status bar (always in view, here), signing in and out (`account`),
+//! the walk list (`walk`), the door (`door`) and, for administrators, `admin`.
 //!
 //! The screen follows the address bar's hash (`#/` or `#/deur/<address id>`), so the
 //! phone's back button works and a reload stays on the door.
 
+mod account;
+mod admin;
 mod door;
 mod walk;
 
@@ -98,8 +100,24 @@ pub fn App(ui: Ui) -> impl IntoView {
             })}
             {move || {
                 ui.lang.track();
+                if !ui.started.get() {
+                    return ().into_any();
+                }
+                if ui.person.with(Option::is_none) {
+                    return view! { <account::SignInScreen ui=ui /> }.into_any();
+                }
+                let role = ui.person.with(|p| p.as_ref().map(|p| p.role));
+                if role == Some(voordeur_shared::access::Role::Administrator) {
+                    return view! {
+                        <admin::AdminScreen ui=ui />
+                        <account::SignOut ui=ui />
+                    }.into_any();
+                }
                 match ui.screen.get() {
-                Screen::Walk => view! { <walk::WalkScreen ui=ui /> }.into_any(),
+                Screen::Walk => view! {
+                    <walk::WalkScreen ui=ui />
+                    <account::SignOut ui=ui />
+                }.into_any(),
                 Screen::Door(address) => view! { <door::DoorScreen ui=ui address=address /> }.into_any(),
             }}}
         </main>
@@ -139,6 +157,7 @@ fn StatusBar(ui: Ui) -> impl IntoView {
             SyncState::Refused(message) => {
                 ("refused", format!("{} {message}", t.refused_by_server))
             }
+            SyncState::SignedOut => ("signed-out", t.sign_in.to_string()),
             _ if waiting > 0 => ("waiting", t.changes_waiting(waiting)),
             SyncState::Synced { at_ms } => ("synced", format!("{} {}", t.synced_at, clock(at_ms))),
             SyncState::Idle => ("idle", String::new()),
@@ -147,8 +166,7 @@ fn StatusBar(ui: Ui) -> impl IntoView {
     let switch_language = move |_| {
         let lang = ui.lang.get_untracked().other();
         ui.lang.set(lang);
-        let name = ui.name.get_untracked();
-        if let Some(Err(e)) = field::with(|f| f.save_settings(&name, lang)) {
+        if let Some(Err(e)) = field::with(|f| f.save_settings(lang)) {
             show_error(ui, e.into());
         }
     };

@@ -1,43 +1,11 @@
 //! The walk list: the street's doors by building and floor, a house-number finder and the
-//! next unvisited door; on a first start, the builder's name and the street to follow.
+//! next unvisited door; on a first start, the street to follow.
 
-use leptos::{ev, prelude::*};
+use leptos::prelude::*;
 use voordeur_shared::walk::{Door, DoorState, WalkList};
 
-use super::{door_href, floor_name, follow, show_error, texts};
-use crate::{
-    field::{self, Ui},
-    i18n::Texts,
-};
-
-#[component]
-fn NameCard(ui: Ui) -> impl IntoView {
-    let t = texts(ui);
-    let draft = RwSignal::new(String::new());
-    let save = move |ev: ev::SubmitEvent| {
-        ev.prevent_default();
-        let name = draft.get_untracked().trim().to_string();
-        if name.is_empty() {
-            return;
-        }
-        let lang = ui.lang.get_untracked();
-        match field::with(|f| f.save_settings(&name, lang)) {
-            Some(Err(e)) => show_error(ui, e.into()),
-            _ => ui.name.set(name),
-        }
-    };
-    view! {
-        <form class="card" on:submit=save>
-            <label>
-                {t.your_name}
-                <input name="author" autocomplete="name" prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev)) />
-            </label>
-            <small>{t.your_name_hint}</small>
-            <button type="submit">{t.save}</button>
-        </form>
-    }
-}
+use super::{door_href, floor_name, follow, texts};
+use crate::{field::Ui, i18n::Texts};
 
 fn state_label(t: &Texts, state: &DoorState) -> String {
     match state {
@@ -140,7 +108,6 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         )
     };
     view! {
-        {move || ui.name.get().is_empty().then(|| view! { <NameCard ui=ui /> })}
         <div class="tools">
             <input type="search" class="find" inputmode="text"
                 placeholder=t.find_door

@@ -69,12 +69,14 @@ fn sizes() -> anyhow::Result<()> {
 async fn sync(
     http: &reqwest::Client,
     server: &Server,
+    token: &str,
     replica: &mut Replica,
 ) -> anyhow::Result<()> {
     for _ in 0..4 {
         let body = wire::encode_request(&replica.request());
         let bytes = http
             .post(server.url("/api/sync"))
+            .bearer_auth(token)
             .header("content-type", wire::CONTENT_TYPE)
             .body(body)
             .send()
@@ -95,9 +97,10 @@ async fn sync(
 async fn seed(server: &Server) -> anyhow::Result<()> {
     let started = Instant::now();
     let http = reqwest::Client::new();
+    let token = server.sign_in("karim").await?;
     let mut phone = Replica::new(voordeur_shared::docs::new_actor());
     phone.follow(demo::street_id());
-    sync(&http, server, &mut phone).await?;
+    sync(&http, server, &token, &mut phone).await?;
     let street = voordeur_shared::docs::DocKind::Street {
         street: demo::street_id(),
     };
@@ -134,10 +137,10 @@ async fn seed(server: &Server) -> anyhow::Result<()> {
         }
         .record(&mut phone)?;
         if (i + 1) % BATCH == 0 {
-            sync(&http, server, &mut phone).await?;
+            sync(&http, server, &token, &mut phone).await?;
         }
     }
-    sync(&http, server, &mut phone).await?;
+    sync(&http, server, &token, &mut phone).await?;
     println!(
         "seeded {VISITS} visits at {} doors in {:.1} s",
         addresses.len(),
@@ -257,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
     let profile = tempfile::tempdir()?;
     let phone = Phone::open(profile.path(), &server.url("/"), PHONE).await?;
     let result = async {
+        phone.sign_in("sanne").await?;
         let started = Instant::now();
         phone.wait_synced().await?;
         println!(

@@ -6,13 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use voordeur_e2e::{PHONE, Phone, Screen, Server};
-
-const LAPTOP: Screen = Screen {
-    width: 1280,
-    height: 800,
-    mobile: false,
-};
+use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,9 +16,9 @@ async fn main() -> anyhow::Result<()> {
     let profile = tempfile::tempdir()?;
     let phone = Phone::open(profile.path(), &server.url("/"), PHONE).await?;
     let result = async {
+        phone.screenshot(&out.join("sign-in-phone.png")).await?;
+        phone.sign_in("sanne").await?;
         phone.wait_for("document.querySelector('a.door')").await?;
-        phone.type_into("input[name=author]", "Fatima").await?;
-        phone.tap("form.card button[type=submit]").await?;
         for (number, outcome) in [("1", "Talked"), ("3", "NotHome"), ("5", "Refused"), ("7", "Talked")] {
             phone.open_door(number).await?;
             phone.tap(&format!("button[data-outcome={outcome}]")).await?;
@@ -63,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
     let laptop_profile = tempfile::tempdir()?;
     let laptop = Phone::open(laptop_profile.path(), &server.url("/"), LAPTOP).await?;
     let result = async {
+        laptop.sign_in("joost").await?;
         laptop.wait_synced().await?;
         laptop.screenshot(&out.join("walk-list-laptop.png")).await?;
         laptop.open_door("9").await?;

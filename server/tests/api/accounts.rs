@@ -463,4 +463,96 @@ crate::on_both_backends!(
     an_administrator_sets_up_a_street_and_its_people,
     pages_and_api_carry_the_security_headers,
     the_command_line_sets_up_people_and_streets,
+    secrets_never_reach_the_logs,
 );
+
+/// The server binary, logging at debug level as JSON, is asked to sign in with a right
+/// and a wrong password, to sync and to sign out: neither password nor token is in its log.
+async fn secrets_never_reach_the_logs(backend: Backend) {
+    use std::io::BufRead;
+    let db = TestDb::new(backend).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_voordeur-server"))
+        .args([
+            "--database-url",
+            &db.url,
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--log-json",
+        ])
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let address = loop {
+        let line = lines_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the server starts");
+        let json: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        log.push(line);
+        if let Some(address) = json["fields"]["address"].as_str() {
+            break address.to_string();
+        }
+    };
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{address}{path}");
+    let wrong = "a-wrong-password-9f3k";
+    let response = http
+        .post(url("/api/session"))
+        .json(&json!({ "username": "karim", "password": wrong }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = http
+        .post(url("/api/session"))
+        .json(&json!({ "username": "karim", "password": demo::PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["token"].as_str().unwrap().to_string();
+    let request = voordeur_shared::sync::wire::encode_request(&device().request());
+    let synced = http
+        .post(url("/api/sync"))
+        .bearer_auth(&token)
+        .header("content-type", voordeur_shared::sync::wire::CONTENT_TYPE)
+        .body(request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(synced.status(), 200);
+    let out = http
+        .delete(url("/api/session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    child.kill().unwrap();
+    let _ = child.wait();
+    reader.join().unwrap();
+    log.extend(lines_rx.try_iter());
+    let log = log.join("\n");
+    assert!(
+        log.contains("signed in") && log.contains("sign-in failed"),
+        "the log is on: {log}"
+    );
+    for secret in [wrong, demo::PASSWORD, token.as_str()] {
+        assert!(!log.contains(secret), "{secret:?} is in the log");
+    }
+}

@@ -1,0 +1,154 @@
+//! Signing in (the first screen, and again when a session has ended) and signing out,
+//! which warns when work is still waiting and then wipes the phone.
+
+use leptos::{ev, prelude::*};
+
+use super::texts;
+use crate::{
+    field::{self, SyncState, Ui},
+    session::{self, SignInError},
+    sync::{self, Wake},
+    vault,
+};
+
+#[component]
+pub fn SignInScreen(ui: Ui) -> impl IntoView {
+    let t = texts(ui);
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error: RwSignal<Option<&'static str>> = RwSignal::new(None);
+    let other_error = RwSignal::new(String::new());
+    // A session that ended (expired, or ended on the server) leaves the work on the phone.
+    let ended = field::with(|f| f.session.is_some()).unwrap_or(false)
+        || ui.sync.get_untracked() == SyncState::SignedOut;
+    let submit = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let name = username.get_untracked();
+        let secret = password.get_untracked();
+        leptos::task::spawn_local(async move {
+            let t = texts(ui);
+            match session::sign_in(name.trim(), &secret).await {
+                Ok(session) => {
+                    password.set(String::new());
+                    if let Err(e) = signed_in(ui, session, &secret).await {
+                        other_error.set(e);
+                        error.set(Some(""));
+                    }
+                }
+                Err(SignInError::Offline) => error.set(Some(t.sign_in_offline)),
+                Err(SignInError::WrongCredentials) => error.set(Some(t.wrong_credentials)),
+                Err(SignInError::TooManyAttempts) => error.set(Some(t.too_many_attempts)),
+                Err(SignInError::Other(message)) => {
+                    other_error.set(message);
+                    error.set(Some(""));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="card sign-in" on:submit=submit>
+            <h1>{t.sign_in_title}</h1>
+            {ended.then(|| view! { <p class="notice">{t.session_ended}</p> })}
+            <label>
+                {t.username}
+                <input name="username" autocomplete="username" autocapitalize="none"
+                    prop:value=move || username.get()
+                    on:input=move |ev| username.set(event_target_value(&ev)) />
+            </label>
+            <label>
+                {t.password}
+                <input name="password" type="password" autocomplete="current-password"
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev)) />
+            </label>
+            {move || error.get().map(|message| view! {
+                <p class="problem" role="alert">{message}{other_error.get()}</p>
+            })}
+            <button type="submit" disabled=move || busy.get()>{t.sign_in}</button>
+        </form>
+    }
+}
+
+/// Opens the phone's data with the password (see `vault`), keeps the new session, loads
+/// the person's street and syncs.
+///
+/// The data on a phone belongs to one person: signing in as someone else wipes what the
+/// previous person left, as does data sealed under a key no password opens any more (the
+/// password was changed after the session ended).
+async fn signed_in(ui: Ui, session: session::Session, password: &str) -> Result<(), String> {
+    let (cipher, opened) = vault::unlock_with(password)
+        .await
+        .map_err(|e| e.to_string())?;
+    field::open(cipher).map_err(|e| e.to_string())?;
+    let owner = field::with(|f| f.session.as_ref().map(|s| s.person.id.clone())).flatten();
+    if !opened || owner.is_some_and(|id| id != session.person.id) {
+        field::with(field::Field::wipe);
+        vault::forget().await;
+        let (cipher, _) = vault::unlock_with(password)
+            .await
+            .map_err(|e| e.to_string())?;
+        field::open(cipher).map_err(|e| e.to_string())?;
+    }
+    let person = session.person.clone();
+    if let Some(Err(e)) = field::with(|f| f.sign_in(session)) {
+        return Err(e.to_string());
+    }
+    ui.sync.set(SyncState::Idle);
+    ui.walk.set(field::with(|f| f.stored_walk()).flatten());
+    ui.person.set(Some(person));
+    crate::load(ui).await;
+    sync::wake(Wake::Now);
+    Ok(())
+}
+
+/// The signed-in person, and signing out.
+#[component]
+pub fn SignOut(ui: Ui) -> impl IntoView {
+    let t = texts(ui);
+    let confirming = RwSignal::new(false);
+    let sign_out = move || {
+        let token = field::with(|f| f.session.as_ref().map(|s| s.token.clone())).flatten();
+        leptos::task::spawn_local(async move {
+            if let Some(token) = token {
+                session::sign_out(&token).await;
+            }
+            field::with(field::Field::wipe);
+            vault::forget().await;
+            // Start afresh: nothing of the previous person stays in memory either.
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().set_hash("#/");
+                let _ = window.location().reload();
+            }
+        });
+    };
+    let ask = move |_| {
+        if ui.unsynced.get_untracked() > 0 {
+            confirming.set(true);
+        } else {
+            sign_out();
+        }
+    };
+    let name = move || ui.person.get().map(|p| p.display_name).unwrap_or_default();
+    view! {
+        <section class="account">
+            <p>{t.signed_in_as}" "<strong>{name}</strong></p>
+            <Show when=move || !confirming.get()>
+                <button class="small sign-out" on:click=ask>{t.sign_out}</button>
+            </Show>
+            <Show when=move || confirming.get()>
+                <p class="problem" role="alert">{texts(ui).sign_out_unsynced}</p>
+                <div class="row">
+                    <button class="sign-out-anyway" on:click=move |_| sign_out()>{texts(ui).sign_out_anyway}</button>
+                    <button class="small" on:click=move |_| confirming.set(false)>{texts(ui).cancel}</button>
+                </div>
+            </Show>
+        </section>
+    }
+}
