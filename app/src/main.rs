@@ -71,7 +71,12 @@ async fn start(ui: Ui) {
             _ => sign_in_again(ui).await,
         }
     }
-    ui.started.set(true);
+    if !ui.started.get_untracked() {
+        // Not signed in: the sign-in screen is the first screen, usable at once.
+        ui.started.set(true);
+        mark("voordeur-shell");
+        mark("voordeur-ready");
+    }
     sync::start(ui);
 }
 

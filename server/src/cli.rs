@@ -174,7 +174,7 @@ async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
                 println!(
                     "{} {} {} {} {} {}",
                     e.at_ms,
-                    e.account,
+                    e.username.unwrap_or_else(|| e.account.to_string()),
                     e.action,
                     e.kind,
                     e.document,

@@ -79,7 +79,9 @@ async fn overview(token: &str) -> Result<Overview, String> {
             format!(
                 "{} · {} · {} {} · {}",
                 day(get(e, "at_ms").as_f64().unwrap_or(0.0) as i64),
-                text(e, "account").unwrap_or_default(),
+                text(e, "username")
+                    .or_else(|| text(e, "account"))
+                    .unwrap_or_default(),
                 text(e, "action").unwrap_or_default(),
                 text(e, "kind").unwrap_or_default(),
                 text(e, "document").unwrap_or_default(),
@@ -260,8 +262,12 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
 
             <h2>{t.organisations}</h2>
             <ul class="organisations">
-                {move || data.get().organisations.into_iter().map(|(name, partner)| view! {
-                    <li>{name}" · "{partner}</li>
+                {move || data.get().organisations.into_iter().map(|(name, partner)| {
+                    let partner = Partner::ALL
+                        .iter()
+                        .position(|p| p.label() == partner)
+                        .map_or(partner, |i| texts(ui).partners[i].to_string());
+                    view! { <li>{name}" · "{partner}</li> }
                 }).collect_view()}
             </ul>
             <form class="card add-organisation" on:submit=add_org>
@@ -290,6 +296,10 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
             <ul class="accounts">
                 {move || data.get().accounts.into_iter().map(|(user, name, role, org, streets)| {
                     let key = user.clone();
+                    let role = Role::ALL
+                        .iter()
+                        .position(|r| r.label() == role)
+                        .map_or(role, |i| texts(ui).roles[i].to_string());
                     let streets = format!("{streets} {}", texts(ui).streets.to_lowercase());
                     view! {
                         <li data-username=key>

@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let profile = tempfile::tempdir()?;
     let phone = Phone::open(profile.path(), &server.url("/"), PHONE).await?;
     let result = async {
+        phone.wait_for("document.querySelector('form.sign-in')").await?;
         phone.screenshot(&out.join("sign-in-phone.png")).await?;
         phone.sign_in("sanne").await?;
         phone.wait_for("document.querySelector('a.door')").await?;
@@ -68,6 +69,19 @@ async fn main() -> anyhow::Result<()> {
     .await;
     laptop.close().await?;
     result.context("laptop screenshots")?;
+    let admin_profile = tempfile::tempdir()?;
+    let admin = Phone::open(admin_profile.path(), &server.url("/"), LAPTOP).await?;
+    let result = async {
+        admin.sign_in("beheer").await?;
+        admin
+            .wait_for("document.querySelectorAll('ol.audit li').length > 0")
+            .await?;
+        admin.screenshot(&out.join("admin-laptop.png")).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    admin.close().await?;
+    result.context("admin screenshots")?;
     println!("screenshots in {}", out.display());
     Ok(())
 }

@@ -60,6 +60,8 @@ pub struct NewAccount {
 pub struct AuditEntry {
     pub at_ms: i64,
     pub account: Uuid,
+    /// The account's username (`None` if the account is gone).
+    pub username: Option<String>,
     /// `read` (the server sent the document's content) or `change`.
     pub action: String,
     pub document: String,
@@ -68,6 +70,9 @@ pub struct AuditEntry {
     pub address: Option<Uuid>,
     pub partner: Option<String>,
 }
+
+/// Audit lines written by one statement (8 parameters each, well under SQLite's limit).
+const AUDIT_ROWS_PER_INSERT: usize = 500;
 
 fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
@@ -341,7 +346,8 @@ impl Store {
     }
 
     /// Records that `account` read or changed the documents, in the sync's transaction: a
-    /// change is never stored without its audit line.
+    /// change is never stored, nor a read answered, without its audit line. One statement
+    /// per [`AUDIT_ROWS_PER_INSERT`] lines: the sync holds SQLite's one writer meanwhile.
     pub async fn audit(
         &self,
         tx: &mut WriteTx<'_>,
@@ -349,29 +355,38 @@ impl Store {
         action: &str,
         kinds: &[DocKind],
     ) -> Result<(), sqlx::Error> {
+        const COLUMNS: usize = 8;
         let now = now_ms();
-        for kind in kinds {
-            let (address, partner) = match *kind {
-                DocKind::Street { .. } => (None, None),
-                DocKind::Household { address, .. } => (Some(address.to_string()), None),
-                DocKind::Confidential {
-                    address, partner, ..
-                } => (Some(address.to_string()), Some(partner.label())),
-            };
-            sqlx::query(
+        let account = account.to_string();
+        for batch in kinds.chunks(AUDIT_ROWS_PER_INSERT) {
+            let rows: Vec<String> = (0..batch.len())
+                .map(|i| format!("({})", super::placeholders(1 + i * COLUMNS, COLUMNS)))
+                .collect();
+            let sql = format!(
                 "INSERT INTO audit_log (at_ms, account_id, action, doc_id, street_id, kind, address_id, partner) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(now)
-            .bind(account.to_string())
-            .bind(action)
-            .bind(kind.id().to_string())
-            .bind(kind.street().to_string())
-            .bind(kind.label())
-            .bind(address)
-            .bind(partner)
-            .execute(&mut *tx.tx)
-            .await?;
+                 VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for kind in batch {
+                let (address, partner) = match *kind {
+                    DocKind::Street { .. } => (None, None),
+                    DocKind::Household { address, .. } => (Some(address.to_string()), None),
+                    DocKind::Confidential {
+                        address, partner, ..
+                    } => (Some(address.to_string()), Some(partner.label())),
+                };
+                query = query
+                    .bind(now)
+                    .bind(account.clone())
+                    .bind(action)
+                    .bind(kind.id().to_string())
+                    .bind(kind.street().to_string())
+                    .bind(kind.label())
+                    .bind(address)
+                    .bind(partner);
+            }
+            query.execute(&mut *tx.tx).await?;
         }
         Ok(())
     }
@@ -379,8 +394,10 @@ impl Store {
     /// The latest `limit` lines of the audit log, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
         sqlx::query(
-            "SELECT at_ms, account_id, action, doc_id, street_id, kind, address_id, partner \
-             FROM audit_log ORDER BY id DESC LIMIT $1",
+            "SELECT l.at_ms, l.account_id, a.username, l.action, l.doc_id, l.street_id, l.kind, \
+             l.address_id, l.partner \
+             FROM audit_log l LEFT JOIN accounts a ON a.id = l.account_id \
+             ORDER BY l.id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -390,6 +407,7 @@ impl Store {
             Ok(AuditEntry {
                 at_ms: row.try_get("at_ms")?,
                 account: uuid_of(row, "account_id")?,
+                username: row.try_get("username")?,
                 action: row.try_get("action")?,
                 document: row.try_get("doc_id")?,
                 street: uuid_of(row, "street_id")?,
