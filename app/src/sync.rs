@@ -2,11 +2,11 @@
 //! browser comes back online, every twenty seconds while all is synced (to bring in what
 //! others synced), and with growing pauses while the server can't be reached.
 
-use std::{cell::RefCell, time::Duration};
+use std::time::Duration;
 
 use futures::{
     FutureExt, StreamExt,
-    channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded},
+    channel::mpsc::{UnboundedReceiver, unbounded},
 };
 use gloo_timers::future::sleep;
 use js_sys::Uint8Array;
@@ -16,7 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use crate::field::{self, SyncState, Ui, now_ms};
+use crate::{actions::Actions, browser, session, ui::SyncState};
 
 /// How long after a change the app waits for more changes before it syncs.
 const SETTLE: Duration = Duration::from_millis(800);
@@ -38,36 +38,23 @@ pub enum Wake {
     Now,
 }
 
-thread_local! {
-    static WAKER: RefCell<Option<UnboundedSender<Wake>>> = const { RefCell::new(None) };
-}
-
-/// Tells the sync loop that something happened.
-pub fn wake(why: Wake) {
-    WAKER.with(|w| {
-        if let Some(tx) = w.borrow().as_ref() {
-            let _ = tx.unbounded_send(why);
-        }
-    });
-}
-
 /// Starts the loop; it runs as long as the page.
-pub fn start(ui: Ui) {
+pub fn start(actions: Actions) {
     let (tx, rx) = unbounded();
-    WAKER.with(|w| *w.borrow_mut() = Some(tx));
-    let online = window_event_listener(leptos::ev::online, |_| wake(Wake::Now));
+    actions.set_waker(tx);
+    let online = window_event_listener(leptos::ev::online, move |_| actions.wake(Wake::Now));
     let offline = window_event_listener(leptos::ev::offline, move |_| {
-        ui.sync.set(SyncState::Offline);
+        actions.ui.sync.set(SyncState::Offline);
     });
     // The listeners live as long as the page.
     std::mem::forget((online, offline));
-    leptos::task::spawn_local(run(ui, rx));
+    leptos::task::spawn_local(run(actions, rx));
 }
 
-async fn run(ui: Ui, mut wakes: UnboundedReceiver<Wake>) {
+async fn run(actions: Actions, mut wakes: UnboundedReceiver<Wake>) {
     let mut backoff = BACKOFF_FIRST;
     loop {
-        let outcome = sync_once(ui).await;
+        let outcome = sync_once(actions).await;
         let pause = match outcome {
             Ok(()) => {
                 backoff = BACKOFF_FIRST;
@@ -107,18 +94,19 @@ enum SyncFailure {
 }
 
 /// The session has ended: the sign-in screen shows; the phone's data stays, sealed.
-fn signed_out(ui: Ui) {
-    if ui.person.get_untracked().is_some() {
-        leptos::task::spawn_local(crate::sign_in_again(ui));
+fn signed_out(actions: Actions) {
+    if actions.ui.person.get_untracked().is_some() {
+        leptos::task::spawn_local(actions.sign_in_again());
     }
 }
 
-async fn sync_once(ui: Ui) -> Result<(), SyncFailure> {
-    if field::with(|f| f.street_id().is_none()).unwrap_or(true) {
+async fn sync_once(actions: Actions) -> Result<(), SyncFailure> {
+    let ui = actions.ui;
+    if actions.street_id().is_none() {
         return Ok(());
     }
-    let Some(token) = field::with(|f| f.token()).flatten() else {
-        signed_out(ui);
+    let Some(token) = actions.token() else {
+        signed_out(actions);
         return Err(SyncFailure::SignedOut);
     };
     if !navigator_online() {
@@ -127,7 +115,7 @@ async fn sync_once(ui: Ui) -> Result<(), SyncFailure> {
     }
     ui.sync.set(SyncState::Syncing);
     for _ in 0..MAX_ROUNDS {
-        let Some(body) = field::with(|f| wire::encode_request(&f.replica.request())) else {
+        let Some(body) = actions.sync_request() else {
             return Ok(());
         };
         let reply = match post("/api/sync", &token, &body).await {
@@ -137,7 +125,7 @@ async fn sync_once(ui: Ui) -> Result<(), SyncFailure> {
                 return Err(SyncFailure::Offline);
             }
             Err(PostError::Unauthorized) => {
-                signed_out(ui);
+                signed_out(actions);
                 return Err(SyncFailure::SignedOut);
             }
             Err(PostError::Status(message)) => {
@@ -152,32 +140,13 @@ async fn sync_once(ui: Ui) -> Result<(), SyncFailure> {
                 return Err(SyncFailure::Refused);
             }
         };
-        let result = field::with(|f| f.receive(response));
-        let again = match result {
-            Some(Ok((received, walk))) => {
-                if let Some(walk) = walk {
-                    ui.walk.set(Some(walk));
-                }
-                if !received.changed.is_empty() {
-                    ui.revision.update(|r| *r += 1);
-                }
-                if let Some((_, reason)) = received.rejected.first() {
-                    ui.problem.set(Some(reason.clone()));
-                }
-                received.again
-            }
-            Some(Err(e)) => {
-                ui.problem.set(Some(e.to_string()));
-                false
-            }
-            None => false,
-        };
-        crate::refresh_counts(ui);
-        if !again {
+        if !actions.receive(response) {
             break;
         }
     }
-    ui.sync.set(SyncState::Synced { at_ms: now_ms() });
+    ui.sync.set(SyncState::Synced {
+        at_ms: browser::now_ms() as f64,
+    });
     Ok(())
 }
 
@@ -225,21 +194,15 @@ async fn post(url: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, PostError>
     if response.status() == 401 {
         return Err(PostError::Unauthorized);
     }
-    // Errors are JSON: {"error": code, "message": text}. A proxy's page is not.
-    let message = std::str::from_utf8(&bytes)
+    // Errors are JSON (`voordeur_shared::api::ErrorBody`). A proxy's page is not.
+    let json = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|text| js_sys::JSON::parse(text).ok())
-        .and_then(|json| field_str(&json, "message"))
-        .unwrap_or_else(|| format!("HTTP {}", response.status()));
+        .unwrap_or(JsValue::NULL);
+    let message = session::error_message(json, response.status());
     if response.status() >= 500 {
         // The server is there but unwell: like being offline, try again later.
         return Err(PostError::Network);
     }
     Err(PostError::Status(message))
-}
-
-fn field_str(object: &JsValue, name: &str) -> Option<String> {
-    js_sys::Reflect::get(object, &JsValue::from_str(name))
-        .ok()?
-        .as_string()
 }

@@ -192,14 +192,14 @@ async fn list(store: &Store) -> anyhow::Result<()> {
         println!("  {} ({}) {}", o.name, o.partner.label(), o.id);
     }
     println!("streets:");
-    for (id, doc) in store.streets().await? {
+    for (id, doc) in store.streets(None).await? {
         let street: Street = voordeur_shared::docs::read(&doc)?;
         println!("  {} {id} ({} doors)", street.name, street.addresses.len());
     }
     println!("accounts:");
     for a in store.accounts().await? {
         let organisation = a.organisation.map(|o| o.name).unwrap_or_default();
-        let streets: Vec<String> = a.streets.iter().map(Uuid::to_string).collect();
+        let streets: Vec<String> = a.streets.iter().map(ToString::to_string).collect();
         println!(
             "  {} ({}, {organisation}) streets: {}",
             a.username,

@@ -10,6 +10,8 @@ use axum::{
 };
 use voordeur_shared::sync::{SyncError, wire::WireError};
 
+use crate::{exchange::ExchangeError, store::StoreError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
@@ -65,6 +67,25 @@ impl From<BytesRejection> for AppError {
     }
 }
 
+impl From<ExchangeError> for AppError {
+    fn from(e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::Refused(e) => AppError::Sync(e),
+            ExchangeError::Store(e) => e.into(),
+            ExchangeError::Worker(e) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Contended => AppError::Contended,
+            StoreError::Other(e) => AppError::Internal(e),
+        }
+    }
+}
+
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         AppError::BadBody(rejection.body_text())
@@ -81,7 +102,7 @@ impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge {
-                limit: crate::app::JSON_BODY_LIMIT,
+                limit: crate::config::JSON_BODY_LIMIT,
             }
         } else {
             AppError::BadBody(rejection.body_text())
@@ -137,7 +158,10 @@ impl IntoResponse for AppError {
         } else {
             tracing::info!(%status, code, message = %self, "request refused");
         }
-        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        let body = voordeur_shared::api::ErrorBody {
+            error: code.to_string(),
+            message: self.to_string(),
+        };
         let mut response = (status, Json(body)).into_response();
         if let AppError::TooManyAttempts { retry_after_s } = self {
             response.headers_mut().insert(

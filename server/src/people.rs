@@ -10,6 +10,7 @@ use uuid::Uuid;
 use voordeur_shared::{
     access::Role,
     docs::{DocKind, new_actor},
+    ids::{AccountId, StreetId},
     layout::StreetPlan,
     model::Partner,
 };
@@ -150,7 +151,7 @@ pub async fn create_account(store: &Store, form: AccountForm) -> Result<Account,
     };
     let id = store.create_account(&new).await?;
     Ok(Account {
-        id,
+        id: AccountId(id),
         username: new.username,
         display_name: new.display_name,
         role: new.role,
@@ -163,7 +164,7 @@ pub async fn set_password(store: &Store, username: &str, password: String) -> Re
     check_password(&password)?;
     let (account, _) = account(store, username).await?;
     let hash = hash_password_blocking(password).await?;
-    Ok(store.set_password(account.id, &hash).await?)
+    Ok(store.set_password(account.id.0, &hash).await?)
 }
 
 async fn account(store: &Store, username: &str) -> Result<(Account, String), AppError> {
@@ -184,15 +185,15 @@ pub async fn assign(store: &Store, username: &str, street: Uuid) -> Result<Accou
             "administrators set streets up; they are not assigned to one",
         ));
     }
-    store.assign(account.id, street).await?;
-    account.streets.insert(street);
+    store.assign(account.id.0, street).await?;
+    account.streets.insert(StreetId(street));
     Ok(account)
 }
 
 pub async fn unassign(store: &Store, username: &str, street: Uuid) -> Result<Account, AppError> {
     let (mut account, _) = account(store, username).await?;
-    store.unassign(account.id, street).await?;
-    account.streets.remove(&street);
+    store.unassign(account.id.0, street).await?;
+    account.streets.remove(&StreetId(street));
     Ok(account)
 }
 

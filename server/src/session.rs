@@ -7,28 +7,15 @@ use std::{
 
 use axum::{Json, extract::State, http::StatusCode};
 
+use voordeur_shared::api::{SessionView, SignIn};
+
 use crate::{
     AppError,
-    app::AppState,
     auth::{ClientAddress, Principal, new_token},
     people::{self, MAX_PASSWORD_CHARS},
-    store::{Account, now_ms},
+    state::AppState,
+    store::now_ms,
 };
-
-#[derive(Debug, serde::Deserialize)]
-pub struct SignIn {
-    pub username: String,
-    pub password: String,
-}
-
-/// A session as the app sees it. The token is sent once, when the session is made.
-#[derive(Debug, serde::Serialize)]
-pub struct SessionView {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    pub expires_ms: i64,
-    pub account: Account,
-}
 
 /// A hash to verify against when the username is unknown, so that a wrong username takes
 /// as long as a wrong password and does not tell which accounts exist.
@@ -77,7 +64,7 @@ pub async fn sign_in(
     let expires_ms = now_ms() + i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     state
         .store
-        .create_session(&token_hash, account.id, expires_ms)
+        .create_session(&token_hash, account.id.0, expires_ms)
         .await?;
     tracing::info!(account = %account.id, "signed in");
     Ok((

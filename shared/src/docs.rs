@@ -70,6 +70,17 @@ pub enum DocKind {
     },
 }
 
+/// How a partner is named in its confidential documents' ids. Written out, not derived
+/// from the variant's name: renaming a variant must not give every confidential document a
+/// new id (the test `document_ids_are_pinned` holds these values).
+fn id_name(partner: Partner) -> &'static str {
+    match partner {
+        Partner::Corporation => "Corporation",
+        Partner::CareOrganisation => "CareOrganisation",
+        Partner::Municipality => "Municipality",
+    }
+}
+
 impl DocKind {
     pub fn id(&self) -> DocumentId {
         let name = match self {
@@ -84,7 +95,10 @@ impl DocKind {
                 address,
                 epoch,
                 partner,
-            } => format!("confidential/{street}/{address}/{epoch}/{partner:?}"),
+            } => format!(
+                "confidential/{street}/{address}/{epoch}/{}",
+                id_name(*partner)
+            ),
         };
         DocumentId(Uuid::new_v5(&DOC_NAMESPACE, name.as_bytes()))
     }
@@ -317,6 +331,47 @@ fn render(value: &Value<'_>) -> String {
 mod tests {
     use super::*;
     use crate::model::{Conversation, Outcome, Visit};
+
+    /// Documents are found by these ids on every phone and server: a change in how ids are
+    /// made would strand every stored document.
+    #[test]
+    fn document_ids_are_pinned() {
+        let street: Uuid = "0191a3b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b".parse().unwrap();
+        let address: Uuid = "0191a3b2-7c4d-7e8f-9a0b-aaaaaaaaaaaa".parse().unwrap();
+        let id = |kind: DocKind| kind.id().to_string();
+        assert_eq!(
+            id(DocKind::Street { street }),
+            "ce396a26-5962-55eb-b9e8-2be606c5eae3"
+        );
+        assert_eq!(
+            id(DocKind::Household {
+                street,
+                address,
+                epoch: 0
+            }),
+            "2fd84e59-e772-575f-8ca5-52041ed766a7"
+        );
+        let confidential = |partner| {
+            id(DocKind::Confidential {
+                street,
+                address,
+                epoch: 2,
+                partner,
+            })
+        };
+        assert_eq!(
+            confidential(Partner::Corporation),
+            "e416e8eb-42ae-5836-be0f-98095e2b3b58"
+        );
+        assert_eq!(
+            confidential(Partner::CareOrganisation),
+            "be0db06c-4072-5726-85e3-48492f60f3e0"
+        );
+        assert_eq!(
+            confidential(Partner::Municipality),
+            "3e4d7975-003e-5a16-92b1-1c6c509323fb"
+        );
+    }
 
     fn street_kind() -> DocKind {
         DocKind::Street {

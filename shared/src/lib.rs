@@ -5,8 +5,11 @@
 //! native targets and for `wasm32-unknown-unknown`.
 
 pub mod access;
+pub mod api;
 pub mod demo;
 pub mod docs;
+pub mod door;
+pub mod ids;
 pub mod layout;
 pub mod model;
 pub mod record;

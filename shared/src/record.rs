@@ -13,6 +13,7 @@ use automerge::AutoCommit;
 
 use crate::{
     docs::{self, DocKind, EditError, new_id},
+    ids::VisitId,
     model::{
         Address, Consent, Conversation, Household, IsoDate, MAX_NOTES_CHARS, MAX_SHORT_CHARS,
         Outcome, Partner, Resident, SchemaViolation, Signal, SignalKind, SignalStatus, Theme,
@@ -74,7 +75,7 @@ impl VisitRecord {
     }
 
     /// Writes the visit into `replica` and returns its id: one change per document.
-    pub fn record(&self, replica: &mut Replica) -> Result<String, RecordError> {
+    pub fn record(&self, replica: &mut Replica) -> Result<VisitId, RecordError> {
         self.check()?;
         let door = Door::find(replica, self.street, self.address)?;
         let street_doc = door.street_doc(replica)?;
@@ -90,12 +91,12 @@ impl VisitRecord {
             },
         )?;
         for (theme, text) in &self.wishes {
-            put_wish(street_doc, &visit_id, *theme, text)?;
+            put_wish(street_doc, visit_id, *theme, text)?;
         }
         street_doc.commit();
 
         let household = replica.open(door.household());
-        put_conversation(household, &visit_id, &self.notes, &self.contribution)?;
+        put_conversation(household, visit_id, &self.notes, &self.contribution)?;
         household.commit();
 
         let mut by_partner: BTreeMap<_, Vec<_>> = BTreeMap::new();
@@ -108,7 +109,7 @@ impl VisitRecord {
         for (partner, signals) in by_partner {
             let confidential = replica.open(door.confidential(partner));
             for (kind, text) in signals {
-                put_signal(confidential, &visit_id, *kind, text)?;
+                put_signal(confidential, visit_id, *kind, text)?;
             }
             confidential.commit();
         }
@@ -182,7 +183,7 @@ impl Door {
         at_ms: i64,
         outcome: Outcome,
         return_on: Option<IsoDate>,
-    ) -> Result<String, RecordError> {
+    ) -> Result<VisitId, RecordError> {
         VisitRecord {
             street: self.street,
             address: self.address,
@@ -206,12 +207,12 @@ impl Door {
     pub fn set_notes(
         &self,
         replica: &mut Replica,
-        visit: &str,
+        visit: VisitId,
         notes: &str,
     ) -> Result<(), RecordError> {
         check_len("notes", notes, MAX_NOTES_CHARS)?;
         let household = replica.open(self.household());
-        match docs::update_notes(household, visit, notes) {
+        match docs::update_notes(household, &visit.to_string(), notes) {
             Err(EditError::MissingEntry { .. }) => put_conversation(household, visit, notes, "")?,
             other => other?,
         }
@@ -222,18 +223,19 @@ impl Door {
     pub fn set_contribution(
         &self,
         replica: &mut Replica,
-        visit: &str,
+        visit: VisitId,
         contribution: &str,
     ) -> Result<(), RecordError> {
         check_len("contribution", contribution, MAX_SHORT_CHARS)?;
         let household = replica.open(self.household());
-        let mut conversation: Conversation = docs::get_entry(household, "conversations", visit)?
+        let visit = visit.to_string();
+        let mut conversation: Conversation = docs::get_entry(household, "conversations", &visit)?
             .ok_or_else(|| EditError::MissingEntry {
-                collection: "conversations",
-                key: visit.to_string(),
-            })?;
+            collection: "conversations",
+            key: visit.to_string(),
+        })?;
         conversation.contribution = contribution.to_string();
-        docs::put_entry(household, "conversations", visit, &conversation)?;
+        docs::put_entry(household, "conversations", &visit, &conversation)?;
         household.commit();
         Ok(())
     }
@@ -241,7 +243,7 @@ impl Door {
     pub fn add_wish(
         &self,
         replica: &mut Replica,
-        visit: &str,
+        visit: VisitId,
         theme: Theme,
         text: &str,
     ) -> Result<(), RecordError> {
@@ -256,7 +258,7 @@ impl Door {
     pub fn add_signal(
         &self,
         replica: &mut Replica,
-        visit: &str,
+        visit: VisitId,
         kind: SignalKind,
         text: &str,
     ) -> Result<(), RecordError> {
@@ -306,16 +308,16 @@ fn put_visit(
     street_doc: &mut AutoCommit,
     address: &Uuid,
     visit: &Visit,
-) -> Result<String, EditError> {
+) -> Result<VisitId, EditError> {
     debug_assert_eq!(visit.address, address.to_string());
-    let visit_id = new_id();
-    docs::put_entry(street_doc, "visits", &visit_id, visit)?;
+    let visit_id = VisitId(Uuid::now_v7());
+    docs::put_entry(street_doc, "visits", &visit_id.to_string(), visit)?;
     Ok(visit_id)
 }
 
 fn put_wish(
     street_doc: &mut AutoCommit,
-    visit: &str,
+    visit: VisitId,
     theme: Theme,
     text: &str,
 ) -> Result<(), EditError> {
@@ -331,7 +333,7 @@ fn put_wish(
 
 fn put_conversation(
     household: &mut AutoCommit,
-    visit: &str,
+    visit: VisitId,
     notes: &str,
     contribution: &str,
 ) -> Result<(), EditError> {
@@ -339,12 +341,17 @@ fn put_conversation(
         notes: autosurgeon::Text::with_value(notes),
         contribution: contribution.to_string(),
     };
-    docs::put_entry(household, "conversations", visit, &conversation)
+    docs::put_entry(
+        household,
+        "conversations",
+        &visit.to_string(),
+        &conversation,
+    )
 }
 
 fn put_signal(
     confidential: &mut AutoCommit,
-    visit: &str,
+    visit: VisitId,
     kind: SignalKind,
     text: &str,
 ) -> Result<(), EditError> {

@@ -12,6 +12,7 @@ use automerge::{AutoCommit, ROOT};
 
 use crate::{
     docs::{self, EditError},
+    ids::AddressId,
     model::{Address, AddressKind, Complex, IsoDate, Outcome, Street},
 };
 
@@ -31,9 +32,8 @@ pub enum DoorState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Door {
-    /// The address id.
-    pub id: String,
+pub struct WalkDoor {
+    pub id: AddressId,
     pub number: String,
     pub business: bool,
     pub state: DoorState,
@@ -47,7 +47,7 @@ pub struct Door {
 pub struct Floor {
     /// 0 is the ground floor.
     pub floor: u32,
-    pub doors: Vec<Door>,
+    pub doors: Vec<WalkDoor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,9 +143,10 @@ impl WalkList {
             }
         }
 
-        let mut buildings: BTreeMap<(&str, &str), BTreeMap<u32, Vec<Door>>> = BTreeMap::new();
+        let mut buildings: BTreeMap<(&str, &str), BTreeMap<u32, Vec<WalkDoor>>> = BTreeMap::new();
         for (id, address) in addresses {
-            let Some(complex) = complexes.get(&address.complex) else {
+            let (Some(complex), Ok(address_id)) = (complexes.get(&address.complex), id.parse())
+            else {
                 continue;
             };
             let times = not_home.get(id.as_str()).copied().unwrap_or(0);
@@ -159,8 +160,8 @@ impl WalkList {
                 .or_default()
                 .entry(address.floor)
                 .or_default()
-                .push(Door {
-                    id: id.clone(),
+                .push(WalkDoor {
+                    id: address_id,
                     number: address.number.clone(),
                     business: address.kind == AddressKind::Business,
                     state,
@@ -190,7 +191,7 @@ impl WalkList {
     /// (the walk list then equals [`WalkList::read`] of the street with that visit).
     pub fn knock(
         &mut self,
-        address: &str,
+        address: AddressId,
         at_ms: i64,
         outcome: Outcome,
         return_on: Option<IsoDate>,
@@ -223,15 +224,15 @@ impl WalkList {
     }
 
     /// Every door in walking order: building by building, floor by floor from the ground up.
-    pub fn doors(&self) -> impl Iterator<Item = &Door> {
+    pub fn doors(&self) -> impl Iterator<Item = &WalkDoor> {
         self.buildings
             .iter()
             .flat_map(|b| b.floors.iter().flat_map(|f| f.doors.iter()))
     }
 
     /// The first unvisited door after `after` in walking order, wrapping around.
-    pub fn next_unvisited(&self, after: Option<&str>) -> Option<&Door> {
-        let doors: Vec<&Door> = self.doors().collect();
+    pub fn next_unvisited(&self, after: Option<AddressId>) -> Option<&WalkDoor> {
+        let doors: Vec<&WalkDoor> = self.doors().collect();
         let start = after
             .and_then(|id| doors.iter().position(|d| d.id == id))
             .map_or(0, |i| i + 1);
@@ -243,7 +244,7 @@ impl WalkList {
     }
 
     /// Doors whose house number starts with `query` (ignoring case and spaces).
-    pub fn find<'a>(&'a self, query: &str) -> impl Iterator<Item = &'a Door> + 'a {
+    pub fn find<'a>(&'a self, query: &str) -> impl Iterator<Item = &'a WalkDoor> + 'a {
         let query: String = query
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -317,7 +318,7 @@ mod tests {
         let mut replica = demo_replica();
         let list = walk_list(&replica);
         let door = list.find("13").next().unwrap().clone();
-        let at = DoorRef::find(&replica, demo::street_id(), door.id.parse().unwrap()).unwrap();
+        let at = DoorRef::find(&replica, demo::street_id(), door.id.0).unwrap();
         at.record_visit(&mut replica, "Fatima", 1_000, Outcome::NotHome, None)
             .unwrap();
         at.record_visit(&mut replica, "Fatima", 2_000, Outcome::NotHome, None)
@@ -343,11 +344,11 @@ mod tests {
             Some(on),
         )
         .unwrap();
-        known.knock(&door.id, 2_500, Outcome::ComeBackLater, Some(on));
+        known.knock(door.id, 2_500, Outcome::ComeBackLater, Some(on));
         assert_eq!(known, walk_list(&replica));
         at.record_visit(&mut replica, "Fatima", 2_600, Outcome::NotHome, None)
             .unwrap();
-        known.knock(&door.id, 2_600, Outcome::NotHome, None);
+        known.knock(door.id, 2_600, Outcome::NotHome, None);
         assert_eq!(known, walk_list(&replica));
         assert_eq!(state(&replica), DoorState::NotHome { times: 3 });
 
@@ -372,14 +373,14 @@ mod tests {
         let mut replica = demo_replica();
         let list = walk_list(&replica);
         let first = list.next_unvisited(None).unwrap().clone();
-        let at = DoorRef::find(&replica, demo::street_id(), first.id.parse().unwrap()).unwrap();
+        let at = DoorRef::find(&replica, demo::street_id(), first.id.0).unwrap();
         at.record_visit(&mut replica, "Fatima", 1, Outcome::Talked, None)
             .unwrap();
         let list = walk_list(&replica);
         let next = list.next_unvisited(None).unwrap();
         assert_ne!(next.id, first.id);
         let last = list.doors().last().unwrap();
-        assert_eq!(list.next_unvisited(Some(&last.id)).unwrap().id, next.id);
+        assert_eq!(list.next_unvisited(Some(last.id)).unwrap().id, next.id);
         assert_eq!(
             list.find("1 a").map(|d| &d.number).collect::<Vec<_>>(),
             ["1A"]

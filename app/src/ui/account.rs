@@ -3,12 +3,10 @@
 
 use leptos::{ev, prelude::*};
 
-use super::texts;
+use super::{SyncState, Ui, texts};
 use crate::{
-    field::{self, SyncState, Ui},
+    actions::use_actions,
     session::{self, SignInError},
-    sync::{self, Wake},
-    vault,
 };
 
 #[component]
@@ -19,9 +17,9 @@ pub fn SignInScreen(ui: Ui) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error: RwSignal<Option<&'static str>> = RwSignal::new(None);
     let other_error = RwSignal::new(String::new());
+    let actions = use_actions();
     // A session that ended (expired, or ended on the server) leaves the work on the phone.
-    let ended = field::with(|f| f.session.is_some()).unwrap_or(false)
-        || ui.sync.get_untracked() == SyncState::SignedOut;
+    let ended = actions.session().is_some() || ui.sync.get_untracked() == SyncState::SignedOut;
     let submit = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
@@ -36,8 +34,8 @@ pub fn SignInScreen(ui: Ui) -> impl IntoView {
             match session::sign_in(name.trim(), &secret).await {
                 Ok(session) => {
                     password.set(String::new());
-                    if let Err(e) = signed_in(ui, session, &secret).await {
-                        other_error.set(e);
+                    if let Err(e) = actions.signed_in(session, &secret).await {
+                        other_error.set(e.message(ui.lang.get_untracked()));
                         error.set(Some(""));
                     }
                 }
@@ -76,58 +74,13 @@ pub fn SignInScreen(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Opens the phone's data with the password (see `vault`), keeps the new session, loads
-/// the person's street and syncs.
-///
-/// The data on a phone belongs to one person: signing in as someone else wipes what the
-/// previous person left, as does data sealed under a key no password opens any more (the
-/// password was changed after the session ended).
-async fn signed_in(ui: Ui, session: session::Session, password: &str) -> Result<(), String> {
-    let (cipher, opened) = vault::unlock_with(password)
-        .await
-        .map_err(|e| e.to_string())?;
-    field::open(cipher).map_err(|e| e.to_string())?;
-    let owner = field::with(|f| f.session.as_ref().map(|s| s.person.id.clone())).flatten();
-    if !opened || owner.is_some_and(|id| id != session.person.id) {
-        field::with(field::Field::wipe);
-        vault::forget().await;
-        let (cipher, _) = vault::unlock_with(password)
-            .await
-            .map_err(|e| e.to_string())?;
-        field::open(cipher).map_err(|e| e.to_string())?;
-    }
-    let person = session.person.clone();
-    if let Some(Err(e)) = field::with(|f| f.sign_in(session)) {
-        return Err(e.to_string());
-    }
-    ui.sync.set(SyncState::Idle);
-    ui.walk.set(field::with(|f| f.stored_walk()).flatten());
-    ui.person.set(Some(person));
-    crate::load(ui).await;
-    sync::wake(Wake::Now);
-    Ok(())
-}
-
 /// The signed-in person, and signing out.
 #[component]
 pub fn SignOut(ui: Ui) -> impl IntoView {
     let t = texts(ui);
     let confirming = RwSignal::new(false);
-    let sign_out = move || {
-        let token = field::with(|f| f.session.as_ref().map(|s| s.token.clone())).flatten();
-        leptos::task::spawn_local(async move {
-            if let Some(token) = token {
-                session::sign_out(&token).await;
-            }
-            field::with(field::Field::wipe);
-            vault::forget().await;
-            // Start afresh: nothing of the previous person stays in memory either.
-            if let Some(window) = web_sys::window() {
-                let _ = window.location().set_hash("#/");
-                let _ = window.location().reload();
-            }
-        });
-    };
+    let actions = use_actions();
+    let sign_out = move || leptos::task::spawn_local(actions.sign_out());
     let ask = move |_| {
         if ui.unsynced.get_untracked() > 0 {
             confirming.set(true);

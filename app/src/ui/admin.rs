@@ -9,11 +9,8 @@ use voordeur_shared::{
 };
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{day, texts};
-use crate::{
-    field::{self, Ui},
-    session::{self, text},
-};
+use super::{Ui, day, texts};
+use crate::{actions::use_actions, session};
 
 /// What the page shows, as read from the server.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +33,10 @@ fn get(object: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
+fn text(object: &JsValue, name: &str) -> Option<String> {
+    get(object, name).as_string()
+}
+
 async fn fetch(token: &str, url: &str) -> Result<JsValue, String> {
     let response = session::call("GET", url, Some(token), None)
         .await
@@ -46,7 +47,7 @@ async fn fetch(token: &str, url: &str) -> Result<JsValue, String> {
     if response.ok() {
         Ok(json)
     } else {
-        Err(text(&json, "message").unwrap_or_else(|| format!("HTTP {}", response.status())))
+        Err(session::error_message(json, response.status()))
     }
 }
 
@@ -96,20 +97,16 @@ async fn overview(token: &str) -> Result<Overview, String> {
     })
 }
 
-fn token() -> String {
-    field::with(|f| f.token()).flatten().unwrap_or_default()
-}
-
 /// Posts `body` (any serde value) to `url`; the server's message on refusal.
-async fn post(url: &str, body: JsValue) -> Result<(), String> {
-    let response = session::call("POST", url, Some(&token()), Some(&body))
+async fn post(token: &str, url: &str, body: JsValue) -> Result<(), String> {
+    let response = session::call("POST", url, Some(token), Some(&body))
         .await
         .map_err(|e| format!("{e:?}"))?;
     if response.ok() {
         return Ok(());
     }
     let json = session::json(&response).await.unwrap_or(JsValue::NULL);
-    Err(text(&json, "message").unwrap_or_else(|| format!("HTTP {}", response.status())))
+    Err(session::error_message(json, response.status()))
 }
 
 fn object(fields: &[(&str, JsValue)]) -> JsValue {
@@ -144,6 +141,8 @@ fn input(signal: RwSignal<String>) -> impl Fn(ev::Event) + Copy {
 
 #[component]
 pub fn AdminScreen(ui: Ui) -> impl IntoView {
+    let actions = use_actions();
+    let token = move || actions.token().unwrap_or_default();
     let t = texts(ui);
     let data = RwSignal::new(Overview::default());
     let message: RwSignal<Option<String>> = RwSignal::new(None);
@@ -159,7 +158,7 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
     let submit = move |url: &'static str, body: Result<JsValue, String>| {
         leptos::task::spawn_local(async move {
             let result = match body {
-                Ok(body) => post(url, body).await,
+                Ok(body) => post(&token(), url, body).await,
                 Err(e) => Err(e),
             };
             message.set(Some(match result {
@@ -239,7 +238,7 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
         );
         let body = object(&[("street", assign_street.get_untracked().into())]);
         leptos::task::spawn_local(async move {
-            let result = post(&url, body).await;
+            let result = post(&token(), &url, body).await;
             message.set(Some(match result {
                 Ok(()) => texts(ui).saved.to_string(),
                 Err(e) => e,

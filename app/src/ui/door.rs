@@ -3,36 +3,30 @@
 
 use leptos::{ev, prelude::*};
 use voordeur_shared::{
-    docs::DocKind,
+    door::{DoorView, VisitView},
+    ids::{AddressId, VisitId},
     model::{Consent, IsoDate, Outcome, Resident, SignalKind, Theme},
-    uuid::Uuid,
 };
 
-use super::{act, day, floor_name, show_error, texts};
-use crate::{
-    field::{self, DoorView, Edit, Ui, VisitView},
-    refresh_counts,
-    sync::{self, Wake},
-};
+use super::{Ui, day, floor_name, texts};
+use crate::{actions::use_actions, error::AppError, state::Edit};
 
 #[component]
-pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
+pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
     let t = texts(ui);
+    let actions = use_actions();
     // Coordinators read; builders and coaches also write (see `voordeur_shared::access`).
-    let writes = ui.person.get_untracked().is_some_and(|p| {
-        field::with(|f| f.street_id())
-            .flatten()
-            .is_some_and(|street| p.grant().access(&DocKind::Street { street }).write)
-    });
-    let door: RwSignal<Option<Result<DoorView, String>>> = RwSignal::new(None);
+    let writes = ui
+        .person
+        .get_untracked()
+        .is_some_and(|p| actions.street_id().is_some_and(|street| p.writes(street)));
+    let door: RwSignal<Option<Result<DoorView, AppError>>> = RwSignal::new(None);
     Effect::new(move |_| {
         ui.revision.track();
         if !ui.ready.get() {
             return;
         }
-        let view = field::with(|f| f.door_view(address)).map(|r| r.map_err(|e| e.to_string()));
-        door.set(view);
-        refresh_counts(ui);
+        door.set(actions.door_view(address));
     });
     if let Some(window) = web_sys::window() {
         window.scroll_to_with_x_and_y(0.0, 0.0);
@@ -41,8 +35,8 @@ pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
         let t = texts(ui);
         match door.get() {
             None => view! { <p class="empty">{t.loading_street}</p> }.into_any(),
-            Some(Err(message)) => {
-                view! { <p class="problem">{t.door_not_found}" "{message}</p> }.into_any()
+            Some(Err(error)) => {
+                view! { <p class="problem">{error.message(ui.lang.get_untracked())}</p> }.into_any()
             }
             Some(Ok(view)) => {
                 let floor = floor_name(t, view.floor);
@@ -60,7 +54,7 @@ pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
             .map(|d| d.visits.into_iter().map(|v| v.id).collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let visit = move |id: String| {
+    let visit = move |id: VisitId| {
         Memo::new(move |_| {
             door.get()
                 .and_then(Result::ok)
@@ -86,8 +80,8 @@ pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
                 <Show when=move || visit_ids().is_empty()>
                     <p class="empty">{t.no_visits_yet}</p>
                 </Show>
-                <For each=visit_ids key=|id| id.clone() let:id>
-                    <VisitCard ui=ui address=address visit=visit(id.clone()) id=id writes=writes />
+                <For each=visit_ids key=|id| *id let:id>
+                    <VisitCard ui=ui address=address visit=visit(id) id=id writes=writes />
                 </For>
             </section>
             <ConsentCard ui=ui address=address current=consent writes=writes />
@@ -96,22 +90,14 @@ pub fn DoorScreen(ui: Ui, address: Uuid) -> impl IntoView {
 }
 
 #[component]
-fn NewVisit(ui: Ui, address: Uuid) -> impl IntoView {
+fn NewVisit(ui: Ui, address: AddressId) -> impl IntoView {
     let t = texts(ui);
+    let actions = use_actions();
     let later = RwSignal::new(false);
     let date = RwSignal::new(String::new());
     let record = move |outcome: Outcome, return_on: Option<IsoDate>| {
-        match field::with(|f| f.record_visit(address, outcome, return_on)) {
-            Some(Ok(Some(walk))) => ui.walk.set(Some(walk)),
-            Some(Err(e)) => show_error(ui, e),
-            Some(Ok(None)) | None => {}
-        }
         later.set(false);
-        ui.revision.update(|r| *r += 1);
-        crate::mark("record-shown");
-        refresh_counts(ui);
-        crate::mark("record-counted");
-        sync::wake(Wake::Changed);
+        actions.record_visit(address, outcome, return_on);
     };
     let outcome_button = move |outcome: Outcome, class: &'static str| {
         view! {
@@ -151,12 +137,14 @@ fn NewVisit(ui: Ui, address: Uuid) -> impl IntoView {
 #[component]
 fn VisitCard(
     ui: Ui,
-    address: Uuid,
-    id: String,
+    address: AddressId,
+    id: VisitId,
     visit: Memo<Option<VisitView>>,
     writes: bool,
 ) -> impl IntoView {
     let t = texts(ui);
+    let actions = use_actions();
+    let act = move |edit: Edit| actions.edit(address, edit);
     let header = move || {
         visit.get().map(|v| {
             let t = texts(ui);
@@ -172,72 +160,46 @@ fn VisitCard(
             format!("{} · {outcome} · {} {author}", day(v.at_ms), t.by)
         })
     };
-    let edit_id = id.clone();
     let notes_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
-        act(
-            ui,
-            address,
-            Edit::Notes {
-                visit: edit_id.clone(),
-                text,
-            },
-        );
+        act(Edit::Notes { visit: id, text });
     };
-    let edit_id = id.clone();
     let contribution_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
-        act(
-            ui,
-            address,
-            Edit::Contribution {
-                visit: edit_id.clone(),
-                text,
-            },
-        );
+        act(Edit::Contribution { visit: id, text });
     };
     let wish_theme = RwSignal::new(Theme::Greenery);
     let wish_text = RwSignal::new(String::new());
-    let edit_id = id.clone();
     let add_wish = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         let text = wish_text.get_untracked();
         if text.trim().is_empty() {
             return;
         }
-        act(
-            ui,
-            address,
-            Edit::Wish {
-                visit: edit_id.clone(),
-                theme: wish_theme.get_untracked(),
-                text,
-            },
-        );
+        act(Edit::Wish {
+            visit: id,
+            theme: wish_theme.get_untracked(),
+            text,
+        });
         wish_text.set(String::new());
     };
     let signal_kind = RwSignal::new(SignalKind::CareNeed);
     let signal_text = RwSignal::new(String::new());
-    let edit_id = id.clone();
     let add_signal = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         let text = signal_text.get_untracked();
         if text.trim().is_empty() {
             return;
         }
-        act(
-            ui,
-            address,
-            Edit::Signal {
-                visit: edit_id.clone(),
-                kind: signal_kind.get_untracked(),
-                text,
-            },
-        );
+        act(Edit::Signal {
+            visit: id,
+            kind: signal_kind.get_untracked(),
+            text,
+        });
         signal_text.set(String::new());
     };
     view! {
-        <article class="visit" data-visit=id.clone()>
+        <article class="visit" data-visit=id.to_string()>
             <h3>{header}</h3>
             <label>
                 {t.notes}
@@ -292,11 +254,12 @@ fn VisitCard(
 #[component]
 fn ConsentCard(
     ui: Ui,
-    address: Uuid,
+    address: AddressId,
     current: Memo<Option<(Consent, Resident)>>,
     writes: bool,
 ) -> impl IntoView {
     let t = texts(ui);
+    let actions = use_actions();
     let name = RwSignal::new(String::new());
     let contact = RwSignal::new(String::new());
     Effect::new(move |_| {
@@ -311,7 +274,7 @@ fn ConsentCard(
             name: name.get_untracked(),
             contact: contact.get_untracked(),
         };
-        act(ui, address, Edit::Consent { consent, resident });
+        actions.edit(address, Edit::Consent { consent, resident });
     };
     view! {
         <section class="card consent">

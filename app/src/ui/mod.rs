@@ -10,15 +10,80 @@ mod door;
 mod walk;
 
 use leptos::{ev, prelude::*};
-use voordeur_shared::uuid::Uuid;
+use voordeur_shared::{access::Role, api::StreetSummary, ids::AddressId, walk::WalkList};
 
 use crate::{
-    field::{self, ActionError, Edit, Screen, SyncState, Ui},
-    i18n::Texts,
-    refresh_counts,
-    store::StoreError,
-    sync::{self, Wake},
+    actions::use_actions,
+    error::AppError,
+    i18n::{Lang, Texts},
+    state::{Person, store::Usage},
+    sync::Wake,
 };
+
+/// Which screen is showing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    Walk,
+    Door(AddressId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncState {
+    /// Not tried yet.
+    Idle,
+    Offline,
+    Syncing,
+    Synced {
+        at_ms: f64,
+    },
+    /// The session has ended (expired, or ended on the server): sign in again.
+    SignedOut,
+    /// The server refused the request; the message says why.
+    Refused(String),
+}
+
+/// The signals the screens read; only `crate::actions` writes those that reflect the
+/// phone's state.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub lang: RwSignal<Lang>,
+    /// The phone's data has been opened, or found sealed: the first screen can show.
+    pub started: RwSignal<bool>,
+    /// The signed-in person; `None` shows the sign-in screen.
+    pub person: RwSignal<Option<Person>>,
+    pub walk: RwSignal<Option<WalkList>>,
+    /// The street's documents are loaded (the walk list shows before they are).
+    pub ready: RwSignal<bool>,
+    /// Bumped whenever documents change other than by typing in a field.
+    pub revision: RwSignal<u64>,
+    pub sync: RwSignal<SyncState>,
+    pub unsynced: RwSignal<usize>,
+    pub usage: RwSignal<Usage>,
+    pub problem: RwSignal<Option<AppError>>,
+    pub screen: RwSignal<Screen>,
+    /// The server's streets, when a first start must ask which to follow.
+    pub choices: RwSignal<Vec<StreetSummary>>,
+}
+
+impl Ui {
+    /// The signals of a fresh start, in language `lang`.
+    pub fn new(lang: Lang) -> Ui {
+        Ui {
+            lang: RwSignal::new(lang),
+            started: RwSignal::new(false),
+            person: RwSignal::new(None),
+            walk: RwSignal::new(None),
+            ready: RwSignal::new(false),
+            revision: RwSignal::new(0),
+            sync: RwSignal::new(SyncState::Idle),
+            unsynced: RwSignal::new(0),
+            usage: RwSignal::new(Usage::default()),
+            problem: RwSignal::new(None),
+            choices: RwSignal::new(Vec::new()),
+            screen: RwSignal::new(screen_from_hash()),
+        }
+    }
+}
 
 const DOOR_HASH: &str = "#/deur/";
 
@@ -31,7 +96,7 @@ pub fn screen_from_hash() -> Screen {
         .map_or(Screen::Walk, Screen::Door)
 }
 
-fn door_href(id: &str) -> String {
+fn door_href(id: AddressId) -> String {
     format!("{DOOR_HASH}{id}")
 }
 
@@ -40,40 +105,6 @@ fn door_href(id: &str) -> String {
 /// to the download).
 fn texts(ui: Ui) -> &'static Texts {
     ui.lang.get_untracked().texts()
-}
-
-fn show_error(ui: Ui, error: ActionError) {
-    let message = match error {
-        ActionError::Store(StoreError::Full) => ui.lang.get_untracked().texts().storage_full.into(),
-        other => other.to_string(),
-    };
-    ui.problem.set(Some(message));
-}
-
-/// Follows street `id` from now on and syncs it.
-pub fn follow(ui: Ui, id: &str) {
-    let Ok(id) = id.parse() else {
-        return;
-    };
-    if let Some(Err(e)) = field::with(|f| f.follow(id)) {
-        show_error(ui, e.into());
-    }
-    ui.choices.set(Vec::new());
-    sync::wake(Wake::Now);
-}
-
-/// Applies an edit at a door and lets everyone know.
-fn act(ui: Ui, address: Uuid, edit: Edit) {
-    // Typing in notes or contribution changes nothing else on screen.
-    let structural = !matches!(edit, Edit::Notes { .. } | Edit::Contribution { .. });
-    if let Some(Err(e)) = field::with(|f| f.edit(address, edit)) {
-        show_error(ui, e);
-    }
-    if structural {
-        ui.revision.update(|r| *r += 1);
-    }
-    refresh_counts(ui);
-    sync::wake(Wake::Changed);
 }
 
 #[component]
@@ -92,9 +123,9 @@ pub fn App(ui: Ui) -> impl IntoView {
             view! { <StatusBar ui=ui /> }
         }}
         <main>
-            {move || ui.problem.get().map(|message| view! {
+            {move || ui.problem.get().map(|problem| view! {
                 <p class="problem" role="alert">
-                    {message}
+                    {problem.message(ui.lang.get())}
                     <button class="link" on:click=move |_| ui.problem.set(None)>"×"</button>
                 </p>
             })}
@@ -107,7 +138,7 @@ pub fn App(ui: Ui) -> impl IntoView {
                     return view! { <account::SignInScreen ui=ui /> }.into_any();
                 }
                 let role = ui.person.with(|p| p.as_ref().map(|p| p.role));
-                if role == Some(voordeur_shared::access::Role::Administrator) {
+                if role == Some(Role::Administrator) {
                     return view! {
                         <admin::AdminScreen ui=ui />
                         <account::SignOut ui=ui />
@@ -163,13 +194,8 @@ fn StatusBar(ui: Ui) -> impl IntoView {
             SyncState::Idle => ("idle", String::new()),
         }
     };
-    let switch_language = move |_| {
-        let lang = ui.lang.get_untracked().other();
-        ui.lang.set(lang);
-        if let Some(Err(e)) = field::with(|f| f.save_settings(lang)) {
-            show_error(ui, e.into());
-        }
-    };
+    let actions = use_actions();
+    let switch_language = move |_| actions.set_language(ui.lang.get_untracked().other());
     view! {
         <header class="status">
             <span class="sync" data-sync=move || state().0 data-unsynced=move || ui.unsynced.get()>
@@ -177,7 +203,7 @@ fn StatusBar(ui: Ui) -> impl IntoView {
                 {move || state().1}
             </span>
             <button class="small sync-now" title=t.sync_now aria-label=t.sync_now
-                on:click=move |_| sync::wake(Wake::Now)>"↻"</button>
+                on:click=move |_| actions.wake(Wake::Now)>"↻"</button>
             <button class="small" title=t.switch_language lang=t.switch_language_code
                 on:click=switch_language>{t.switch_language_code.to_uppercase()}</button>
         </header>

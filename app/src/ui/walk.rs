@@ -2,10 +2,10 @@
 //! next unvisited door; on a first start, the street to follow.
 
 use leptos::prelude::*;
-use voordeur_shared::walk::{Door, DoorState, WalkList};
+use voordeur_shared::walk::{DoorState, WalkDoor, WalkList};
 
-use super::{door_href, floor_name, follow, texts};
-use crate::{field::Ui, i18n::Texts};
+use super::{Ui, door_href, floor_name, texts};
+use crate::{actions::use_actions, i18n::Texts};
 
 fn state_label(t: &Texts, state: &DoorState) -> String {
     match state {
@@ -30,12 +30,12 @@ fn state_class(state: &DoorState) -> &'static str {
 }
 
 #[component]
-fn DoorButton(ui: Ui, door: Door) -> impl IntoView {
+fn DoorButton(ui: Ui, door: WalkDoor) -> impl IntoView {
     let class = state_class(&door.state);
     let t = texts(ui);
     let label = state_label(t, &door.state);
     view! {
-        <a class=class href=door_href(&door.id) data-number=door.number.clone()>
+        <a class=class href=door_href(door.id) data-number=door.number.clone()>
             <strong>{door.number.clone()}</strong>
             <span>{label}</span>
             {door.business.then(|| view! { <span class="kind">{t.business}</span> })}
@@ -45,10 +45,11 @@ fn DoorButton(ui: Ui, door: Door) -> impl IntoView {
 
 #[component]
 pub fn WalkScreen(ui: Ui) -> impl IntoView {
+    let actions = use_actions();
     let t = texts(ui);
     let query = RwSignal::new(String::new());
     let walk = move || ui.walk.get();
-    let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id.clone()));
+    let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id));
     let listing = move || {
         let t = texts(ui);
         let Some(walk) = walk() else {
@@ -57,8 +58,8 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
                 return view! {
                     <h1>{t.choose_street}</h1>
                     <div class="streets">
-                        {choices.into_iter().map(|(id, name)| view! {
-                            <button on:click=move |_| follow(ui, &id)>{name}</button>
+                        {choices.into_iter().map(|street| view! {
+                            <button on:click=move |_| actions.follow(street.id)>{street.name}</button>
                         }).collect_view()}
                     </div>
                 }
@@ -73,7 +74,7 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         };
         let q = query.get();
         if !q.trim().is_empty() {
-            let found: Vec<Door> = walk.find(&q).cloned().collect();
+            let found: Vec<WalkDoor> = walk.find(&q).cloned().collect();
             return view! {
                 <div class="doors">
                     {found.into_iter().map(|door| view! { <DoorButton ui=ui door=door /> }).collect_view()}
@@ -115,7 +116,7 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
                 on:input=move |ev| query.set(event_target_value(&ev)) />
             {move || match next() {
                 Some(id) => view! {
-                    <a class="button next" href=door_href(&id)>{texts(ui).next_unvisited}" →"</a>
+                    <a class="button next" href=door_href(id)>{texts(ui).next_unvisited}" →"</a>
                 }.into_any(),
                 None => view! { <span class="next done">{texts(ui).all_visited}</span> }.into_any(),
             }}

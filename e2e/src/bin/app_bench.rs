@@ -107,10 +107,7 @@ async fn seed(server: &Server) -> anyhow::Result<()> {
     let addresses: Vec<uuid::Uuid> = {
         let doc = &phone.get(&street.id()).context("street")?.doc;
         let street: voordeur_shared::model::Street = voordeur_shared::docs::read(doc)?;
-        WalkList::of(&street)
-            .doors()
-            .map(|d| d.id.parse())
-            .collect::<Result<_, _>>()?
+        WalkList::of(&street).doors().map(|d| d.id.0).collect()
     };
     let outcomes = [
         Outcome::NotHome,

@@ -7,43 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 use voordeur_shared::{
-    access::{Grant, Role},
+    access::Role,
     docs::DocKind,
+    ids::{AccountId, StreetId},
     model::Partner,
 };
 
 use super::{Store, WriteTx, now_ms};
 
-/// One partner organisation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Organisation {
-    pub id: Uuid,
-    pub name: String,
-    pub partner: Partner,
-}
-
-/// One person's account, without its password hash.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Account {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub organisation: Option<Organisation>,
-    /// The streets the person works in.
-    pub streets: BTreeSet<Uuid>,
-}
-
-impl Account {
-    /// What the person may see and change.
-    pub fn grant(&self) -> Grant {
-        Grant {
-            role: self.role,
-            partner: self.organisation.as_ref().map(|o| o.partner),
-            streets: self.streets.clone(),
-        }
-    }
-}
+pub use voordeur_shared::api::{Account, Organisation};
 
 /// An account to create; the password is already hashed.
 #[derive(Debug, Clone)]
@@ -117,7 +89,7 @@ fn account_of(row: &AnyRow) -> Result<(Account, String), sqlx::Error> {
         }
     };
     let account = Account {
-        id: uuid_of(row, "id")?,
+        id: AccountId(uuid_of(row, "id")?),
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
         role: Role::from_label(&role).ok_or_else(|| unknown("role", &role))?,
@@ -215,15 +187,15 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        let mut streets: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+        let mut streets: BTreeMap<AccountId, BTreeSet<StreetId>> = BTreeMap::new();
         for row in sqlx::query("SELECT account_id, street_id FROM street_members")
             .fetch_all(&self.pool)
             .await?
         {
             streets
-                .entry(uuid_of(&row, "account_id")?)
+                .entry(AccountId(uuid_of(&row, "account_id")?))
                 .or_default()
-                .insert(uuid_of(&row, "street_id")?);
+                .insert(StreetId(uuid_of(&row, "street_id")?));
         }
         rows.iter()
             .map(|row| {
@@ -249,19 +221,19 @@ impl Store {
             None => Ok(None),
             Some(row) => {
                 let (mut account, hash) = account_of(&row)?;
-                account.streets = self.streets_of(account.id).await?;
+                account.streets = self.streets_of(account.id.0).await?;
                 Ok(Some((account, hash)))
             }
         }
     }
 
-    async fn streets_of(&self, account: Uuid) -> Result<BTreeSet<Uuid>, sqlx::Error> {
+    async fn streets_of(&self, account: Uuid) -> Result<BTreeSet<StreetId>, sqlx::Error> {
         sqlx::query("SELECT street_id FROM street_members WHERE account_id = $1")
             .bind(account.to_string())
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|row| uuid_of(row, "street_id"))
+            .map(|row| uuid_of(row, "street_id").map(StreetId))
             .collect()
     }
 
@@ -330,7 +302,7 @@ impl Store {
             None => Ok(None),
             Some(row) => {
                 let (mut account, _) = account_of(&row)?;
-                account.streets = self.streets_of(account.id).await?;
+                account.streets = self.streets_of(account.id.0).await?;
                 Ok(Some((account, row.try_get("expires_ms")?)))
             }
         }

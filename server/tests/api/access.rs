@@ -8,6 +8,7 @@ use voordeur_shared::{
     access::Role,
     demo,
     docs::{DocKind, DocumentId, new_actor},
+    ids::VisitId,
     model::{Outcome, Partner, SignalKind, Theme},
     record::{Door, VisitRecord},
     sync::client::{Replica, ReplicaDoc},
@@ -18,7 +19,7 @@ use crate::helpers::{Backend, TestApp, TestDb, device, spawn_app};
 /// The documents of one door, and the visit that made them.
 struct Door1 {
     door: Door,
-    visit: String,
+    visit: VisitId,
     seeder: Replica,
 }
 
@@ -137,12 +138,12 @@ async fn stored_heads(
 fn change(door: &Door1, replica: &mut Replica, doc: Doc) {
     let d = door.door;
     match doc {
-        Doc::Street => d.add_wish(replica, &door.visit, Theme::Safety, "Licht in de gang"),
-        Doc::Household => d.set_notes(replica, &door.visit, "Gesprek over de tuin en de gang."),
-        Doc::Care => d.add_signal(replica, &door.visit, SignalKind::CareNeed, "Ook de buurman"),
+        Doc::Street => d.add_wish(replica, door.visit, Theme::Safety, "Licht in de gang"),
+        Doc::Household => d.set_notes(replica, door.visit, "Gesprek over de tuin en de gang."),
+        Doc::Care => d.add_signal(replica, door.visit, SignalKind::CareNeed, "Ook de buurman"),
         Doc::Corporation => d.add_signal(
             replica,
-            &door.visit,
+            door.visit,
             SignalKind::MovingWish,
             "Liefst begane grond",
         ),

@@ -2,10 +2,7 @@
 //! input around them: every refusal is a clear JSON error and changes nothing.
 
 use serde_json::{Value, json};
-use voordeur_server::{
-    CONTENT_SECURITY_POLICY,
-    auth::{MAX_FAILURES_PER_NAME, token_hash},
-};
+use voordeur_server::{CONTENT_SECURITY_POLICY, auth::token_hash, limiter::MAX_FAILURES_PER_NAME};
 use voordeur_shared::demo;
 
 use crate::helpers::{Backend, TestApp, TestDb, device, spawn_app};
@@ -137,7 +134,7 @@ async fn missing_forged_and_expired_tokens_are_refused(backend: Backend) {
     app.store
         .create_session(
             &token_hash(old),
-            karim.id,
+            karim.id.0,
             voordeur_server::store::now_ms() - 1,
         )
         .await

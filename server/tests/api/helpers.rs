@@ -342,6 +342,7 @@ pub fn record_visit(replica: &mut Replica, rng: &mut SmallRng) -> String {
     }
     .record(replica)
     .expect("visit records")
+    .to_string()
 }
 
 pub fn rng(seed: u64) -> SmallRng {

@@ -1,10 +1,13 @@
-//! The phone's copy of its documents, in the browser's local storage (gloo-storage).
+//! The phone's copy of its documents, in key-value storage ([`Kv`]: the browser's local
+//! storage in the app, memory in tests).
 //!
 //! Keys, all under `vd.`:
 //! - `vd.actor`: this device's Automerge actor id; `vd.settings`: language, streets.
 //! - `vd.salt`, `vd.key`: the salt and the wrapped data key of the [`vault`](crate::vault).
 //! - `vd.session`: the signed-in person and their session (see `session`).
-//! - `vd.meta.<doc>`: a document's kind, its heads and the heads the server acknowledged.
+//! - `vd.heads.<doc>`: a document's kind, its heads and the heads the server acknowledged
+//!   (`vd.meta.<doc>` held the same with the heads as hex text; it is still read, strictly,
+//!   and replaced at the document's next write).
 //! - `vd.snap.<doc>`: a saved document; `vd.inc.<doc>.<n>`: the changes made after it, one
 //!   key per edit, so a keystroke writes a few hundred bytes, not the whole document. Loading
 //!   concatenates them; after [`COMPACT_AFTER`] increments they are folded into the snapshot.
@@ -23,16 +26,21 @@
 use std::collections::BTreeMap;
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
-use gloo_storage::{LocalStorage, Storage};
 use serde::{Deserialize, Serialize};
 use voordeur_shared::{
     automerge::{ActorId, AutoCommit, ChangeHash},
     docs::{DocKind, DocumentId, new_actor},
+    ids::StreetId,
+    sync::Hash,
     walk::WalkList,
 };
-use wasm_bindgen::JsValue;
 
-use crate::{i18n::Lang, session::Session, vault::Cipher};
+use super::{
+    Session,
+    cipher::Cipher,
+    kv::{Kv, KvError},
+};
+use crate::i18n::Lang;
 
 /// Increments a document may gather before they are folded into its snapshot.
 const COMPACT_AFTER: usize = 32;
@@ -43,30 +51,43 @@ pub const WARN_AT: f64 = 0.8;
 
 const SNAP: &str = "vd.snap.";
 const INC: &str = "vd.inc.";
-const META: &str = "vd.meta.";
+const META: &str = "vd.heads.";
+/// Metas as stored before heads had one type (hex text); read, never written.
+const LEGACY_META: &str = "vd.meta.";
+const SETTINGS: &str = "vd.settings";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
     #[error("storage is full")]
     Full,
-    #[error("local storage is not available: {0}")]
+    #[error("storage is not available: {0}")]
     Unavailable(String),
     #[error("stored document {0} is damaged: {1}")]
     Damaged(DocumentId, String),
 }
 
+impl From<KvError> for StoreError {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::Full => StoreError::Full,
+            KvError::Unavailable(why) => StoreError::Unavailable(why),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub lang: Lang,
-    pub streets: Vec<String>,
+    pub streets: Vec<StreetId>,
 }
 
-/// What the device knows of a document without loading it.
+/// What the device knows of a document without loading it. Heads are the wire's
+/// [`Hash`]: the same type from the server's reply to this record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
     pub kind: DocKind,
-    pub heads: Vec<String>,
-    pub server: Vec<String>,
+    pub heads: Vec<Hash>,
+    pub server: Vec<Hash>,
 }
 
 impl Meta {
@@ -75,20 +96,40 @@ impl Meta {
     }
 
     pub fn heads(&self) -> Vec<ChangeHash> {
-        parse_hashes(&self.heads)
+        self.heads.iter().copied().map(ChangeHash::from).collect()
     }
 
     pub fn server_heads(&self) -> Vec<ChangeHash> {
-        parse_hashes(&self.server)
+        self.server.iter().copied().map(ChangeHash::from).collect()
     }
 }
 
-fn hashes(heads: &[ChangeHash]) -> Vec<String> {
-    heads.iter().map(ToString::to_string).collect()
+/// A meta as stored before heads had one type: heads as hex text.
+#[derive(Deserialize)]
+struct LegacyMeta {
+    kind: DocKind,
+    heads: Vec<String>,
+    server: Vec<String>,
 }
 
-fn parse_hashes(hex: &[String]) -> Vec<ChangeHash> {
-    hex.iter().filter_map(|h| h.parse().ok()).collect()
+impl LegacyMeta {
+    /// The meta, if every head is a hash: one that is not makes the record damaged.
+    fn upgrade(self) -> Option<Meta> {
+        let parse = |hex: &[String]| -> Option<Vec<Hash>> {
+            hex.iter()
+                .map(|h| h.parse::<ChangeHash>().ok().map(Hash::from))
+                .collect()
+        };
+        Some(Meta {
+            kind: self.kind,
+            heads: parse(&self.heads)?,
+            server: parse(&self.server)?,
+        })
+    }
+}
+
+fn hashes(heads: &[ChangeHash]) -> Vec<Hash> {
+    heads.iter().copied().map(Hash::from).collect()
 }
 
 /// How much of local storage the app uses.
@@ -108,8 +149,8 @@ impl Usage {
 }
 
 #[derive(Debug)]
-pub struct Store {
-    raw: web_sys::Storage,
+pub struct Store<K> {
+    raw: K,
     cipher: Cipher,
     /// Per document: the increment numbers stored.
     incs: BTreeMap<DocumentId, Vec<u32>>,
@@ -123,13 +164,8 @@ pub struct Store {
     chars: usize,
 }
 
-fn unavailable(e: impl std::fmt::Debug) -> StoreError {
-    StoreError::Unavailable(format!("{e:?}"))
-}
-
-impl Store {
-    pub fn open(cipher: Cipher) -> Result<Store, StoreError> {
-        let raw = LocalStorage::raw();
+impl<K: Kv> Store<K> {
+    pub fn open(raw: K, cipher: Cipher) -> Result<Store<K>, StoreError> {
         let mut store = Store {
             raw,
             cipher,
@@ -138,18 +174,26 @@ impl Store {
             metas: Vec::new(),
             chars: 0,
         };
-        let len = store.raw.length().map_err(unavailable)?;
-        for i in 0..len {
-            let Some(key) = store.raw.key(i).map_err(unavailable)? else {
-                continue;
-            };
+        let mut legacy = Vec::new();
+        for key in store.raw.keys()? {
             // The quota is the origin's, so every key counts, ours or not.
-            let value = store.raw.get_item(&key).map_err(unavailable)?;
+            let value = store.raw.get(&key)?;
             store.chars += key.len() + value.as_ref().map_or(0, |v| v.len());
             if let Some(id) = key.strip_prefix(META).and_then(|n| store.cipher.id_of(n))
                 && let Some(meta) = value.as_deref().and_then(|v| store.open_record(v))
             {
                 store.metas.push((id, meta));
+            }
+            if let Some(id) = key
+                .strip_prefix(LEGACY_META)
+                .and_then(|n| store.cipher.id_of(n))
+                && let Some(value) = value.as_deref()
+            {
+                let meta = store
+                    .open_record::<LegacyMeta>(value)
+                    .and_then(LegacyMeta::upgrade)
+                    .ok_or_else(|| StoreError::Damaged(id, "its heads do not read".into()))?;
+                legacy.push((id, meta));
             }
             if let Some(rest) = key.strip_prefix(INC)
                 && let Some((doc, n)) = rest.split_once('.')
@@ -161,7 +205,25 @@ impl Store {
         for numbers in store.incs.values_mut() {
             numbers.sort_unstable();
         }
+        // A document's current meta wins over a legacy one left by a failed removal.
+        for (id, meta) in legacy {
+            if !store.metas.iter().any(|(known, _)| *known == id) {
+                store.metas.push((id, meta));
+            }
+        }
         Ok(store)
+    }
+
+    /// The storage underneath (tests reach past the store with it).
+    #[cfg(test)]
+    pub fn kv_mut(&mut self) -> &mut K {
+        &mut self.raw
+    }
+
+    /// Closes the store, handing back its storage (a test's "reload" opens it again).
+    #[cfg(test)]
+    pub fn into_kv(self) -> K {
+        self.raw
     }
 
     pub fn usage(&self) -> Usage {
@@ -169,8 +231,8 @@ impl Store {
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        let before = self.raw.get_item(key).ok().flatten().map_or(0, |v| v.len());
-        self.raw.set_item(key, value).map_err(|e| classify(&e))?;
+        let before = self.raw.get(key).ok().flatten().map_or(0, |v| v.len());
+        self.raw.set(key, value)?;
         if before == 0 {
             self.chars += key.len();
         }
@@ -179,16 +241,16 @@ impl Store {
     }
 
     fn remove(&mut self, key: &str) {
-        if let Ok(Some(value)) = self.raw.get_item(key) {
+        if let Ok(Some(value)) = self.raw.get(key) {
             self.chars = self.chars.saturating_sub(key.len() + value.len());
         }
-        let _ = self.raw.remove_item(key);
+        self.raw.remove(key);
     }
 
     /// Small records (metas, the walk list, the session) are postcard, sealed: serde_json
     /// would add more to the app's download than it would save in reading the storage.
     fn get_record<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
-        self.open_record(&self.raw.get_item(key).ok()??)
+        self.open_record(&self.raw.get(key).ok()??)
     }
 
     fn open_record<T: for<'de> Deserialize<'de>>(&self, text: &str) -> Option<T> {
@@ -209,7 +271,7 @@ impl Store {
 
     /// This device's actor id, made on first use.
     pub fn actor(&mut self) -> Result<ActorId, StoreError> {
-        if let Ok(Some(hex)) = self.raw.get_item("vd.actor")
+        if let Ok(Some(hex)) = self.raw.get("vd.actor")
             && let Ok(actor) = hex.parse::<ActorId>()
         {
             return Ok(actor);
@@ -220,14 +282,14 @@ impl Store {
     }
 
     pub fn settings(&self) -> Settings {
-        settings()
+        settings(&self.raw)
     }
 
     /// Settings are not sealed: the language shows before anyone signs in.
     pub fn set_settings(&mut self, settings: &Settings) -> Result<(), StoreError> {
         let bytes =
             postcard::to_allocvec(settings).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.set("vd.settings", &BASE64.encode(bytes))
+        self.set(SETTINGS, &BASE64.encode(bytes))
     }
 
     pub fn session(&self) -> Option<Session> {
@@ -241,8 +303,11 @@ impl Store {
     /// Removes everything the app keeps in local storage: documents, walk lists, the
     /// session, the settings and the device's actor.
     pub fn wipe(&mut self) {
-        let keys: Vec<String> = (0..self.raw.length().unwrap_or(0))
-            .filter_map(|i| self.raw.key(i).ok().flatten())
+        let keys: Vec<String> = self
+            .raw
+            .keys()
+            .unwrap_or_default()
+            .into_iter()
             .filter(|key| key.starts_with("vd."))
             .collect();
         for key in keys {
@@ -254,24 +319,23 @@ impl Store {
     }
 
     /// The stored walk list of `street`, and the street document's heads it was made at.
-    pub fn walk(&self, street: &str) -> Option<(Vec<ChangeHash>, WalkList)> {
-        let key = format!("vd.walk.{}", self.name(&street_doc(street)?));
-        let (heads, walk): (Vec<String>, WalkList) = self.get_record(&key)?;
-        Some((parse_hashes(&heads), walk))
+    /// (A walk list stored in an earlier format does not read: it is made anew.)
+    pub fn walk(&self, street: StreetId) -> Option<(Vec<ChangeHash>, WalkList)> {
+        let key = format!("vd.walk.{}", self.name(&street_doc(street)));
+        let (heads, walk): (Vec<Hash>, WalkList) = self.get_record(&key)?;
+        Some((heads.into_iter().map(ChangeHash::from).collect(), walk))
     }
 
     pub fn set_walk(
         &mut self,
-        street: &str,
+        street: StreetId,
         heads: &[ChangeHash],
         walk: &WalkList,
     ) -> Result<(), StoreError> {
-        let id = street_doc(street).ok_or_else(|| StoreError::Unavailable(street.into()))?;
-        let key = format!("vd.walk.{}", self.name(&id));
+        let key = format!("vd.walk.{}", self.name(&street_doc(street)));
         self.set_record(&key, &(hashes(heads), walk))
     }
 
-    /// Every stored document's meta.
     /// Every stored document's meta, as read when the store was opened.
     pub fn metas(&mut self) -> Vec<(DocumentId, Meta)> {
         std::mem::take(&mut self.metas)
@@ -290,7 +354,7 @@ impl Store {
                 .map(|n| format!("{INC}{name}.{n}")),
         );
         for key in keys {
-            if let Some(text) = self.raw.get_item(&key).map_err(unavailable)? {
+            if let Some(text) = self.raw.get(&key)? {
                 let plain = self.cipher.open(&text);
                 bytes.extend(plain.ok_or_else(|| damaged("does not open".into()))?);
             }
@@ -348,7 +412,10 @@ impl Store {
             heads: hashes(&doc.get_heads()),
             server: hashes(server_heads),
         };
-        self.set_record(&format!("{META}{}", self.name(&kind.id())), &meta)
+        let name = self.name(&kind.id());
+        self.set_record(&format!("{META}{name}"), &meta)?;
+        self.remove(&format!("{LEGACY_META}{name}"));
+        Ok(())
     }
 
     /// Replaces a document's snapshot and increments by one snapshot. The new snapshot is
@@ -366,9 +433,8 @@ impl Store {
 }
 
 /// The settings, readable before the data is unlocked.
-pub fn settings() -> Settings {
-    LocalStorage::raw()
-        .get_item("vd.settings")
+pub fn settings(raw: &impl Kv) -> Settings {
+    raw.get(SETTINGS)
         .ok()
         .flatten()
         .and_then(|text| BASE64.decode(text).ok())
@@ -376,23 +442,53 @@ pub fn settings() -> Settings {
         .unwrap_or_default()
 }
 
-fn street_doc(street: &str) -> Option<DocumentId> {
-    Some(
-        DocKind::Street {
-            street: street.parse().ok()?,
-        }
-        .id(),
-    )
+fn street_doc(street: StreetId) -> DocumentId {
+    DocKind::Street { street: street.0 }.id()
 }
 
-fn classify(error: &JsValue) -> StoreError {
-    let name = js_sys::Reflect::get(error, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|n| n.as_string())
-        .unwrap_or_default();
-    if name == "QuotaExceededError" {
-        StoreError::Full
-    } else {
-        StoreError::Unavailable(name)
+#[cfg(test)]
+mod tests {
+    use voordeur_shared::{demo, docs::DocKind};
+
+    use super::*;
+    use crate::state::kv::MemoryKv;
+
+    fn cipher() -> Cipher {
+        Cipher::new(&[3; 64])
+    }
+
+    /// A meta as the app stored it before heads had one type.
+    fn legacy_kv(heads: &[&str]) -> (MemoryKv, DocKind) {
+        let kind = DocKind::Street {
+            street: demo::street_id(),
+        };
+        let heads: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+        let record = postcard::to_allocvec(&(kind, &heads, &heads)).unwrap();
+        let mut kv = MemoryKv::new();
+        let key = format!("{LEGACY_META}{}", cipher().name(&kind.id()));
+        kv.set(&key, &cipher().seal(&record)).unwrap();
+        (kv, kind)
+    }
+
+    #[test]
+    fn a_meta_stored_with_hex_heads_still_reads() {
+        let hash = ChangeHash([0xab; 32]);
+        let (kv, kind) = legacy_kv(&[&hash.to_string()]);
+        let mut store = Store::open(kv, cipher()).unwrap();
+        let metas = store.metas();
+        assert_eq!(metas.len(), 1);
+        assert_eq!(metas[0].1.kind, kind);
+        assert_eq!(metas[0].1.heads(), [hash]);
+        assert!(metas[0].1.synced());
+    }
+
+    #[test]
+    fn a_head_that_does_not_parse_is_an_error_not_skipped() {
+        let (kv, kind) = legacy_kv(&["not a hash"]);
+        let opened = Store::open(kv, cipher());
+        assert!(
+            matches!(opened, Err(StoreError::Damaged(id, _)) if id == kind.id()),
+            "{opened:?}"
+        );
     }
 }

@@ -1,0 +1,341 @@
+//! Every action, the one way from the screens to the phone's state and back.
+//!
+//! [`Actions`] owns the [`Field`] (in the reactive owner's arena, not a global) and the
+//! signals the screens read ([`Ui`]); the screens get it from the Leptos context
+//! ([`use_actions`]). Each action changes the state and then runs the same tail,
+//! [`Actions::settle`]: show the new walk list, tell the screens that documents changed,
+//! recount what waits to be synced and the storage used, and wake the sync loop.
+
+use futures::channel::mpsc::UnboundedSender;
+use leptos::prelude::*;
+use voordeur_shared::{
+    access::Role,
+    door::DoorView,
+    ids::{AddressId, StreetId},
+    model::{IsoDate, Outcome},
+    sync::SyncResponse,
+    walk::WalkList,
+};
+
+use crate::{
+    browser::{self, LocalKv},
+    error::AppError,
+    i18n::Lang,
+    session,
+    state::{Edit, Field, Session, cipher::Cipher},
+    sync::{self, Wake},
+    ui::{Screen, SyncState, Ui},
+    vault,
+};
+
+/// The handle to the phone's state and the screens' signals; `Copy`, so every closure can
+/// hold one.
+#[derive(Debug, Clone, Copy)]
+pub struct Actions {
+    pub ui: Ui,
+    field: StoredValue<Option<Field<LocalKv>>, LocalStorage>,
+    waker: StoredValue<Option<UnboundedSender<Wake>>, LocalStorage>,
+}
+
+/// The actions, as provided at the root.
+pub fn use_actions() -> Actions {
+    expect_context::<Actions>()
+}
+
+/// What an action changed, for [`Actions::settle`].
+#[derive(Debug, Default)]
+struct After {
+    /// A new walk list to show.
+    walk: Option<WalkList>,
+    /// Documents changed other than by typing in a field: screens read them again.
+    revision: bool,
+    /// What to tell the sync loop.
+    wake: Option<Wake>,
+    /// Mark the steps in the performance timeline (a recorded visit, for the benchmark).
+    marked: bool,
+}
+
+impl Actions {
+    /// Makes the actions for `ui` and provides them to every screen below.
+    pub fn provide(ui: Ui) -> Actions {
+        let actions = Actions {
+            ui,
+            field: StoredValue::new_local(None),
+            waker: StoredValue::new_local(None),
+        };
+        provide_context(actions);
+        actions
+    }
+
+    /// Runs `f` on the state, if it is open.
+    fn with<R>(&self, f: impl FnOnce(&mut Field<LocalKv>) -> R) -> Option<R> {
+        self.field
+            .try_update_value(|field| field.as_mut().map(f))
+            .flatten()
+    }
+
+    /// The tail of every action.
+    fn settle(&self, after: After) {
+        let ui = self.ui;
+        if let Some(walk) = after.walk {
+            ui.walk.set(Some(walk));
+        }
+        if after.revision {
+            ui.revision.update(|r| *r += 1);
+        }
+        if after.marked {
+            browser::mark("record-shown");
+        }
+        if let Some((unsynced, usage)) = self.with(|f| (f.unsynced(), f.usage())) {
+            ui.unsynced.set(unsynced);
+            ui.usage.set(usage);
+        }
+        if after.marked {
+            browser::mark("record-counted");
+        }
+        if let Some(why) = after.wake {
+            self.wake(why);
+        }
+    }
+
+    /// Shows `error` to the person, in their language.
+    pub fn show_error(&self, error: AppError) {
+        self.ui.problem.set(Some(error));
+    }
+
+    fn report<T>(&self, result: Option<Result<T, AppError>>) -> Option<T> {
+        match result? {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.show_error(e);
+                None
+            }
+        }
+    }
+
+    // ---- start, sign in, sign out ----------------------------------------------------
+
+    /// Opens the phone's data with the key kept since sign-in, if the session still lasts;
+    /// otherwise the data stays sealed and the sign-in screen shows. Then starts syncing.
+    pub async fn start(self) {
+        let ui = self.ui;
+        if let Some(cipher) = vault::unlock().await {
+            if let Err(e) = self.open(cipher) {
+                self.show_error(e);
+            }
+            match self.session() {
+                Some(session) if !session.expired(browser::now_ms()) => {
+                    ui.person.set(Some(session.person));
+                    ui.walk.set(self.with(Field::stored_walk).flatten());
+                    ui.started.set(true);
+                    browser::mark("voordeur-shell");
+                    // Load the documents after the first paint: the stored walk list shows.
+                    gloo_timers::future::sleep(std::time::Duration::from_millis(0)).await;
+                    self.load().await;
+                }
+                _ => self.sign_in_again().await,
+            }
+        }
+        if !ui.started.get_untracked() {
+            // Not signed in: the sign-in screen is the first screen, usable at once.
+            ui.started.set(true);
+            browser::mark("voordeur-shell");
+            browser::mark("voordeur-ready");
+        }
+        sync::start(self);
+    }
+
+    fn open(&self, cipher: Cipher) -> Result<(), AppError> {
+        let field = Field::open(LocalKv::open(), cipher)?.with_marks(browser::mark);
+        self.field.set_value(Some(field));
+        Ok(())
+    }
+
+    /// Loads the documents of the open state and follows the person's street.
+    async fn load(self) {
+        let ui = self.ui;
+        let walk = self.report(self.with(Field::load)).flatten();
+        self.settle(After {
+            walk,
+            ..After::default()
+        });
+        ui.ready.set(true);
+        browser::mark("voordeur-ready");
+        // Administrators follow no street: they set streets up.
+        let follows = ui
+            .person
+            .with_untracked(|p| p.as_ref().is_some_and(|p| p.role != Role::Administrator));
+        if follows
+            && self.street_id().is_none()
+            && let Some(token) = self.token()
+            && let Some(streets) = session::streets(&token).await
+        {
+            // One street: follow it. Several: the walk list asks which.
+            match streets.as_slice() {
+                [street] => self.follow(street.id),
+                _ => ui.choices.set(streets),
+            }
+        }
+        if ui.screen.get_untracked() != Screen::Walk {
+            ui.revision.update(|r| *r += 1);
+        }
+    }
+
+    /// The session has ended: the data is sealed again (key dropped, state closed) until
+    /// the person signs in; the sign-in screen shows.
+    pub async fn sign_in_again(self) {
+        self.field.set_value(None);
+        vault::forget().await;
+        self.ui.sync.set(SyncState::SignedOut);
+        self.ui.ready.set(false);
+        self.ui.person.set(None);
+    }
+
+    /// Opens the phone's data with the password (see `vault`), keeps the new session, loads
+    /// the person's street and syncs.
+    ///
+    /// The data on a phone belongs to one person: signing in as someone else wipes what the
+    /// previous person left, as does data sealed under a key no password opens any more (the
+    /// password was changed after the session ended).
+    pub async fn signed_in(self, session: Session, password: &str) -> Result<(), AppError> {
+        let (cipher, opened) = vault::unlock_with(password).await?;
+        self.open(cipher)?;
+        let owner = self.session().map(|s| s.person.id);
+        if !opened || owner.is_some_and(|id| id != session.person.id) {
+            self.with(Field::wipe);
+            vault::forget().await;
+            let (cipher, _) = vault::unlock_with(password).await?;
+            self.open(cipher)?;
+        }
+        let person = session.person.clone();
+        if let Some(Err(e)) = self.with(|f| f.sign_in(session)) {
+            return Err(e);
+        }
+        self.ui.sync.set(SyncState::Idle);
+        self.ui.walk.set(self.with(Field::stored_walk).flatten());
+        self.ui.person.set(Some(person));
+        self.load().await;
+        self.wake(Wake::Now);
+        Ok(())
+    }
+
+    /// Ends the session on the server if it can be reached, wipes the phone and starts
+    /// afresh: nothing of the previous person stays in memory either.
+    pub async fn sign_out(self) {
+        if let Some(token) = self.session().map(|s| s.token) {
+            session::sign_out(&token).await;
+        }
+        self.with(Field::wipe);
+        vault::forget().await;
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_hash("#/");
+            let _ = window.location().reload();
+        }
+    }
+
+    // ---- reading -----------------------------------------------------------------------
+
+    /// The session kept on the phone, also once expired.
+    pub fn session(&self) -> Option<Session> {
+        self.with(|f| f.session().cloned()).flatten()
+    }
+
+    /// The session's token while it lasts.
+    pub fn token(&self) -> Option<String> {
+        self.with(|f| f.token(browser::now_ms())).flatten()
+    }
+
+    pub fn street_id(&self) -> Option<StreetId> {
+        self.with(|f| f.street_id()).flatten()
+    }
+
+    /// Everything the door screen shows of door `address`.
+    pub fn door_view(&self, address: AddressId) -> Option<Result<DoorView, AppError>> {
+        let view = self.with(|f| f.door_view(address));
+        self.settle(After::default());
+        view
+    }
+
+    // ---- changing ----------------------------------------------------------------------
+
+    /// Follows `street` from now on and syncs it.
+    pub fn follow(&self, street: StreetId) {
+        self.report(self.with(|f| f.follow(street)));
+        self.ui.choices.set(Vec::new());
+        self.wake(Wake::Now);
+    }
+
+    pub fn set_language(&self, lang: Lang) {
+        self.ui.lang.set(lang);
+        self.report(self.with(|f| f.save_language(lang)));
+    }
+
+    /// Records a knock on door `address`, now.
+    pub fn record_visit(&self, address: AddressId, outcome: Outcome, return_on: Option<IsoDate>) {
+        let now = browser::now_ms();
+        let walk = self
+            .report(self.with(|f| f.record_visit(address, outcome, return_on, now)))
+            .flatten();
+        self.settle(After {
+            walk,
+            revision: true,
+            wake: Some(Wake::Changed),
+            marked: true,
+        });
+    }
+
+    /// Applies an edit at door `address`.
+    pub fn edit(&self, address: AddressId, edit: Edit) {
+        let revision = edit.structural();
+        self.report(self.with(|f| f.edit(address, edit)));
+        self.settle(After {
+            revision,
+            wake: Some(Wake::Changed),
+            ..After::default()
+        });
+    }
+
+    // ---- syncing -----------------------------------------------------------------------
+
+    /// Tells the sync loop that something happened.
+    pub fn wake(&self, why: Wake) {
+        self.waker.with_value(|waker| {
+            if let Some(tx) = waker {
+                let _ = tx.unbounded_send(why);
+            }
+        });
+    }
+
+    /// Hands the sync loop's wake-up channel to the actions.
+    pub fn set_waker(&self, waker: UnboundedSender<Wake>) {
+        self.waker.set_value(Some(waker));
+    }
+
+    /// The next sync request's bytes, if the state is open and follows a street.
+    pub fn sync_request(&self) -> Option<Vec<u8>> {
+        self.with(|f| {
+            f.street_id()?;
+            Some(voordeur_shared::sync::wire::encode_request(
+                &f.sync_request(),
+            ))
+        })
+        .flatten()
+    }
+
+    /// Takes in a sync response; returns whether the server asked to sync again at once.
+    pub fn receive(&self, response: SyncResponse) -> bool {
+        let Some(synced) = self.report(self.with(|f| f.receive(response))) else {
+            self.settle(After::default());
+            return false;
+        };
+        if let Some((_, reason)) = synced.received.rejected.first() {
+            self.show_error(AppError::BadReply(reason.clone()));
+        }
+        self.settle(After {
+            walk: synced.walk,
+            revision: !synced.received.changed.is_empty(),
+            ..After::default()
+        });
+        synced.received.again
+    }
+}

@@ -1,0 +1,86 @@
+//! What can go wrong in the app, as types, each with its message in Dutch and English
+//! ([`AppError::message`]): the screens show a message in the person's language, never a
+//! developer's text.
+
+use crate::{i18n::Lang, state::store::StoreError};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AppError {
+    /// No street is followed, or its document is not on the phone yet.
+    #[error("no street on this phone yet")]
+    NoStreet,
+    /// The door is not in the street document.
+    #[error("this door is not in the street")]
+    UnknownDoor,
+    /// Storage is full: the latest change is in memory only (it goes out with the
+    /// document's next write that fits).
+    #[error("storage is full")]
+    StorageFull,
+    /// The browser refuses storage altogether; its reason.
+    #[error("storage is not available: {0}")]
+    StorageUnavailable(String),
+    /// A stored value does not open or read; what and why.
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
+    /// An edit the rules refuse (a text too long, a name without consent); the rule.
+    #[error("not saved: {0}")]
+    NotSaved(String),
+    /// The server's reply for a document did not apply; why.
+    #[error("a reply of the server did not apply: {0}")]
+    BadReply(String),
+    /// The browser's key store failed; its reason.
+    #[error("the phone's key store failed: {0}")]
+    KeyStore(String),
+}
+
+impl AppError {
+    /// The message for the person, in `lang`. Rules and the browser's reasons are quoted
+    /// as they come (they are the schema's and the browser's words).
+    pub fn message(&self, lang: Lang) -> String {
+        let t = lang.texts();
+        match self {
+            AppError::NoStreet => t.no_street_yet.into(),
+            AppError::UnknownDoor => t.door_not_found.into(),
+            AppError::StorageFull => t.storage_full.into(),
+            AppError::StorageUnavailable(_) => t.storage_unavailable.into(),
+            AppError::Damaged(_) => t.stored_damaged.into(),
+            AppError::NotSaved(rule) => format!("{} {rule}", t.not_saved),
+            AppError::BadReply(_) => t.bad_reply.into(),
+            AppError::KeyStore(_) => t.key_store_failed.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Full => AppError::StorageFull,
+            StoreError::Unavailable(why) => AppError::StorageUnavailable(why),
+            StoreError::Damaged(id, why) => AppError::Damaged(format!("{id}: {why}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_speaks_dutch_and_english() {
+        let errors = [
+            AppError::NoStreet,
+            AppError::UnknownDoor,
+            AppError::StorageFull,
+            AppError::StorageUnavailable("SecurityError".into()),
+            AppError::Damaged("x".into()),
+            AppError::NotSaved("notes are longer than 20000 characters".into()),
+            AppError::BadReply("x".into()),
+            AppError::KeyStore("x".into()),
+        ];
+        for error in errors {
+            let (nl, en) = (error.message(Lang::Nl), error.message(Lang::En));
+            assert!(!nl.is_empty() && !en.is_empty(), "{error:?}");
+            assert_ne!(nl, en, "{error:?} has one message for both languages");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The key-value storage the phone's state is kept in, as a trait: the browser's local
+//! storage in the app (`crate::browser::LocalKv`), [`MemoryKv`] in native tests.
+//!
+//! The contract is local storage's: a write either fits whole or fails and changes
+//! nothing; values are text.
+
+#[cfg(test)]
+use std::collections::BTreeMap;
+
+/// Why storage refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    /// The origin's quota is used up: the write changed nothing.
+    #[error("storage is full")]
+    Full,
+    /// Storage can't be used at all (blocked, private mode, …): the browser's reason.
+    #[error("storage is not available: {0}")]
+    Unavailable(String),
+}
+
+/// Synchronous text storage under string keys, as local storage is.
+pub trait Kv {
+    /// Every key, in no particular order.
+    fn keys(&self) -> Result<Vec<String>, KvError>;
+    fn get(&self, key: &str) -> Result<Option<String>, KvError>;
+    /// Stores `value` whole, or fails and leaves what was there.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), KvError>;
+    fn remove(&mut self, key: &str);
+}
+
+/// Storage in memory, for tests: local storage's behaviour, including a quota counted in
+/// characters of keys and values, as browsers count it.
+#[cfg(test)]
+#[derive(Debug, Clone, Default)]
+pub struct MemoryKv {
+    entries: BTreeMap<String, String>,
+    quota: Option<usize>,
+}
+
+#[cfg(test)]
+impl MemoryKv {
+    pub fn new() -> MemoryKv {
+        MemoryKv::default()
+    }
+
+    pub fn set_quota(&mut self, chars: Option<usize>) {
+        self.quota = chars;
+    }
+
+    /// Every key with its value, in key order.
+    pub fn keys_and_values(&self) -> Vec<(String, String)> {
+        self.entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Characters used, counted as the browser does: keys and values.
+    pub fn chars(&self) -> usize {
+        self.entries.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+}
+
+#[cfg(test)]
+impl Kv for MemoryKv {
+    fn keys(&self) -> Result<Vec<String>, KvError> {
+        Ok(self.entries.keys().cloned().collect())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        Ok(self.entries.get(key).cloned())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), KvError> {
+        if let Some(quota) = self.quota {
+            let before = self.entries.get(key).map_or(0, |v| key.len() + v.len());
+            if self.chars() - before + key.len() + value.len() > quota {
+                return Err(KvError::Full);
+            }
+        }
+        self.entries.insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+}

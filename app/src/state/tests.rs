@@ -1,0 +1,391 @@
+//! The state layer without a browser: a visit recorded, stored, reopened after a reload,
+//! synced against an in-process server, storage full mid-write, a damaged stored value, a
+//! refused sync. Storage is [`MemoryKv`]; the server is the protocol's own `serve` over
+//! documents held in memory.
+
+use std::collections::BTreeMap;
+
+use voordeur_shared::{
+    access::{Grant, Role},
+    automerge::AutoCommit,
+    demo,
+    docs::{DocKind, DocumentId, new_actor},
+    ids::{AccountId, AddressId, StreetId},
+    model::{Consent, Outcome, Partner, Resident, SignalKind, Theme},
+    sync::{
+        SyncError, SyncRequest, SyncResponse,
+        server::{Catalog, CatalogEntry, Plan, serve},
+        wire,
+    },
+    walk::DoorState,
+};
+
+use super::{
+    Edit, Field, Kv, MemoryKv, Person, Session,
+    cipher::{Cipher, random},
+};
+use crate::error::AppError;
+
+const KEY: [u8; 64] = [7; 64];
+
+/// The server, in memory: each document as the bytes it saved, as a store keeps chunks.
+struct Server {
+    docs: BTreeMap<DocumentId, (DocKind, Vec<u8>)>,
+    grant: Grant,
+}
+
+impl Server {
+    fn with_demo_street() -> Server {
+        let (kind, mut doc) = demo::street(new_actor()).unwrap();
+        Server {
+            docs: BTreeMap::from([(kind.id(), (kind, doc.save()))]),
+            grant: Grant {
+                role: Role::CommunityBuilder,
+                partner: Some(Partner::Municipality),
+                streets: [demo::street_id()].into(),
+            },
+        }
+    }
+
+    fn load(&self, id: &DocumentId) -> AutoCommit {
+        AutoCommit::load(&self.docs[id].1).unwrap()
+    }
+
+    /// One exchange, through the wire encoding both ways, as over HTTP.
+    fn handle(&mut self, request: SyncRequest) -> Result<SyncResponse, SyncError> {
+        let bytes = wire::encode_request(&request);
+        let request = wire::decode_request(&bytes, 64 << 20).unwrap();
+        let wanted = Catalog::wanted(&request);
+        let catalog = Catalog {
+            docs: self
+                .docs
+                .iter()
+                .filter(|(id, (kind, _))| {
+                    wanted.ids.contains(id) || wanted.streets.contains(&kind.street())
+                })
+                .map(|(id, (kind, _))| {
+                    let heads = self.load(id).get_heads();
+                    (*id, CatalogEntry { kind: *kind, heads })
+                })
+                .collect(),
+        };
+        let plan = Plan::new(&request, &catalog, &self.grant);
+        let loaded = plan
+            .to_load()
+            .iter()
+            .map(|id| (*id, self.load(id)))
+            .collect();
+        let mut served = serve(&request, &catalog, &plan, loaded, &new_actor(), &self.grant)?;
+        for write in &served.writes {
+            let doc = served.docs.get_mut(&write.id).unwrap();
+            self.docs.insert(write.id, (write.kind, doc.save()));
+        }
+        let bytes = wire::encode_response(&served.response);
+        Ok(wire::decode_response(&bytes, 64 << 20).unwrap())
+    }
+
+    fn household(&self, street: StreetId, address: AddressId) -> Option<AutoCommit> {
+        let id = DocKind::Household {
+            street: street.0,
+            address: address.0,
+            epoch: 0,
+        }
+        .id();
+        self.docs.contains_key(&id).then(|| self.load(&id))
+    }
+}
+
+fn session() -> Session {
+    Session {
+        token: "token".into(),
+        expires_ms: i64::MAX,
+        person: Person {
+            id: AccountId(voordeur_shared::uuid::Uuid::from_u128(1)),
+            username: "sanne".into(),
+            display_name: "Sanne".into(),
+            role: Role::CommunityBuilder,
+            partner: Some(Partner::Municipality),
+            streets: vec![demo::street_id()],
+        },
+    }
+}
+
+/// A signed-in phone that follows the demo street and holds it (one sync).
+fn phone(server: &mut Server) -> Field<MemoryKv> {
+    let mut field = Field::open(MemoryKv::new(), Cipher::new(&KEY)).unwrap();
+    field.sign_in(session()).unwrap();
+    field.follow(StreetId(demo::street_id())).unwrap();
+    sync(&mut field, server).unwrap();
+    field
+}
+
+/// Syncs until the server has nothing more to say (at most four round trips).
+fn sync(field: &mut Field<MemoryKv>, server: &mut Server) -> Result<(), SyncError> {
+    for _ in 0..4 {
+        let response = server.handle(field.sync_request())?;
+        if !field.receive(response).unwrap().received.again {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Closes the state and opens it again from what it stored, as a reload does.
+fn reload(field: Field<MemoryKv>) -> Field<MemoryKv> {
+    let mut field = Field::open(field.close(), Cipher::new(&KEY)).unwrap();
+    field.load().unwrap();
+    field
+}
+
+fn first_door(field: &mut Field<MemoryKv>) -> AddressId {
+    field.stored_walk().unwrap().doors().next().unwrap().id
+}
+
+#[test]
+fn a_visit_recorded_is_stored_and_shows_after_a_reload() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    let walk = field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap()
+        .unwrap();
+    assert_eq!(walk.doors().next().unwrap().state, DoorState::Talked);
+    let visit = field.door_view(door).unwrap().visits[0].id;
+    field
+        .edit(
+            door,
+            Edit::Notes {
+                visit,
+                text: "Over de tuin".into(),
+            },
+        )
+        .unwrap();
+
+    let mut field = reload(field);
+    let view = field.door_view(door).unwrap();
+    assert_eq!(view.visits.len(), 1);
+    assert_eq!(view.visits[0].author, "Sanne");
+    assert_eq!(view.visits[0].notes, "Over de tuin");
+    let walk = field.stored_walk().unwrap();
+    assert_eq!(walk.doors().next().unwrap().state, DoorState::Talked);
+    assert!(field.unsynced() > 0, "nothing was synced yet");
+}
+
+#[test]
+fn a_sync_brings_the_work_to_the_server_and_others_work_back() {
+    let mut server = Server::with_demo_street();
+    let mut sanne = phone(&mut server);
+    let mut karim = phone(&mut server);
+    let door = first_door(&mut sanne);
+    sanne
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let visit = sanne.door_view(door).unwrap().visits[0].id;
+    let wish = Edit::Wish {
+        visit,
+        theme: Theme::Greenery,
+        text: "Meer groen".into(),
+    };
+    sanne.edit(door, wish).unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    assert_eq!(sanne.unsynced(), 0);
+    assert!(
+        server
+            .household(StreetId(demo::street_id()), door)
+            .is_some()
+    );
+
+    sync(&mut karim, &mut server).unwrap();
+    let view = karim.door_view(door).unwrap();
+    assert_eq!(view.visits.len(), 1);
+    assert_eq!(
+        view.visits[0].wishes,
+        [(Theme::Greenery, "Meer groen".into())]
+    );
+    // And what Karim received survives his reload, acknowledged.
+    let mut karim = reload(karim);
+    assert_eq!(karim.door_view(door).unwrap().visits.len(), 1);
+    assert_eq!(karim.unsynced(), 0);
+}
+
+#[test]
+fn a_change_that_does_not_fit_in_storage_is_kept_and_stored_with_the_next_write() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let visit = field.door_view(door).unwrap().visits[0].id;
+    let used = field.kv_mut().chars();
+    field.kv_mut().set_quota(Some(used));
+    let full = field.edit(
+        door,
+        Edit::Notes {
+            visit,
+            text: "Eerste zin.".into(),
+        },
+    );
+    assert_eq!(full, Err(AppError::StorageFull));
+    // Room again: the next edit stores both.
+    field.kv_mut().set_quota(None);
+    field
+        .edit(
+            door,
+            Edit::Notes {
+                visit,
+                text: "Eerste zin. Tweede zin.".into(),
+            },
+        )
+        .unwrap();
+    let mut field = reload(field);
+    assert_eq!(
+        field.door_view(door).unwrap().visits[0].notes,
+        "Eerste zin. Tweede zin."
+    );
+}
+
+#[test]
+fn a_full_storage_changes_nothing_that_was_stored() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    let used = field.kv_mut().chars();
+    field.kv_mut().set_quota(Some(used));
+    let before = field.kv_mut().clone();
+    let full = field.record_visit(door, Outcome::Refused, None, 1_000);
+    assert_eq!(full.unwrap_err(), AppError::StorageFull);
+    assert_eq!(field.kv_mut().keys_and_values(), before.keys_and_values());
+}
+
+#[test]
+fn a_damaged_stored_document_is_an_error_that_names_it_not_a_crash() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let mut kv = field.close();
+    let snapshots: Vec<String> = kv
+        .keys()
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.starts_with("vd.snap."))
+        .collect();
+    for key in &snapshots {
+        kv.set(key, "not what was sealed").unwrap();
+    }
+    let mut field = Field::open(kv, Cipher::new(&KEY)).unwrap();
+    let damaged = field.load();
+    assert!(
+        matches!(damaged, Err(AppError::Damaged(_))),
+        "loading says what is damaged: {damaged:?}"
+    );
+}
+
+#[test]
+fn a_refused_sync_keeps_the_work_waiting() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let waiting = field.unsynced();
+    // The municipality's coordinator reads only: the server refuses the change whole.
+    server.grant.role = Role::Coordinator;
+    let refused = sync(&mut field, &mut server);
+    assert!(
+        matches!(refused, Err(SyncError::Forbidden(_))),
+        "{refused:?}"
+    );
+    assert_eq!(field.unsynced(), waiting);
+    let mut field = reload(field);
+    assert_eq!(field.unsynced(), waiting, "still waiting after a reload");
+    server.grant.role = Role::CommunityBuilder;
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.unsynced(), 0);
+}
+
+#[test]
+fn consent_with_a_name_and_a_signal_for_the_care_organisation_are_stored() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let visit = field.door_view(door).unwrap().visits[0].id;
+    let resident = Resident {
+        name: "Mevrouw Jansen".into(),
+        contact: "06 12345678".into(),
+    };
+    field
+        .edit(
+            door,
+            Edit::Consent {
+                consent: Consent::Given,
+                resident: resident.clone(),
+            },
+        )
+        .unwrap();
+    field
+        .edit(
+            door,
+            Edit::Signal {
+                visit,
+                kind: SignalKind::CareNeed,
+                text: "Hulp bij de post".into(),
+            },
+        )
+        .unwrap();
+    let mut field = reload(field);
+    let view = field.door_view(door).unwrap();
+    assert_eq!((view.consent, view.resident), (Consent::Given, resident));
+    assert_eq!(
+        view.visits[0].signals,
+        [(SignalKind::CareNeed, "Hulp bij de post".into())]
+    );
+}
+
+#[test]
+fn stored_values_are_sealed_and_keys_name_no_document() {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let kv = field.close();
+    let street = DocKind::Street {
+        street: demo::street_id(),
+    }
+    .id()
+    .to_string();
+    for (key, value) in kv.keys_and_values() {
+        assert!(
+            !key.contains(&street) && !key.contains(&door.to_string()),
+            "{key}"
+        );
+        assert!(!value.contains("Sanne"), "{key} holds a name in the clear");
+    }
+    // Another key opens nothing.
+    let other = Field::open(kv, Cipher::new(&random::<64>())).unwrap();
+    assert!(other.session().is_none());
+}
+
+#[test]
+fn an_expired_session_has_no_token_but_keeps_its_person() {
+    let mut field = Field::open(MemoryKv::new(), Cipher::new(&KEY)).unwrap();
+    field
+        .sign_in(Session {
+            expires_ms: 5_000,
+            ..session()
+        })
+        .unwrap();
+    assert_eq!(field.token(4_999).as_deref(), Some("token"));
+    assert_eq!(field.token(5_000), None);
+    assert_eq!(field.session().unwrap().person.display_name, "Sanne");
+}

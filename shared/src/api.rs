@@ -1,0 +1,76 @@
+//! The JSON of the field API (`/api/session`, `/api/streets` and every error body),
+//! defined once: the server writes these types and the app reads them, both through serde.
+
+use std::collections::BTreeSet;
+
+use uuid::Uuid;
+
+use crate::{
+    access::{Grant, Role},
+    ids::{AccountId, StreetId},
+    model::Partner,
+};
+
+/// One partner organisation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Organisation {
+    pub id: Uuid,
+    pub name: String,
+    pub partner: Partner,
+}
+
+/// One person's account, as the API shows it (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organisation: Option<Organisation>,
+    /// The streets the person works in.
+    pub streets: BTreeSet<StreetId>,
+}
+
+impl Account {
+    /// What the person may see and change.
+    pub fn grant(&self) -> Grant {
+        Grant {
+            role: self.role,
+            partner: self.organisation.as_ref().map(|o| o.partner),
+            streets: self.streets.iter().map(|s| s.0).collect(),
+        }
+    }
+}
+
+/// `POST /api/session`'s body.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+}
+
+/// A session: `POST /api/session` (201, with the token: it is sent only then) and
+/// `GET /api/session` (without).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub expires_ms: i64,
+    pub account: Account,
+}
+
+/// One of `GET /api/streets`: a street the person works in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StreetSummary {
+    pub id: StreetId,
+    pub name: String,
+    pub addresses: usize,
+    pub visits: usize,
+}
+
+/// Every error's body: a stable code to branch on and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}

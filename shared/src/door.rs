@@ -1,0 +1,189 @@
+//! What a door screen shows: a door's read model, made from the documents of that one door
+//! (its entries in the street document, its household document and whichever confidential
+//! documents the reader holds). Like [`crate::walk::WalkList::read`], it reads of the street
+//! only what concerns this door.
+
+use std::collections::BTreeSet;
+
+use automerge::AutoCommit;
+
+use crate::{
+    docs,
+    ids::{AddressId, VisitId},
+    model::{
+        Address, Complex, Confidential, Consent, Household, IsoDate, Outcome, Resident, SignalKind,
+        Theme, Visit, Wish,
+    },
+    record::RecordError,
+};
+
+/// Everything the door screen shows of one visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitView {
+    pub id: VisitId,
+    pub author: String,
+    pub at_ms: i64,
+    pub outcome: Outcome,
+    pub return_on: Option<IsoDate>,
+    pub notes: String,
+    pub contribution: String,
+    pub wishes: Vec<(Theme, String)>,
+    /// The signals of the confidential documents read (only those the reader may see).
+    pub signals: Vec<(SignalKind, String)>,
+}
+
+/// One door: where it is, the resident's consent, and every visit, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoorView {
+    pub number: String,
+    pub building: String,
+    pub floor: u32,
+    pub consent: Consent,
+    pub resident: Resident,
+    /// Newest first.
+    pub visits: Vec<VisitView>,
+}
+
+impl DoorView {
+    /// Reads door `address` from its street document, its household document (absent
+    /// until someone records a conversation there) and the confidential documents at hand.
+    pub fn read<'a>(
+        street: &AutoCommit,
+        address: AddressId,
+        household: Option<&AutoCommit>,
+        confidential: impl IntoIterator<Item = &'a AutoCommit>,
+    ) -> Result<DoorView, RecordError> {
+        let key = address.to_string();
+        let entry: Address = docs::get_entry(street, "addresses", &key)?
+            .ok_or(RecordError::UnknownAddress(address.0))?;
+        let building: Option<Complex> = docs::get_entry(street, "complexes", &entry.complex)?;
+        let visits: Vec<(String, Visit)> =
+            docs::entries_where(street, "visits", "address", |a| a == key)?;
+        let ids: BTreeSet<&str> = visits.iter().map(|(id, _)| id.as_str()).collect();
+        let wishes: Vec<(String, Wish)> =
+            docs::entries_where(street, "wishes", "visit", |v| ids.contains(v))?;
+        let household: Household = household
+            .and_then(|doc| docs::read(doc).ok())
+            .unwrap_or_default();
+        let confidential: Vec<Confidential> = confidential
+            .into_iter()
+            .filter_map(|doc| docs::read(doc).ok())
+            .collect();
+        let mut views = Vec::with_capacity(visits.len());
+        for (id, visit) in visits {
+            // Visit ids are UUIDs (the schema's rule); one that is not can't be shown.
+            let Ok(visit_id) = id.parse() else {
+                continue;
+            };
+            let conversation = household.conversations.get(&id);
+            views.push(VisitView {
+                id: visit_id,
+                author: visit.author,
+                at_ms: visit.at_ms,
+                outcome: visit.outcome,
+                return_on: visit.return_on,
+                notes: conversation
+                    .map(|c| c.notes.as_str().to_string())
+                    .unwrap_or_default(),
+                contribution: conversation
+                    .map(|c| c.contribution.clone())
+                    .unwrap_or_default(),
+                wishes: wishes
+                    .iter()
+                    .filter(|(_, w)| w.visit == id)
+                    .map(|(_, w)| (w.theme, w.text.clone()))
+                    .collect(),
+                signals: confidential
+                    .iter()
+                    .flat_map(|c| c.signals.values())
+                    .filter(|s| s.visit == id)
+                    .map(|s| (s.kind, s.text.clone()))
+                    .collect(),
+            });
+        }
+        views.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then(b.id.cmp(&a.id)));
+        Ok(DoorView {
+            number: entry.number,
+            building: building.map(|c| c.name).unwrap_or_default(),
+            floor: entry.floor,
+            consent: household.consent,
+            resident: household.resident,
+            visits: views,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{
+        demo,
+        docs::{DocKind, new_actor},
+        model::Partner,
+        record::{Door, VisitRecord},
+        sync::client::{Replica, ReplicaDoc},
+        walk::WalkList,
+    };
+
+    #[test]
+    fn a_door_shows_its_visits_newest_first_with_what_was_said() {
+        let (kind, doc) = demo::street(new_actor()).unwrap();
+        let mut replica = Replica::new(new_actor());
+        replica.insert(ReplicaDoc::restore(kind, doc, Vec::new()));
+        let street = demo::street_id();
+        let walk = WalkList::read(&replica.get(&kind.id()).unwrap().doc).unwrap();
+        let address = walk.doors().next().unwrap().id;
+        let record = |at_ms, outcome, notes: &str| VisitRecord {
+            street,
+            address: address.0,
+            author: "Sanne".into(),
+            at_ms,
+            outcome,
+            return_on: None,
+            notes: notes.into(),
+            contribution: String::new(),
+            wishes: vec![(Theme::Greenery, "Meer groen".into())],
+            signals: vec![(SignalKind::CareNeed, "Hulp bij de post".into())],
+        };
+        let first = record(1_000, Outcome::NotHome, "")
+            .record(&mut replica)
+            .unwrap();
+        let second = record(2_000, Outcome::Talked, "Over de tuin")
+            .record(&mut replica)
+            .unwrap();
+        let door = Door::find(&replica, street, address.0).unwrap();
+        let doc = |kind: DocKind| replica.get(&kind.id()).map(|d| &d.doc);
+        let view = DoorView::read(
+            doc(door.street_kind()).unwrap(),
+            address,
+            doc(door.household()),
+            Partner::ALL
+                .iter()
+                .filter_map(|p| doc(door.confidential(*p))),
+        )
+        .unwrap();
+        assert_eq!(
+            view.visits.iter().map(|v| v.id).collect::<Vec<_>>(),
+            [second, first]
+        );
+        assert_eq!(view.visits[0].notes, "Over de tuin");
+        assert_eq!(
+            view.visits[0].wishes,
+            [(Theme::Greenery, "Meer groen".into())]
+        );
+        assert_eq!(
+            view.visits[0].signals,
+            [(SignalKind::CareNeed, "Hulp bij de post".into())]
+        );
+        let without_care = DoorView::read(
+            doc(door.street_kind()).unwrap(),
+            address,
+            doc(door.household()),
+            [],
+        )
+        .unwrap();
+        assert!(without_care.visits[0].signals.is_empty());
+    }
+}
