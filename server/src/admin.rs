@@ -17,9 +17,9 @@ use voordeur_shared::{access::Role, layout::StreetPlan, model::Partner};
 
 use crate::{
     AppError,
-    app::AppState,
     auth::Principal,
     people::{self, AccountForm},
+    state::AppState,
     store::{Account, AuditEntry, Organisation},
 };
 

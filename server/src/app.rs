@@ -20,12 +20,14 @@ use tower_http::{
 use voordeur_shared::{automerge::ActorId, demo, docs::new_actor};
 
 use crate::{
-    admin, auth::SignInLimiter, cache::DocCache, config::Config, people, routes, session,
+    admin,
+    cache::DocCache,
+    config::{Config, JSON_BODY_LIMIT},
+    limiter::SignInLimiter,
+    people, routes, session,
+    state::AppState,
     store::Store,
 };
-
-/// Largest JSON request body (sign-in, the administrator's forms).
-pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
 /// What the page may load: its own scripts, styles and WebAssembly, and nothing inline or
 /// from elsewhere. `'wasm-unsafe-eval'` allows compiling WebAssembly and nothing else
@@ -34,17 +36,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
     script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; \
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-#[derive(Debug)]
-pub struct AppState {
-    pub config: Config,
-    pub store: Store,
-    pub cache: DocCache,
-    /// The actor of the few changes the server writes itself (genesis of new documents,
-    /// the demo street).
-    pub actor: ActorId,
-    pub limiter: SignInLimiter,
-}
 
 /// The HTTP surface: the API, and the field app's files for everything else.
 pub fn router(state: Arc<AppState>) -> Router {

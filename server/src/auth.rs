@@ -10,17 +10,13 @@
 //! password ends it. No cookie is involved, so a page on another site cannot make a
 //! browser send the token: requests are CSRF-safe by construction.
 //!
-//! Sign-in is rate-limited in memory: after [`MAX_FAILURES_PER_NAME`] wrong passwords for
-//! a username, or [`MAX_FAILURES_PER_ADDRESS`] from one address, within
-//! [`FAILURE_WINDOW`], further attempts get 429 until the window has passed. Passwords and
-//! tokens never reach the logs: nothing here logs them, and the request log records
-//! methods and paths only.
+//! Sign-in is rate-limited in memory (see `crate::limiter`): after a few wrong passwords,
+//! further attempts get 429 until a window has passed. Passwords and tokens never reach
+//! the logs: nothing here logs them, and the request log records methods and paths only.
 
 use std::{
-    collections::HashMap,
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant},
+    sync::Arc,
 };
 
 use axum::{
@@ -31,11 +27,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::{AppError, app::AppState, store::Account};
-
-pub const MAX_FAILURES_PER_NAME: u32 = 5;
-pub const MAX_FAILURES_PER_ADDRESS: u32 = 30;
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+use crate::{AppError, state::AppState, store::Account};
 
 /// A new session token and the hash the server stores of it.
 pub fn new_token() -> (String, String) {
@@ -118,70 +110,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
-/// Counts failed sign-ins per username and per address.
-#[derive(Debug, Default)]
-pub struct SignInLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl SignInLimiter {
-    fn keys(username: &str, address: Option<IpAddr>) -> [(String, u32); 2] {
-        [
-            (format!("name:{username}"), MAX_FAILURES_PER_NAME),
-            (
-                format!(
-                    "addr:{}",
-                    address.map(|a| a.to_string()).unwrap_or_default()
-                ),
-                MAX_FAILURES_PER_ADDRESS,
-            ),
-        ]
-    }
-
-    /// `Err(seconds to wait)` while either limit is reached.
-    pub fn check(&self, username: &str, address: Option<IpAddr>) -> Result<(), u64> {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        failures.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
-        for (key, max) in Self::keys(username, address) {
-            if let Some((count, since)) = failures.get(&key)
-                && *count >= max
-            {
-                let left = FAILURE_WINDOW.saturating_sub(now.duration_since(*since));
-                return Err(left.as_secs().max(1));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn failed(&self, username: &str, address: Option<IpAddr>) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        for (key, _) in Self::keys(username, address) {
-            failures.entry(key).or_insert((0, Instant::now())).0 += 1;
-        }
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        failures.remove(&format!("name:{username}"));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_limiter_stops_guessing_after_five_failures() {
-        let limiter = SignInLimiter::default();
-        let here = Some(IpAddr::from([127, 0, 0, 1]));
-        for _ in 0..MAX_FAILURES_PER_NAME {
-            assert!(limiter.check("sanne", here).is_ok());
-            limiter.failed("sanne", here);
-        }
-        assert!(limiter.check("sanne", here).is_err());
-        assert!(limiter.check("karim", here).is_ok(), "other names go on");
-    }
 
     #[test]
     fn tokens_are_random_and_stored_only_as_a_hash() {

@@ -3,7 +3,8 @@
 //!
 //! An entry is only used when its heads equal the heads the database holds for that
 //! document (read in the sync's transaction), so the cache can never serve a stale
-//! document, also with several servers on one PostgreSQL database.
+//! document, also with several servers on one PostgreSQL database, or after the database
+//! is restored from a backup under a running server.
 
 use std::{
     collections::HashMap,
@@ -34,6 +35,13 @@ impl DocCache {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let doc = entries.get_mut(id)?;
         (doc.get_heads() == heads).then(|| doc.clone())
+    }
+
+    /// The heads of the cached copy of a document, if there is one (whether or not the
+    /// store still holds the document at them).
+    pub fn heads(&self, id: &DocumentId) -> Option<Vec<ChangeHash>> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.get_mut(id).map(|doc| doc.get_heads())
     }
 
     /// Keeps `doc`, which must be what the database holds once the current sync commits.

@@ -2,6 +2,9 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
+/// Largest JSON request body (sign-in, the administrator's forms).
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).

@@ -3,18 +3,22 @@
 //! serves the built field app.
 //!
 //! The server never trusts a client's document: every change it receives is checked
-//! against the schema before it is stored (`voordeur_shared::sync::server::serve`).
+//! against the schema before it is stored (`voordeur_shared::sync::server::serve`, called
+//! by [`exchange::run`]).
 
 mod admin;
 mod app;
 pub mod auth;
-mod cache;
+pub mod cache;
 pub mod cli;
 mod config;
 mod error;
+pub mod exchange;
+pub mod limiter;
 pub mod people;
 mod routes;
 mod session;
+mod state;
 pub mod store;
 pub mod telemetry;
 

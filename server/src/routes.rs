@@ -1,10 +1,7 @@
 //! The field endpoints: `/healthz`, `GET /api/streets` and `POST /api/sync`. Sessions
 //! are in `session`, the administrator's endpoints in `admin`.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Arc,
-};
+use std::{collections::BTreeSet, sync::Arc};
 
 use axum::{
     Json,
@@ -16,16 +13,17 @@ use axum::{
 use uuid::Uuid;
 use voordeur_shared::{
     access::Role,
-    automerge::{ActorId, ChangeHash},
-    docs::{self, DocKind, DocumentId},
+    docs::{self, DocKind},
     model::Street,
-    sync::{
-        server::{Catalog, documents_to_load, serve},
-        wire,
-    },
+    sync::wire,
 };
 
-use crate::{AppError, app::AppState, auth::Principal};
+use crate::{
+    AppError,
+    auth::Principal,
+    exchange::{self, Caller, Compaction},
+    state::AppState,
+};
 
 pub async fn healthz(
     State(state): State<Arc<AppState>>,
@@ -57,11 +55,11 @@ pub async fn streets(
     principal: Principal,
 ) -> Result<Json<Vec<StreetSummary>>, AppError> {
     let account = &principal.account;
+    // Only the person's streets are loaded (an administrator's: all).
+    let only: Option<BTreeSet<Uuid>> = (account.role != Role::Administrator)
+        .then(|| account.streets.iter().map(|street| street.0).collect());
     let mut out = Vec::new();
-    for (id, doc) in state.store.streets().await? {
-        if account.role != Role::Administrator && !account.streets.contains(&id) {
-            continue;
-        }
+    for (id, doc) in state.store.streets(only.as_ref()).await? {
         let street: Street = docs::read(&doc).map_err(|e| AppError::Internal(e.into()))?;
         out.push(StreetSummary {
             id,
@@ -73,9 +71,9 @@ pub async fn streets(
     Ok(Json(out))
 }
 
-/// One sync exchange (see `voordeur_shared::sync`): decode, read, check the person may do
-/// what the request asks (`voordeur_shared::access`), merge and check, audit, commit, and
-/// only then answer.
+/// `POST /api/sync`: the HTTP around one sync exchange (`crate::exchange`): the content
+/// type, the body limit, decoding, and the answer in the request's compression, sent only
+/// once the exchange has committed.
 pub async fn sync(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -99,77 +97,27 @@ pub async fn sync(
     let request = wire::decode_request(&body, state.config.max_inflated())?;
     // Answer in the request's compression: the field app speaks only DEFLATE.
     let compression = wire::compression_of(&body).unwrap_or(wire::Compression::BEST);
-    let store = &state.store;
-    let mut tx = store.begin().await?;
-    let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
-    let grant = principal.account.grant();
-    let mut kinds: BTreeMap<DocumentId, DocKind> = catalog
-        .docs
-        .iter()
-        .map(|(id, entry)| (*id, entry.kind))
-        .collect();
-    kinds.extend(request.docs.iter().filter_map(|o| Some((o.id, o.kind?))));
-    let mut loaded = BTreeMap::new();
-    let mut missing = BTreeSet::new();
-    for id in documents_to_load(&request, &catalog, &grant) {
-        let entry = catalog.docs.get(&id);
-        match entry.and_then(|e| state.cache.get(&id, &e.heads)) {
-            Some(doc) => {
-                loaded.insert(id, doc);
-            }
-            None => {
-                missing.insert(id);
-            }
-        }
-    }
-    loaded.extend(store.load(&mut tx, &missing).await?);
-    let mut committed_heads: BTreeMap<DocumentId, Vec<ChangeHash>> = catalog
-        .docs
-        .iter()
-        .map(|(id, entry)| (*id, entry.heads.clone()))
-        .collect();
-    let actor: ActorId = state.actor.clone();
-    // Merging and checking documents is CPU work: keep it off the async workers.
-    let (served, request) = tokio::task::spawn_blocking(move || {
-        (serve(&request, &catalog, loaded, &actor, &grant), request)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
-    let mut served = served?;
-    store.write(&mut tx, &served.writes).await?;
-    // Who read and changed which residents' documents, committed with the changes.
-    let read: Vec<DocKind> = served
-        .response
-        .docs
-        .iter()
-        .filter(|reply| !reply.changes.is_empty())
-        .filter_map(|reply| kinds.get(&reply.id).copied())
-        .collect();
-    let changed: Vec<DocKind> = served.writes.iter().map(|w| w.kind).collect();
-    let account = principal.account.id;
-    store.audit(&mut tx, account, "read", &read).await?;
-    store.audit(&mut tx, account, "change", &changed).await?;
-    store.commit(tx).await?;
-    committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
-    for (id, mut doc) in std::mem::take(&mut served.docs) {
-        if committed_heads.get(&id) == Some(&doc.get_heads()) {
-            state.cache.put(id, doc);
-        }
-    }
+    let caller = Caller {
+        account: principal.account.id,
+        grant: principal.account.grant(),
+    };
+    let synced = exchange::run(&state.store, &state.cache, &state.actor, &caller, request).await?;
     tracing::info!(
-        account = %account,
-        offered = request.docs.len(),
-        written = served.writes.len(),
-        replied = served.response.docs.len(),
+        account = %caller.account,
+        offered = synced.offered,
+        written = synced.written,
+        replied = synced.replied,
         "synced"
     );
-    for write in &served.writes {
-        if let Err(e) = store.compact_if_needed(write.id).await {
-            // The sync itself is committed; compaction is retried after the next write.
-            tracing::warn!(doc = %write.id, error = format!("{e:#}"), "compaction failed");
-        }
+    if let Some(Compaction {
+        docs,
+        result: Err(e),
+    }) = &synced.compaction
+    {
+        // The sync itself is committed; compaction is retried after the next write.
+        tracing::warn!(docs = ?docs, error = format!("{e:#}"), "compaction failed");
     }
-    let bytes = wire::encode_response_as(&served.response, compression);
+    let bytes = wire::encode_response_as(&synced.response, compression);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, wire::CONTENT_TYPE)],

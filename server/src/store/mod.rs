@@ -7,6 +7,9 @@
 //! PostgreSQL; SQLite has one writer at a time), read, changed and committed together, so
 //! a request is applied whole or not at all, and the heads in `documents` are exact.
 //! After the commit, a document with many chunks is compacted into one snapshot.
+//!
+//! [`DocStore`] is what the sync exchange (`crate::exchange`) needs of a store. [`Store`]
+//! implements it on the database; [`memory::MemoryStore`] in memory, for the simulation.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -23,16 +26,121 @@ use uuid::Uuid;
 use voordeur_shared::{
     automerge::{AutoCommit, ChangeHash},
     docs::{DocKind, DocumentId},
+    ids::AccountId,
     model::Partner,
     sync::server::{Catalog, CatalogEntry, DocWrite, Wanted},
 };
 
+pub mod memory;
 mod people;
 
 pub use people::{Account, AuditEntry, NewAccount, Organisation};
 
 /// A document is compacted once it has more chunks than this.
 pub const COMPACT_AFTER_CHUNKS: i64 = 32;
+
+/// What the sync exchange (`crate::exchange`) needs of a store: one write transaction per
+/// sync (catalog, load, write, audit, commit), and compaction after it.
+///
+/// A transaction serializes with every other writer of the same documents (PostgreSQL:
+/// the catalog locks the offered documents, in id order; SQLite and [`memory`]: one
+/// writer at a time), and what it writes becomes visible at [`DocStore::commit`], whole,
+/// or, if it is dropped, not at all.
+pub trait DocStore: Send + Sync {
+    /// A write transaction; dropping it rolls it back.
+    type Tx<'a>: Send
+    where
+        Self: 'a;
+
+    /// Starts a write transaction, waiting for the writer's slot where the backend has one.
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx<'_>, StoreError>> + Send;
+
+    /// What the store holds that `wanted` names, locking the offered documents that exist.
+    fn catalog<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
+        wanted: &Wanted,
+    ) -> impl Future<Output = Result<Catalog, StoreError>> + Send;
+
+    /// The documents `ids`, parsed from their stored chunks.
+    fn load<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
+        ids: &BTreeSet<DocumentId>,
+    ) -> impl Future<Output = Result<BTreeMap<DocumentId, AutoCommit>, StoreError>> + Send;
+
+    /// Appends one chunk per write (creating the documents that are new) and sets their
+    /// heads; returns, per written document, its chunks as the transaction sees them.
+    /// A document another transaction created meanwhile is [`StoreError::Contended`].
+    fn write<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
+        writes: &[DocWrite],
+    ) -> impl Future<Output = Result<BTreeMap<DocumentId, Chunks>, StoreError>> + Send;
+
+    /// Records that `account` did `action` (`"read"` or `"change"`) to each document.
+    fn audit<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
+        account: AccountId,
+        action: &'static str,
+        kinds: &[DocKind],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn commit<'s>(
+        &'s self,
+        tx: Self::Tx<'s>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A document with more chunks than this is compacted after the sync that wrote it.
+    fn compact_after(&self) -> i64;
+
+    /// Replaces, per snapshot, the chunks it covers (up to [`Snapshot::through`]) by the
+    /// snapshot, in one transaction of its own; chunks appended since are kept. A snapshot
+    /// whose chunks are already gone (a later one replaced them) is dropped. Returns how
+    /// many documents were compacted.
+    fn compact(
+        &self,
+        snapshots: &[Snapshot],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// A document's stored chunks after a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunks {
+    pub count: i64,
+    /// The id of the last chunk, the one just written.
+    pub last: i64,
+}
+
+/// A document saved whole, to replace its chunks up to and including `through`.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub id: DocumentId,
+    pub through: i64,
+    pub bytes: Vec<u8>,
+}
+
+/// Why a store could not do what the exchange asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another sync created the same document at the same moment; the client retries.
+    #[error("another sync created the same document at the same moment")]
+    Contended,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Contended;
+        }
+        StoreError::Other(anyhow::Error::new(e).context("database error"))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -259,7 +367,7 @@ impl Store {
         let chunks = load_chunks(&mut *tx.tx, ids).await?;
         chunks
             .into_iter()
-            .map(|(id, (_, bytes))| {
+            .map(|(id, bytes)| {
                 let doc = AutoCommit::load(&bytes)
                     .with_context(|| format!("stored document {id} does not load"))?;
                 Ok((id, doc))
@@ -344,13 +452,26 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// The streets the server holds, with their documents.
-    pub async fn streets(&self) -> Result<Vec<(Uuid, AutoCommit)>, anyhow::Error> {
-        let rows = sqlx::query(
-            "SELECT id, street_id FROM documents WHERE kind = 'street' ORDER BY street_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+    /// The streets the server holds, with their documents: all of them, or `only` those
+    /// (the others are not loaded).
+    pub async fn streets(
+        &self,
+        only: Option<&BTreeSet<Uuid>>,
+    ) -> Result<Vec<(Uuid, AutoCommit)>, anyhow::Error> {
+        let only: Option<Vec<String>> = only.map(|s| s.iter().map(Uuid::to_string).collect());
+        let filter = match &only {
+            Some(streets) if streets.is_empty() => return Ok(Vec::new()),
+            Some(streets) => format!(" AND street_id IN ({})", placeholders(1, streets.len())),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT id, street_id FROM documents WHERE kind = 'street'{filter} ORDER BY street_id"
+        );
+        let mut query = sqlx::query(&sql);
+        for street in only.iter().flatten() {
+            query = query.bind(street.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut ids = BTreeSet::new();
         let mut streets = Vec::new();
         for row in &rows {
@@ -362,7 +483,7 @@ impl Store {
             .into_iter()
             .map(|street| {
                 let id = DocKind::Street { street }.id();
-                let (_, bytes) = chunks.remove(&id).context("street without content")?;
+                let bytes = chunks.remove(&id).context("street without content")?;
                 Ok((street, AutoCommit::load(&bytes)?))
             })
             .collect()
@@ -377,40 +498,79 @@ impl Store {
         row.try_get("n")
     }
 
-    /// Replaces a document's chunks by one snapshot, if it has more than
-    /// [`COMPACT_AFTER_CHUNKS`]. Chunks appended meanwhile are kept.
-    pub async fn compact_if_needed(&self, id: DocumentId) -> Result<bool, anyhow::Error> {
-        if self.chunk_count(id).await? <= COMPACT_AFTER_CHUNKS {
-            return Ok(false);
+    /// The chunks of `ids` as `tx` sees them, in one query.
+    async fn chunks_of(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ids: impl ExactSizeIterator<Item = DocumentId>,
+    ) -> Result<BTreeMap<DocumentId, Chunks>, anyhow::Error> {
+        if ids.len() == 0 {
+            return Ok(BTreeMap::new());
+        }
+        let sql = format!(
+            "SELECT doc_id, COUNT(*) AS n, MAX(id) AS last FROM chunks WHERE doc_id IN ({}) GROUP BY doc_id",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        query
+            .fetch_all(&mut *tx.tx)
+            .await?
+            .iter()
+            .map(|row| {
+                let id: DocumentId = row.try_get::<String, _>("doc_id")?.parse()?;
+                let chunks = Chunks {
+                    count: row.try_get("n")?,
+                    last: row.try_get("last")?,
+                };
+                Ok((id, chunks))
+            })
+            .collect()
+    }
+
+    /// See [`DocStore::compact`].
+    pub async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
+        if snapshots.is_empty() {
+            return Ok(0);
         }
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
-            // Syncs that write this document wait, so no chunk commits between the read
-            // and the delete below.
-            sqlx::query("SELECT id FROM documents WHERE id = $1 FOR UPDATE")
-                .bind(id.to_string())
-                .fetch_all(&mut *tx.tx)
-                .await?;
+            // Syncs that write these documents wait, so no chunk commits between the
+            // delete and the insert below; in id order, as the syncs lock them.
+            let ids: BTreeSet<String> = snapshots.iter().map(|s| s.id.to_string()).collect();
+            let sql = format!(
+                "SELECT id FROM documents WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                placeholders(1, ids.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in &ids {
+                query = query.bind(id.as_str());
+            }
+            query.fetch_all(&mut *tx.tx).await?;
         }
-        let ids = BTreeSet::from([id]);
-        let Some((last_chunk, bytes)) = load_chunks(&mut *tx.tx, &ids).await?.remove(&id) else {
-            return Ok(false);
-        };
-        let snapshot = AutoCommit::load(&bytes)
-            .with_context(|| format!("stored document {id} does not load"))?
-            .save();
-        sqlx::query("DELETE FROM chunks WHERE doc_id = $1 AND id <= $2")
-            .bind(id.to_string())
-            .bind(last_chunk)
-            .execute(&mut *tx.tx)
-            .await?;
-        sqlx::query("INSERT INTO chunks (doc_id, snapshot, bytes) VALUES ($1, 1, $2)")
-            .bind(id.to_string())
-            .bind(snapshot)
-            .execute(&mut *tx.tx)
-            .await?;
+        let mut compacted = 0;
+        for snapshot in snapshots {
+            let id = snapshot.id.to_string();
+            let replaced = sqlx::query("DELETE FROM chunks WHERE doc_id = $1 AND id <= $2")
+                .bind(id.as_str())
+                .bind(snapshot.through)
+                .execute(&mut *tx.tx)
+                .await?
+                .rows_affected();
+            if replaced == 0 {
+                continue;
+            }
+            sqlx::query("INSERT INTO chunks (doc_id, snapshot, bytes) VALUES ($1, 1, $2)")
+                .bind(id.as_str())
+                .bind(snapshot.bytes.as_slice())
+                .execute(&mut *tx.tx)
+                .await?;
+            compacted += 1;
+        }
         self.commit(tx).await?;
-        Ok(true)
+        Ok(compacted)
     }
 
     /// Closes the pool.
@@ -419,21 +579,75 @@ impl Store {
     }
 }
 
-/// Every stored chunk of `ids`, snapshots first, concatenated per document, with the
-/// highest chunk id read.
+impl DocStore for Store {
+    type Tx<'a> = WriteTx<'a>;
+
+    async fn begin(&self) -> Result<WriteTx<'_>, StoreError> {
+        Ok(Store::begin(self).await?)
+    }
+
+    async fn catalog<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        wanted: &Wanted,
+    ) -> Result<Catalog, StoreError> {
+        Ok(Store::catalog(self, tx, wanted).await?)
+    }
+
+    async fn load<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        ids: &BTreeSet<DocumentId>,
+    ) -> Result<BTreeMap<DocumentId, AutoCommit>, StoreError> {
+        Ok(Store::load(self, tx, ids).await?)
+    }
+
+    async fn write<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        writes: &[DocWrite],
+    ) -> Result<BTreeMap<DocumentId, Chunks>, StoreError> {
+        Store::write(self, tx, writes).await?;
+        Ok(self.chunks_of(tx, writes.iter().map(|w| w.id)).await?)
+    }
+
+    async fn audit<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        account: AccountId,
+        action: &'static str,
+        kinds: &[DocKind],
+    ) -> Result<(), StoreError> {
+        Ok(Store::audit(self, tx, account.0, action, kinds).await?)
+    }
+
+    async fn commit<'s>(&'s self, tx: WriteTx<'s>) -> Result<(), StoreError> {
+        Ok(Store::commit(self, tx).await?)
+    }
+
+    fn compact_after(&self) -> i64 {
+        COMPACT_AFTER_CHUNKS
+    }
+
+    async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
+        Store::compact(self, snapshots).await
+    }
+}
+
+/// Every stored chunk of `ids`, snapshots first, concatenated per document.
 async fn load_chunks<'c, E>(
     executor: E,
     ids: &BTreeSet<DocumentId>,
-) -> Result<BTreeMap<DocumentId, (i64, Vec<u8>)>, anyhow::Error>
+) -> Result<BTreeMap<DocumentId, Vec<u8>>, anyhow::Error>
 where
     E: sqlx::Executor<'c, Database = Any>,
 {
-    let mut out: BTreeMap<DocumentId, (i64, Vec<u8>)> = BTreeMap::new();
+    let mut out: BTreeMap<DocumentId, Vec<u8>> = BTreeMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
     let sql = format!(
-        "SELECT doc_id, id, bytes FROM chunks WHERE doc_id IN ({}) ORDER BY doc_id, snapshot DESC, id",
+        "SELECT doc_id, bytes FROM chunks WHERE doc_id IN ({}) ORDER BY doc_id, snapshot DESC, id",
         placeholders(1, ids.len())
     );
     let mut query = sqlx::query(&sql);
@@ -442,11 +656,8 @@ where
     }
     for row in query.fetch_all(executor).await? {
         let id: DocumentId = row.try_get::<String, _>("doc_id")?.parse()?;
-        let chunk: i64 = row.try_get("id")?;
         let bytes: Vec<u8> = row.try_get("bytes")?;
-        let entry = out.entry(id).or_default();
-        entry.0 = entry.0.max(chunk);
-        entry.1.extend_from_slice(&bytes);
+        out.entry(id).or_default().extend_from_slice(&bytes);
     }
     Ok(out)
 }

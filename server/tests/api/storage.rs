@@ -1,5 +1,17 @@
 //! What the server keeps: across restarts, through a restore from backup, and compacted.
 
+use std::collections::BTreeSet;
+
+use voordeur_server::store::{
+    COMPACT_AFTER_CHUNKS, Chunks, DocStore, Snapshot, memory::MemoryStore,
+};
+use voordeur_shared::{
+    automerge::{AutoCommit, ROOT, transaction::Transactable},
+    demo,
+    docs::new_actor,
+    sync::server::DocWrite,
+};
+
 use crate::helpers::{
     Backend, TestDb, config, device, heads, record_visit, rng, spawn_app, spawn_app_with,
     street_kind, street_of,
@@ -34,7 +46,7 @@ async fn a_document_with_many_changes_is_compacted_and_still_whole(backend: Back
     }
     let chunks = app.store.chunk_count(street_kind().id()).await.unwrap();
     assert!(
-        chunks <= voordeur_server::store::COMPACT_AFTER_CHUNKS,
+        chunks <= COMPACT_AFTER_CHUNKS,
         "{chunks} chunks after 60 syncs"
     );
     let mut other = device();
@@ -46,10 +58,95 @@ async fn a_document_with_many_changes_is_compacted_and_still_whole(backend: Back
         .unwrap();
 }
 
+/// The demo street's document as `store` holds it.
+async fn load_street<S: DocStore>(store: &S) -> AutoCommit {
+    let id = street_kind().id();
+    let mut tx = store.begin().await.unwrap();
+    let mut docs = store.load(&mut tx, &BTreeSet::from([id])).await.unwrap();
+    docs.remove(&id).unwrap()
+}
+
+/// Renames the street in `doc` and writes the change as a sync would, in a transaction
+/// of its own.
+async fn write_change<S: DocStore>(store: &S, doc: &mut AutoCommit, name: &str) -> Chunks {
+    let before = doc.get_heads();
+    doc.put(ROOT, "name", name).unwrap();
+    doc.commit();
+    let write = DocWrite {
+        id: street_kind().id(),
+        kind: street_kind(),
+        created: false,
+        changes: doc.save_after(&before),
+        heads: doc.get_heads(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    let chunks = store.write(&mut tx, &[write]).await.unwrap();
+    store.commit(tx).await.unwrap();
+    chunks[&street_kind().id()]
+}
+
+/// Compaction replaces only the chunks its snapshot covers: a chunk another sync appended
+/// after the snapshot was taken is kept, and a snapshot whose chunks a later compaction
+/// already replaced is dropped.
+async fn compaction_keeps_what_its_snapshot_does_not_cover<S: DocStore>(store: &S) {
+    let mut doc = load_street(store).await;
+    let first = write_change(store, &mut doc, "Lindenstraat I").await;
+    let snapshot = Snapshot {
+        id: street_kind().id(),
+        through: first.last,
+        bytes: doc.save(),
+    };
+    // Another sync appends a chunk before this one compacts.
+    let second = write_change(store, &mut doc, "Lindenstraat II").await;
+    assert_eq!(second.count, first.count + 1);
+    assert!(second.last > first.last);
+    assert_eq!(
+        store
+            .compact(std::slice::from_ref(&snapshot))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        load_street(store).await.get_heads(),
+        doc.get_heads(),
+        "the later change is kept"
+    );
+    assert_eq!(
+        store.compact(&[snapshot]).await.unwrap(),
+        0,
+        "a snapshot whose chunks are gone changes nothing"
+    );
+    let third = write_change(store, &mut doc, "Lindenstraat III").await;
+    assert_eq!(
+        third.count, 3,
+        "the snapshot, the second change and the third"
+    );
+    let mut stored = load_street(store).await;
+    assert_eq!(stored.get_heads(), doc.get_heads());
+    street_kind().validate(&stored).unwrap();
+}
+
+async fn compaction_replaces_only_the_chunks_its_snapshot_covers(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = spawn_app(&db).await;
+    compaction_keeps_what_its_snapshot_does_not_cover(&app.store).await;
+}
+
 crate::on_both_backends!(
     acknowledged_changes_survive_a_restart,
     a_document_with_many_changes_is_compacted_and_still_whole,
+    compaction_replaces_only_the_chunks_its_snapshot_covers,
 );
+
+/// The same rule on the in-memory store the simulation runs on.
+#[tokio::test]
+async fn the_memory_store_compacts_by_the_same_rule() {
+    let store = MemoryStore::new(COMPACT_AFTER_CHUNKS);
+    let (kind, mut doc) = demo::street(new_actor()).unwrap();
+    store.create(kind, &mut doc);
+    compaction_keeps_what_its_snapshot_does_not_cover(&store).await;
+}
 
 /// The server's disk is restored from last night's backup: what phones synced since is
 /// gone from the server, but not from the phones. They hand it back, one extra round trip.

@@ -1,13 +1,15 @@
 //! The server half of the sync protocol, without IO.
 //!
-//! The server's store calls it in three steps: [`Catalog::wanted`] says which rows to
-//! read, [`serve`] decides everything against the documents read, and the store then
+//! The server (`voordeur_server::exchange`) calls it in three steps, its store in between:
+//! [`Catalog::wanted`] says which rows to read; [`Plan::new`] decides, once, what the
+//! request needs (which offers are idle, which documents go out whole, so which must be
+//! loaded); [`serve`] decides everything else against the documents loaded. The server then
 //! commits the returned [`DocWrite`]s in one transaction before it sends the response.
 //! `serve` either succeeds for the whole request or changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc, Value};
 use uuid::Uuid;
 
 use super::{
@@ -17,7 +19,7 @@ use super::{
 use crate::{
     access::Grant,
     docs::{DocKind, DocumentId},
-    model::Street,
+    model::Address,
 };
 
 /// What the server holds that a request touches: every document of the streets the request
@@ -73,39 +75,70 @@ fn is_idle(offer: &DocOffer, catalog: &Catalog) -> bool {
             .is_some_and(|entry| from_wire(&offer.heads) == entry.heads)
 }
 
-/// Which documents' contents `serve` needs: the offered ones the server has (unless idle),
-/// and the ones of followed streets the client lacks and may read. A household offered
-/// for the first time also needs its street, to check that its address exists.
-pub fn documents_to_load(
-    request: &SyncRequest,
-    catalog: &Catalog,
-    grant: &Grant,
-) -> BTreeSet<DocumentId> {
-    let offered: BTreeMap<DocumentId, &DocOffer> = request.docs.iter().map(|o| (o.id, o)).collect();
-    let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
-    let mut load: BTreeSet<DocumentId> = catalog
-        .docs
-        .iter()
-        .filter(|(id, entry)| match offered.get(id) {
-            Some(offer) => !is_idle(offer, catalog),
-            None => followed.contains(&entry.kind.street()) && grant.access(&entry.kind).read,
-        })
-        .map(|(id, _)| *id)
-        .collect();
-    for offer in &request.docs {
-        if let Some(kind) = offer.kind
-            && !catalog.docs.contains_key(&offer.id)
-        {
-            load.insert(
-                DocKind::Street {
+/// What a request needs, decided once from the request, the [`Catalog`] and the person's
+/// [`Grant`], and used both to load documents and by [`serve`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Offers with nothing new for documents whose heads the client shares: answered from
+    /// the catalog alone.
+    idle: BTreeSet<DocumentId>,
+    /// Documents of followed streets the client did not offer and may read: sent whole.
+    whole: BTreeSet<DocumentId>,
+    /// Every document whose content `serve` needs.
+    load: BTreeSet<DocumentId>,
+}
+
+impl Plan {
+    /// The plan for `request` of a person with `grant`. The documents to load are the
+    /// offered ones the server has (unless idle) and the ones sent whole; a household or
+    /// confidential document offered for the first time also needs its street, to check
+    /// that its address exists.
+    pub fn new(request: &SyncRequest, catalog: &Catalog, grant: &Grant) -> Plan {
+        let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
+        let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
+        let idle: BTreeSet<DocumentId> = request
+            .docs
+            .iter()
+            .filter(|offer| is_idle(offer, catalog))
+            .map(|offer| offer.id)
+            .collect();
+        let whole: BTreeSet<DocumentId> = catalog
+            .docs
+            .iter()
+            .filter(|(id, entry)| {
+                !offered.contains(id)
+                    && followed.contains(&entry.kind.street())
+                    && grant.access(&entry.kind).read
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let mut load: BTreeSet<DocumentId> = offered
+            .iter()
+            .filter(|id| catalog.docs.contains_key(id) && !idle.contains(id))
+            .copied()
+            .collect();
+        load.extend(&whole);
+        for offer in &request.docs {
+            if let Some(kind) = offer.kind
+                && !catalog.docs.contains_key(&offer.id)
+            {
+                let street = DocKind::Street {
                     street: kind.street(),
                 }
-                .id(),
-            );
+                .id();
+                if catalog.docs.contains_key(&street) {
+                    load.insert(street);
+                }
+            }
         }
+        Plan { idle, whole, load }
     }
-    load.retain(|id| catalog.docs.contains_key(id));
-    load
+
+    /// The documents whose content [`serve`] needs: the store loads these (or takes them
+    /// from a cache at the catalog's heads).
+    pub fn to_load(&self) -> &BTreeSet<DocumentId> {
+        &self.load
+    }
 }
 
 /// A document change the store must commit before the response is sent.
@@ -126,13 +159,24 @@ pub struct DocWrite {
 pub struct Served {
     pub response: SyncResponse,
     pub writes: Vec<DocWrite>,
+    /// The kinds of the documents whose content the response carries, in reply order: who
+    /// read what, for the audit log.
+    pub read: Vec<DocKind>,
     /// Every document the request touched, as it is once the writes are committed (for a
     /// server that keeps documents in memory).
     pub docs: BTreeMap<DocumentId, AutoCommit>,
 }
 
-/// Answers `request` of a person with `grant` against the documents in `loaded` (as
-/// [`documents_to_load`] chose them); new documents are created with `actor`.
+impl Served {
+    /// The kinds of the documents the request changed (or created), in write order.
+    pub fn changed(&self) -> Vec<DocKind> {
+        self.writes.iter().map(|write| write.kind).collect()
+    }
+}
+
+/// Answers `request` of a person with `grant` against the documents in `loaded` (those
+/// [`Plan::to_load`] names, at the catalog's heads); new documents are created with `actor`.
+/// `plan` must be [`Plan::new`] of the same request, catalog and grant.
 ///
 /// The request is refused whole, as [`SyncError::Forbidden`], if it follows a street the
 /// person does not work in, offers a document they may neither read nor write, or brings
@@ -142,6 +186,7 @@ pub struct Served {
 pub fn serve(
     request: &SyncRequest,
     catalog: &Catalog,
+    plan: &Plan,
     mut loaded: BTreeMap<DocumentId, AutoCommit>,
     actor: &ActorId,
     grant: &Grant,
@@ -183,8 +228,9 @@ pub fn serve(
     offers.sort_by_key(|(kind, _)| !matches!(kind, DocKind::Street { .. }));
 
     let mut writes = Vec::new();
+    let mut read = Vec::new();
     for (kind, offer) in offers {
-        if is_idle(offer, catalog) {
+        if plan.idle.contains(&offer.id) {
             replies.push(DocReply {
                 id: offer.id,
                 kind: None,
@@ -210,30 +256,34 @@ pub fn serve(
         };
         let readable = grant.access(&kind).read;
         let (reply, write) = merge_offer(&mut doc, kind, offer, existed, readable)?;
+        if !reply.changes.is_empty() {
+            read.push(kind);
+        }
         replies.push(reply);
         writes.extend(write);
         // Merged streets are needed for the households after them.
         loaded.insert(offer.id, doc);
     }
 
-    let offered: BTreeSet<DocumentId> = request.docs.iter().map(|o| o.id).collect();
-    let followed: BTreeSet<Uuid> = request.streets.iter().copied().collect();
-    for (id, CatalogEntry { kind, .. }) in &catalog.docs {
-        if offered.contains(id) || !followed.contains(&kind.street()) || !grant.access(kind).read {
-            continue;
-        }
-        let Some(doc) = loaded.get_mut(id) else {
+    for id in &plan.whole {
+        let (Some(CatalogEntry { kind, .. }), Some(doc)) =
+            (catalog.docs.get(id), loaded.get_mut(id))
+        else {
             return Err(SyncError::Malformed(format!(
                 "document {id} was not loaded"
             )));
         };
+        // Uncompressed: the response is compressed whole.
+        let changes = doc.save_nocompress();
+        if !changes.is_empty() {
+            read.push(*kind);
+        }
         replies.push(DocReply {
             id: *id,
             kind: Some(*kind),
             status: ReplyStatus::Merged,
             heads: Some(to_wire(&doc.get_heads())),
-            // Uncompressed: the response is compressed whole.
-            changes: doc.save_nocompress(),
+            changes,
         });
     }
     Ok(Served {
@@ -242,6 +292,7 @@ pub fn serve(
             docs: replies,
         },
         writes,
+        read,
         docs: loaded,
     })
 }
@@ -311,9 +362,24 @@ fn check_creatable(
     let street_doc = loaded
         .get(&DocKind::Street { street }.id())
         .ok_or(SyncError::UnknownStreet(street))?;
-    let street_value: Street = crate::docs::read(street_doc)
-        .map_err(|e| SyncError::Malformed(format!("street {street} does not read: {e}")))?;
-    match street_value.addresses.get(&address.to_string()) {
+    // Only the one address is read, not the street's thousands of visits.
+    let unreadable = |e: &dyn std::fmt::Display| {
+        SyncError::Malformed(format!("street {street} does not read: {e}"))
+    };
+    let Ok(Some((Value::Object(ObjType::Map), addresses))) = street_doc.get(ROOT, "addresses")
+    else {
+        return Err(unreadable(&"it has no addresses"));
+    };
+    let key = address.to_string();
+    let entry: Option<Address> = match street_doc.get(&addresses, key.as_str()) {
+        Ok(None) => None,
+        Ok(Some(_)) => Some(
+            autosurgeon::hydrate_prop(street_doc, &addresses, key.as_str())
+                .map_err(|e| unreadable(&e))?,
+        ),
+        Err(e) => return Err(unreadable(&e)),
+    };
+    match entry {
         None => Err(SyncError::KindMismatch {
             id,
             reason: format!("street {street} has no address {address}"),
@@ -412,4 +478,99 @@ fn merge_offer(
         }
     };
     Ok((reply, write))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{
+        access::Role,
+        demo,
+        docs::new_actor,
+        model::{Partner, Street},
+    };
+
+    fn coach() -> Grant {
+        Grant {
+            role: Role::Coach,
+            partner: Some(Partner::CareOrganisation),
+            streets: [demo::street_id()].into(),
+        }
+    }
+
+    fn request(id: u64, streets: Vec<Uuid>, docs: Vec<DocOffer>) -> SyncRequest {
+        SyncRequest { id, streets, docs }
+    }
+
+    /// The plan loads only what `serve` needs, and `serve` names what was read and changed.
+    #[test]
+    fn the_plan_loads_what_serve_needs_and_serve_names_what_was_read_and_changed() {
+        let (kind, mut street) = demo::street(new_actor()).unwrap();
+        let heads = street.get_heads();
+        let entry = CatalogEntry {
+            kind,
+            heads: heads.clone(),
+        };
+        let catalog = Catalog {
+            docs: [(kind.id(), entry)].into(),
+        };
+        let loaded = || BTreeMap::from([(kind.id(), street.clone())]);
+        let serve_with = |request: &SyncRequest, loaded| {
+            let plan = Plan::new(request, &catalog, &coach());
+            let served = serve(request, &catalog, &plan, loaded, &new_actor(), &coach());
+            (plan, served)
+        };
+
+        // A phone that holds the street offers it with nothing new: nothing is loaded.
+        let idle = DocOffer {
+            id: kind.id(),
+            kind: None,
+            since: None,
+            heads: to_wire(&heads),
+            changes: Vec::new(),
+        };
+        let idle = request(1, vec![demo::street_id()], vec![idle]);
+        let (plan, served) = serve_with(&idle, BTreeMap::new());
+        assert!(plan.to_load().is_empty());
+        let served = served.unwrap();
+        assert!(served.read.is_empty() && served.writes.is_empty());
+        assert_eq!(served.response.docs.len(), 1);
+
+        // A new phone gets the street whole: loaded, and read.
+        let new = request(2, vec![demo::street_id()], Vec::new());
+        let (plan, served) = serve_with(&new, loaded());
+        assert_eq!(plan.to_load(), &BTreeSet::from([kind.id()]));
+        assert_eq!(served.unwrap().read, vec![kind]);
+
+        // A household offered for the first time needs its street, to check its address.
+        let household = |address: Uuid| DocKind::Household {
+            street: demo::street_id(),
+            address,
+            epoch: 0,
+        };
+        let offer = |kind: DocKind| DocOffer {
+            id: kind.id(),
+            kind: Some(kind),
+            since: Some(Vec::new()),
+            heads: to_wire(&kind.genesis(new_actor()).get_heads()),
+            changes: Vec::new(),
+        };
+        let nowhere = household(Uuid::now_v7());
+        let (plan, served) = serve_with(&request(3, Vec::new(), vec![offer(nowhere)]), loaded());
+        assert_eq!(plan.to_load(), &BTreeSet::from([kind.id()]));
+        assert!(
+            matches!(served, Err(SyncError::KindMismatch { .. })),
+            "{served:?}"
+        );
+        let value: Street = crate::docs::read(&street).unwrap();
+        let address: Uuid = value.addresses.keys().next().unwrap().parse().unwrap();
+        let here = household(address);
+        let (_, served) = serve_with(&request(4, Vec::new(), vec![offer(here)]), loaded());
+        let served = served.unwrap();
+        assert_eq!(served.changed(), vec![here]);
+        assert!(served.writes[0].created);
+        assert!(served.read.is_empty(), "the phone has all there is");
+    }
 }

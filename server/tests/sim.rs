@@ -1,105 +1,304 @@
-//! The sync protocol on an in-process simulated network: several replicas and one server,
-//! with messages dropped, duplicated, reordered and retried, and a server that loses its
-//! recent history to a restored backup. For every seed, once the network behaves, every
-//! device holds exactly what the server holds.
+//! The sync protocol on an in-process simulated network, through the server's own sync
+//! exchange (`voordeur_server::exchange`) over an in-memory store: several replicas and one
+//! server, with messages dropped, duplicated, reordered and retried, and a server that
+//! loses its recent history to a restored backup. For every seed, once the network
+//! behaves, every device holds exactly what the server holds.
+//!
+//! The server keeps one document cache across requests (and across the restore, as a
+//! running server would: its entries must then not be served stale), writes the audit
+//! log, and compacts documents after a few chunks. Every request also goes to a reference
+//! server that has neither cache nor compaction: both must answer alike and end up
+//! holding the same documents.
 
 // Test helpers unwrap: a panic is a failing test that names what broke.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::{Rng, SeedableRng, rngs::SmallRng, seq::SliceRandom};
+use voordeur_server::{
+    cache::DocCache,
+    exchange::{self, Caller, ExchangeError, Synced},
+    store::memory::MemoryStore,
+};
 use voordeur_shared::{
     access::{Grant, Role},
-    automerge::{AutoCommit, ChangeHash},
+    automerge::{ActorId, AutoCommit, ChangeHash},
     demo,
     docs::{self, DocKind, DocumentId, new_actor},
+    ids::AccountId,
     model::{Confidential, Household, Outcome, Partner, SignalKind, Street, Theme},
     record::VisitRecord,
     sync::{
-        SyncError,
+        Hash, ReplyStatus, SyncError, SyncRequest, SyncResponse,
+        chunks::parse_changes,
         client::{Received, Replica},
-        server::{Catalog, CatalogEntry, documents_to_load, serve},
         wire,
     },
 };
 
 const LIMIT: usize = 64 << 20;
+/// Small, so that the simulation compacts often.
+const COMPACT_AFTER: i64 = 4;
 
-/// A server that keeps each document as a list of saved chunks, as the real store does.
-#[derive(Clone)]
+/// A server's store and the cache of the server process running on it.
+struct Server {
+    store: MemoryStore,
+    /// `None`: a fresh, empty cache for every request.
+    cache: Option<DocCache>,
+}
+
+impl Server {
+    async fn sync(
+        &self,
+        actor: &ActorId,
+        caller: &Caller,
+        request: SyncRequest,
+    ) -> Result<Synced, ExchangeError> {
+        let fresh;
+        let cache = match &self.cache {
+            Some(cache) => cache,
+            None => {
+                fresh = DocCache::new(4096);
+                &fresh
+            }
+        };
+        exchange::run(&self.store, cache, actor, caller, request).await
+    }
+}
+
+/// What a backup holds: both servers' stores as they are now.
+struct Backup {
+    store: MemoryStore,
+    reference: MemoryStore,
+}
+
+/// The server under test (cache kept across requests, compaction after
+/// [`COMPACT_AFTER`] chunks), and a reference server without either that gets the same
+/// requests.
 struct SimServer {
-    store: BTreeMap<DocumentId, (DocKind, Vec<Vec<u8>>)>,
+    runtime: tokio::runtime::Runtime,
+    actor: ActorId,
+    tested: Server,
+    reference: Server,
+    /// Documents compacted so far.
+    compacted: usize,
 }
 
 impl SimServer {
     fn with_demo_street() -> Self {
         let (kind, mut doc) = demo::street(new_actor()).unwrap();
-        let mut store = BTreeMap::new();
-        store.insert(kind.id(), (kind, vec![doc.save()]));
-        SimServer { store }
+        let store = MemoryStore::new(COMPACT_AFTER);
+        let reference = MemoryStore::never_compacting();
+        store.create(kind, &mut doc);
+        reference.create(kind, &mut doc);
+        SimServer {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+            actor: new_actor(),
+            tested: Server {
+                store,
+                cache: Some(DocCache::new(4096)),
+            },
+            reference: Server {
+                store: reference,
+                cache: None,
+            },
+            compacted: 0,
+        }
     }
 
+    fn backup(&self) -> Backup {
+        Backup {
+            store: self.tested.store.clone(),
+            reference: self.reference.store.clone(),
+        }
+    }
+
+    /// The stores go back to the backup; the server's cache stays as it was.
+    fn restore(&mut self, backup: Backup) {
+        self.tested.store = backup.store;
+        self.reference.store = backup.reference;
+    }
+
+    /// The document as the server stores it.
     fn load(&self, id: &DocumentId) -> AutoCommit {
-        let (_, chunks) = &self.store[id];
-        AutoCommit::load(&chunks.concat()).unwrap()
+        self.tested.store.document(id).unwrap().unwrap()
+    }
+
+    fn heads(&self) -> BTreeMap<DocumentId, Vec<ChangeHash>> {
+        self.tested.store.heads()
     }
 
     /// Handles one request of a care coach of the demo street (who may read and write
     /// every document the simulation makes); returns the response bytes and how many
     /// documents it wrote.
-    fn handle(&mut self, request: &[u8]) -> Result<(Vec<u8>, usize), SyncError> {
-        self.handle_as(request, &grant(Role::Coach, Partner::CareOrganisation))
+    fn handle(&mut self, request: &[u8]) -> Result<(Vec<u8>, usize), ExchangeError> {
+        self.handle_as(request, &caller(Role::Coach, Partner::CareOrganisation))
     }
 
-    fn handle_as(&mut self, request: &[u8], grant: &Grant) -> Result<(Vec<u8>, usize), SyncError> {
+    /// Handles one request on both servers, and checks that they answer alike and that
+    /// the audit log names exactly the documents read and changed.
+    fn handle_as(
+        &mut self,
+        request: &[u8],
+        caller: &Caller,
+    ) -> Result<(Vec<u8>, usize), ExchangeError> {
         let request = wire::decode_request(request, LIMIT).unwrap();
-        let wanted = Catalog::wanted(&request);
-        let catalog = Catalog {
-            docs: self
-                .store
-                .iter()
-                .filter(|(id, (kind, _))| {
-                    wanted.ids.contains(id) || wanted.streets.contains(&kind.street())
-                })
-                .map(|(id, (kind, _))| {
-                    let entry = CatalogEntry {
-                        kind: *kind,
-                        heads: self.load(id).get_heads(),
-                    };
-                    (*id, entry)
-                })
-                .collect(),
+        let heads_before = self.heads();
+        let audited_before = self.tested.store.audit_log().len();
+        let (synced, expected) = self.runtime.block_on(async {
+            (
+                self.tested.sync(&self.actor, caller, request.clone()).await,
+                self.reference.sync(&self.actor, caller, request).await,
+            )
+        });
+        let audit = self.tested.store.audit_log().split_off(audited_before);
+        let synced = match (synced, expected) {
+            (Ok(synced), Ok(expected)) => {
+                assert_eq!(
+                    meaning(&synced.response),
+                    meaning(&expected.response),
+                    "the cache and compaction change nothing a client sees"
+                );
+                assert!(expected.compaction.is_none());
+                synced
+            }
+            (Err(e), Err(expected)) => {
+                assert_eq!(e.to_string(), expected.to_string());
+                assert_eq!(
+                    self.heads(),
+                    heads_before,
+                    "a refused request changes nothing"
+                );
+                assert!(audit.is_empty(), "a refused request is not audited");
+                return Err(e);
+            }
+            (synced, expected) => panic!("the servers disagree: {synced:?} / {expected:?}"),
         };
-        let loaded = documents_to_load(&request, &catalog, grant)
-            .into_iter()
-            .map(|id| (id, self.load(&id)))
-            .collect();
-        let served = serve(&request, &catalog, loaded, &new_actor(), grant)?;
-        let written = served.writes.len();
-        for write in served.writes {
-            let entry = self
-                .store
-                .entry(write.id)
-                .or_insert_with(|| (write.kind, Vec::new()));
-            entry.1.push(write.changes);
+        if let Some(compaction) = &synced.compaction {
+            self.compacted += compaction.result.as_ref().copied().unwrap();
         }
-        Ok((wire::encode_response(&served.response), written))
+
+        // The audit log names who read and changed what, and nothing else.
+        assert!(audit.iter().all(|line| line.account == caller.account));
+        let heads_after = self.heads();
+        let moved: BTreeSet<DocumentId> = heads_after
+            .iter()
+            .filter(|(id, heads)| heads_before.get(id) != Some(heads))
+            .map(|(id, _)| *id)
+            .collect();
+        let changed: Vec<DocumentId> = audit
+            .iter()
+            .filter(|line| line.action == "change")
+            .map(|line| line.kind.id())
+            .collect();
+        assert_eq!(changed.len(), synced.written);
+        assert_eq!(
+            changed.iter().copied().collect::<BTreeSet<_>>(),
+            moved,
+            "the audit log names the documents changed"
+        );
+        let read: Vec<DocumentId> = audit
+            .iter()
+            .filter(|line| line.action == "read")
+            .map(|line| line.kind.id())
+            .collect();
+        let sent: Vec<DocumentId> = synced
+            .response
+            .docs
+            .iter()
+            .filter(|reply| !reply.changes.is_empty())
+            .map(|reply| reply.id)
+            .collect();
+        assert_eq!(read, sent, "the audit log names the documents read");
+        assert_eq!(audit.len(), read.len() + changed.len());
+        Ok((wire::encode_response(&synced.response), synced.written))
     }
 
-    fn heads(&self) -> BTreeMap<DocumentId, Vec<ChangeHash>> {
-        self.store
-            .keys()
-            .map(|id| (*id, self.load(id).get_heads()))
-            .collect()
+    /// Checks that every document the server compacted equals the reference's, which is
+    /// stored as every chunk ever written; returns how many documents the reference keeps
+    /// in more chunks than the server.
+    fn check_compacted_documents(&self) -> usize {
+        let kinds = self.tested.store.kinds();
+        assert_eq!(kinds, self.reference.store.kinds());
+        assert_eq!(self.heads(), self.reference.store.heads());
+        let mut fewer_chunks = 0;
+        for (id, kind) in &kinds {
+            let compacted = self.load(id);
+            let plain = self.reference.store.document(id).unwrap().unwrap();
+            assert_eq!(content(kind, &compacted), content(kind, &plain));
+            kind.validate(&compacted).unwrap();
+            let chunks = self.tested.store.chunk_count(id);
+            assert!(chunks as i64 <= COMPACT_AFTER, "{chunks} chunks");
+            if self.reference.store.chunk_count(id) > chunks {
+                fewer_chunks += 1;
+            }
+        }
+        fewer_chunks
     }
 }
 
-fn grant(role: Role, partner: Partner) -> Grant {
-    Grant {
-        role,
-        partner: Some(partner),
-        streets: [demo::street_id()].into(),
+/// What a response tells a client: everything in it, but each reply's changes as the set
+/// of changes the bytes hold (two servers may encode the same changes differently).
+#[allow(clippy::type_complexity)]
+fn meaning(
+    response: &SyncResponse,
+) -> (
+    u64,
+    Vec<(
+        DocumentId,
+        Option<DocKind>,
+        ReplyStatus,
+        Option<Vec<Hash>>,
+        BTreeSet<ChangeHash>,
+    )>,
+) {
+    let replies = response
+        .docs
+        .iter()
+        .map(|reply| {
+            let changes = parse_changes(&reply.changes)
+                .unwrap()
+                .iter()
+                .map(|change| change.hash())
+                .collect();
+            (
+                reply.id,
+                reply.kind,
+                reply.status,
+                reply.heads.clone(),
+                changes,
+            )
+        })
+        .collect();
+    (response.request, replies)
+}
+
+/// What a document holds, as the app reads it.
+fn content(kind: &DocKind, doc: &AutoCommit) -> String {
+    match kind {
+        DocKind::Street { .. } => format!("{:?}", docs::read::<Street>(doc).unwrap()),
+        DocKind::Household { .. } => format!("{:?}", docs::read::<Household>(doc).unwrap()),
+        DocKind::Confidential { .. } => {
+            format!("{:?}", docs::read::<Confidential>(doc).unwrap())
+        }
+    }
+}
+
+/// A person of `role` at a `partner` organisation working in the demo street.
+fn caller(role: Role, partner: Partner) -> Caller {
+    Caller {
+        account: AccountId(uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{role:?}/{partner:?}").as_bytes(),
+        )),
+        grant: Grant {
+            role,
+            partner: Some(partner),
+            streets: [demo::street_id()].into(),
+        },
     }
 }
 
@@ -210,7 +409,7 @@ impl Clone for Msg {
 fn run_seed(seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut server = SimServer::with_demo_street();
-    let mut backup: Option<SimServer> = None;
+    let mut backup: Option<Backup> = None;
     let peers = rng.gen_range(2..=4);
     let mut replicas: Vec<Replica> = (0..peers).map(|_| new_replica()).collect();
     for replica in &mut replicas {
@@ -251,10 +450,10 @@ fn run_seed(seed: u64) {
                 let copy = network[rng.gen_range(0..network.len())].clone();
                 network.push(copy);
             }
-            97 => backup = Some(server.clone()),
+            97 => backup = Some(server.backup()),
             98 => {
                 if let Some(old) = backup.take() {
-                    server = old;
+                    server.restore(old);
                 }
             }
             _ => {}
@@ -296,9 +495,12 @@ fn run_seed(seed: u64) {
             "seed {seed}: peer {i} differs from the server"
         );
     }
-    for (id, (kind, _)) in &server.store {
-        kind.validate(&server.load(id)).unwrap();
-    }
+    // Compaction happened, and changed nothing of the documents (each of them valid).
+    assert!(server.compacted > 0, "seed {seed}: nothing was compacted");
+    assert!(
+        server.check_compacted_documents() > 0,
+        "seed {seed}: every document is in as many chunks as on the reference server"
+    );
 }
 
 #[test]
@@ -348,13 +550,24 @@ fn a_retried_request_applies_nothing_twice() {
 fn a_server_restored_from_backup_costs_one_extra_round_trip() {
     let mut rng = SmallRng::seed_from_u64(3);
     let mut server = SimServer::with_demo_street();
-    let backup = server.clone();
+    let backup = server.backup();
     let mut a = new_replica();
     sync(&mut a, &mut server);
     record_visit(&mut a, &mut rng);
     sync(&mut a, &mut server);
     assert_eq!(a.unsynced(), 0);
-    server = backup; // the visit is gone from the server
+    server.restore(backup); // the visit is gone from the server, not from its cache
+    let street = DocKind::Street {
+        street: demo::street_id(),
+    }
+    .id();
+    let cached = server.tested.cache.as_ref().unwrap().heads(&street);
+    assert!(cached.is_some(), "the cache holds the street");
+    assert_ne!(
+        cached.as_ref(),
+        server.heads().get(&street),
+        "at heads the restored store does not have"
+    );
     record_visit(&mut a, &mut rng);
     assert!(
         sync(&mut a, &mut server).again,
@@ -442,12 +655,12 @@ fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
 #[test]
 fn a_signal_handed_to_another_partner_is_merged_but_never_sent_back() {
     let mut server = SimServer::with_demo_street();
-    let builder_grant = grant(Role::CommunityBuilder, Partner::Municipality);
+    let builder_caller = caller(Role::CommunityBuilder, Partner::Municipality);
     let mut builder = new_replica();
     let mut coach = new_replica();
     let sync_builder = |builder: &mut Replica, server: &mut SimServer| {
         let request = wire::encode_request(&builder.request());
-        let (response, _) = server.handle_as(&request, &builder_grant).unwrap();
+        let (response, _) = server.handle_as(&request, &builder_caller).unwrap();
         builder.receive(wire::decode_response(&response, LIMIT).unwrap())
     };
     sync_builder(&mut builder, &mut server);
@@ -512,7 +725,7 @@ fn a_signal_handed_to_another_partner_is_merged_but_never_sent_back() {
     let mut coordinator = new_replica();
     let request = wire::encode_request(&coordinator.request());
     let (response, _) = server
-        .handle_as(&request, &grant(Role::Coordinator, Partner::Municipality))
+        .handle_as(&request, &caller(Role::Coordinator, Partner::Municipality))
         .unwrap();
     coordinator.receive(wire::decode_response(&response, LIMIT).unwrap());
     assert!(coordinator.get(&care).is_none());
@@ -520,9 +733,12 @@ fn a_signal_handed_to_another_partner_is_merged_but_never_sent_back() {
     let err = server
         .handle_as(
             &wire::encode_request(&builder.request()),
-            &grant(Role::Coordinator, Partner::Municipality),
+            &caller(Role::Coordinator, Partner::Municipality),
         )
         .unwrap_err();
-    assert!(matches!(err, SyncError::Forbidden(_)), "{err:?}");
+    assert!(
+        matches!(err, ExchangeError::Refused(SyncError::Forbidden(_))),
+        "{err:?}"
+    );
     assert_eq!(server.heads(), before, "a refused request changes nothing");
 }

@@ -1,0 +1,184 @@
+//! The sync exchange as one unit, on any [`DocStore`]: what `POST /api/sync` does once the
+//! request is decoded, and what the simulation (`server/tests/sim.rs`) drives over
+//! [`MemoryStore`](crate::store::memory::MemoryStore).
+//!
+//! In one write transaction: the catalog (locking the offered documents), the [`Plan`],
+//! the documents it needs (from the [`DocCache`] when it holds them at the catalog's heads,
+//! otherwise from the store), `serve` (on a blocking thread: merging and checking is CPU
+//! work), the writes, the audit lines of what the person read and changed, and the
+//! commit. Only then: the cache keeps the documents at their committed heads, and the
+//! documents written that now have too many chunks are compacted from the parsed copies
+//! held here. The response goes out after all of that.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use voordeur_shared::{
+    access::Grant,
+    automerge::{ActorId, AutoCommit, ChangeHash},
+    docs::DocumentId,
+    ids::AccountId,
+    sync::{
+        SyncError, SyncRequest, SyncResponse,
+        server::{Catalog, Plan, serve},
+    },
+};
+
+use crate::{
+    cache::DocCache,
+    store::{DocStore, Snapshot, StoreError},
+};
+
+/// Who is syncing: the account (for the audit log) and what it may see and change.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: AccountId,
+    pub grant: Grant,
+}
+
+/// A committed sync: the response, and what the log line tells.
+#[derive(Debug)]
+pub struct Synced {
+    pub response: SyncResponse,
+    /// Documents offered.
+    pub offered: usize,
+    /// Documents written (changed or created).
+    pub written: usize,
+    /// Documents answered.
+    pub replied: usize,
+    /// Compaction after the commit, if a written document had too many chunks.
+    pub compaction: Option<Compaction>,
+}
+
+/// Compaction after a sync.
+#[derive(Debug)]
+pub struct Compaction {
+    /// The documents snapshotted.
+    pub docs: Vec<DocumentId>,
+    /// How many of them the snapshot replaced (fewer if a later sync's snapshot already
+    /// did), or why compaction failed: the sync itself is committed, and the document is
+    /// compacted after its next write.
+    pub result: Result<usize, StoreError>,
+}
+
+/// Why a sync was not committed. Nothing of it is stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The request is refused (see `voordeur_shared::sync::server::serve`).
+    #[error(transparent)]
+    Refused(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the sync's worker thread failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+/// Runs one sync exchange of `caller` against `store` (see the module's documentation);
+/// documents the server creates get `actor`.
+pub async fn run<S: DocStore>(
+    store: &S,
+    cache: &DocCache,
+    actor: &ActorId,
+    caller: &Caller,
+    request: SyncRequest,
+) -> Result<Synced, ExchangeError> {
+    let offered = request.docs.len();
+    let mut tx = store.begin().await?;
+    let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
+    let plan = Plan::new(&request, &catalog, &caller.grant);
+    let mut loaded = BTreeMap::new();
+    let mut missing = BTreeSet::new();
+    for id in plan.to_load() {
+        let entry = catalog.docs.get(id);
+        match entry.and_then(|e| cache.get(id, &e.heads)) {
+            Some(doc) => {
+                loaded.insert(*id, doc);
+            }
+            None => {
+                missing.insert(*id);
+            }
+        }
+    }
+    loaded.extend(store.load(&mut tx, &missing).await?);
+    let mut committed_heads: BTreeMap<DocumentId, Vec<ChangeHash>> = catalog
+        .docs
+        .iter()
+        .map(|(id, entry)| (*id, entry.heads.clone()))
+        .collect();
+    let (actor, grant) = (actor.clone(), caller.grant.clone());
+    // Merging and checking documents is CPU work: keep it off the async workers.
+    let served = tokio::task::spawn_blocking(move || {
+        serve(&request, &catalog, &plan, loaded, &actor, &grant)
+    })
+    .await??;
+    let chunks = store.write(&mut tx, &served.writes).await?;
+    // Who read and changed which residents' documents, committed with the changes.
+    store
+        .audit(&mut tx, caller.account, "read", &served.read)
+        .await?;
+    store
+        .audit(&mut tx, caller.account, "change", &served.changed())
+        .await?;
+    store.commit(tx).await?;
+
+    committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
+    let too_long: BTreeMap<DocumentId, i64> = chunks
+        .into_iter()
+        .filter(|(_, chunks)| chunks.count > store.compact_after())
+        .map(|(id, chunks)| (id, chunks.last))
+        .collect();
+    let mut to_compact: Vec<(DocumentId, i64, AutoCommit)> = Vec::new();
+    for (id, mut doc) in served.docs {
+        if committed_heads.get(&id) != Some(&doc.get_heads()) {
+            continue;
+        }
+        match too_long.get(&id) {
+            Some(through) => to_compact.push((id, *through, doc)),
+            None => cache.put(id, doc),
+        }
+    }
+    let compaction = if to_compact.is_empty() {
+        None
+    } else {
+        let docs = to_compact.iter().map(|(id, ..)| *id).collect();
+        let result = compact(store, cache, to_compact).await;
+        Some(Compaction { docs, result })
+    };
+    Ok(Synced {
+        offered,
+        written: served.writes.len(),
+        replied: served.response.docs.len(),
+        response: served.response,
+        compaction,
+    })
+}
+
+/// Saves each document whole (they are at their committed heads, so the snapshot covers
+/// exactly the chunks up to the one this sync wrote), has the store replace those chunks,
+/// and keeps the documents in the cache.
+async fn compact<S: DocStore>(
+    store: &S,
+    cache: &DocCache,
+    docs: Vec<(DocumentId, i64, AutoCommit)>,
+) -> Result<usize, StoreError> {
+    let (docs, snapshots) = tokio::task::spawn_blocking(move || {
+        let mut snapshots = Vec::with_capacity(docs.len());
+        let docs: Vec<(DocumentId, AutoCommit)> = docs
+            .into_iter()
+            .map(|(id, through, mut doc)| {
+                snapshots.push(Snapshot {
+                    id,
+                    through,
+                    bytes: doc.save(),
+                });
+                (id, doc)
+            })
+            .collect();
+        (docs, snapshots)
+    })
+    .await
+    .map_err(|e| StoreError::Other(e.into()))?;
+    for (id, doc) in docs {
+        cache.put(id, doc);
+    }
+    store.compact(&snapshots).await
+}

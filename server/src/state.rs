@@ -1,0 +1,17 @@
+//! [`AppState`]: what every handler shares. `app` builds it; the handlers (`auth`,
+//! `session`, `admin`, `routes`) read it.
+
+use voordeur_shared::automerge::ActorId;
+
+use crate::{cache::DocCache, config::Config, limiter::SignInLimiter, store::Store};
+
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub cache: DocCache,
+    /// The actor of the few changes the server writes itself (genesis of new documents,
+    /// the demo street).
+    pub actor: ActorId,
+    pub limiter: SignInLimiter,
+}
