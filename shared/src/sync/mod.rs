@@ -22,9 +22,11 @@
 //! client offers the whole document in its next request, which converges. That is the one
 //! extra round trip.
 //!
-//! The client half lives in [`client`], the server half in [`server`]; both are sans-IO,
-//! so `tests/sim.rs` runs them over a simulated network that drops, duplicates, reorders
-//! and retries messages. [`wire`] is the byte encoding.
+//! The client half lives in [`client`], the server half in [`server`]; both are sans-IO.
+//! The server wraps [`server::serve`] in its store's transaction (`voordeur_server::exchange`),
+//! and the simulation (`server/tests/sim.rs`) runs that exchange, over an in-memory store,
+//! on a network that drops, duplicates, reorders and retries messages. [`wire`] is the
+//! byte encoding.
 
 pub mod chunks;
 pub mod client;
