@@ -115,7 +115,7 @@ async fn a_care_signal_reaches_the_care_coach_and_no_one_else() {
         let stored: u32 = phone.eval("localStorage.length").await?;
         assert!(stored > 3, "the street is stored ({stored} keys)");
         let keys: Vec<String> = phone
-            .eval("Object.keys(localStorage).filter(k => k.startsWith('vd.meta.'))")
+            .eval("Object.keys(localStorage).filter(k => k.startsWith('vd.heads.'))")
             .await?;
         assert_eq!(
             keys.len(),

@@ -74,3 +74,19 @@ pub struct ErrorBody {
     pub error: String,
     pub message: String,
 }
+
+/// One line of the audit log (`GET /api/admin/audit`): who read or changed which document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub account: Uuid,
+    /// The account's username (`None` if the account is gone).
+    pub username: Option<String>,
+    /// `read` (the server sent the document's content) or `change`.
+    pub action: String,
+    pub document: String,
+    pub street: Uuid,
+    pub kind: String,
+    pub address: Option<Uuid>,
+    pub partner: Option<String>,
+}

@@ -10,7 +10,7 @@ use voordeur_shared::{
     automerge::AutoCommit,
     demo,
     docs::{DocKind, DocumentId, new_actor},
-    ids::{AccountId, AddressId, StreetId},
+    ids::{AccountId, AddressId, StreetId, VisitId},
     model::{Consent, Outcome, Partner, Resident, SignalKind, Theme},
     sync::{
         SyncError, SyncRequest, SyncResponse,
@@ -141,6 +141,18 @@ fn first_door(field: &mut Field<MemoryKv>) -> AddressId {
     field.stored_walk().unwrap().doors().next().unwrap().id
 }
 
+/// A signed-in phone that has just talked to someone at the street's first door.
+fn after_a_talk() -> (Server, Field<MemoryKv>, AddressId, VisitId) {
+    let mut server = Server::with_demo_street();
+    let mut field = phone(&mut server);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    let visit = field.door_view(door).unwrap().visits[0].id;
+    (server, field, door, visit)
+}
+
 #[test]
 fn a_visit_recorded_is_stored_and_shows_after_a_reload() {
     let mut server = Server::with_demo_street();
@@ -211,13 +223,7 @@ fn a_sync_brings_the_work_to_the_server_and_others_work_back() {
 
 #[test]
 fn a_change_that_does_not_fit_in_storage_is_kept_and_stored_with_the_next_write() {
-    let mut server = Server::with_demo_street();
-    let mut field = phone(&mut server);
-    let door = first_door(&mut field);
-    field
-        .record_visit(door, Outcome::Talked, None, 1_000)
-        .unwrap();
-    let visit = field.door_view(door).unwrap().visits[0].id;
+    let (_, mut field, door, visit) = after_a_talk();
     let used = field.kv_mut().chars();
     field.kv_mut().set_quota(Some(used));
     let full = field.edit(
@@ -261,12 +267,7 @@ fn a_full_storage_changes_nothing_that_was_stored() {
 
 #[test]
 fn a_damaged_stored_document_is_an_error_that_names_it_not_a_crash() {
-    let mut server = Server::with_demo_street();
-    let mut field = phone(&mut server);
-    let door = first_door(&mut field);
-    field
-        .record_visit(door, Outcome::Talked, None, 1_000)
-        .unwrap();
+    let (_, field, _, _) = after_a_talk();
     let mut kv = field.close();
     let snapshots: Vec<String> = kv
         .keys()
@@ -287,12 +288,7 @@ fn a_damaged_stored_document_is_an_error_that_names_it_not_a_crash() {
 
 #[test]
 fn a_refused_sync_keeps_the_work_waiting() {
-    let mut server = Server::with_demo_street();
-    let mut field = phone(&mut server);
-    let door = first_door(&mut field);
-    field
-        .record_visit(door, Outcome::Talked, None, 1_000)
-        .unwrap();
+    let (mut server, mut field, _, _) = after_a_talk();
     let waiting = field.unsynced();
     // The municipality's coordinator reads only: the server refuses the change whole.
     server.grant.role = Role::Coordinator;
@@ -311,13 +307,7 @@ fn a_refused_sync_keeps_the_work_waiting() {
 
 #[test]
 fn consent_with_a_name_and_a_signal_for_the_care_organisation_are_stored() {
-    let mut server = Server::with_demo_street();
-    let mut field = phone(&mut server);
-    let door = first_door(&mut field);
-    field
-        .record_visit(door, Outcome::Talked, None, 1_000)
-        .unwrap();
-    let visit = field.door_view(door).unwrap().visits[0].id;
+    let (_, mut field, door, visit) = after_a_talk();
     let resident = Resident {
         name: "Mevrouw Jansen".into(),
         contact: "06 12345678".into(),
@@ -352,12 +342,7 @@ fn consent_with_a_name_and_a_signal_for_the_care_organisation_are_stored() {
 
 #[test]
 fn stored_values_are_sealed_and_keys_name_no_document() {
-    let mut server = Server::with_demo_street();
-    let mut field = phone(&mut server);
-    let door = first_door(&mut field);
-    field
-        .record_visit(door, Outcome::Talked, None, 1_000)
-        .unwrap();
+    let (_, field, door, _) = after_a_talk();
     let kv = field.close();
     let street = DocKind::Street {
         street: demo::street_id(),

@@ -4,10 +4,11 @@
 use leptos::{ev, prelude::*};
 use voordeur_shared::{
     access::Role,
+    api::{Account, AuditEntry, Organisation, StreetSummary},
     layout::{ComplexPlan, StreetPlan},
     model::Partner,
 };
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use super::{Ui, day, texts};
 use crate::{actions::use_actions, session};
@@ -15,29 +16,14 @@ use crate::{actions::use_actions, session};
 /// What the page shows, as read from the server.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Overview {
-    organisations: Vec<(String, String)>,
-    streets: Vec<(String, String)>,
-    /// (username, display name, role, organisation, streets)
-    accounts: Vec<(String, String, String, String, usize)>,
-    audit: Vec<String>,
+    organisations: Vec<Organisation>,
+    streets: Vec<StreetSummary>,
+    accounts: Vec<Account>,
+    audit: Vec<AuditEntry>,
 }
 
-fn list(json: &JsValue) -> Vec<JsValue> {
-    json.clone()
-        .dyn_into::<js_sys::Array>()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default()
-}
-
-fn get(object: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn text(object: &JsValue, name: &str) -> Option<String> {
-    get(object, name).as_string()
-}
-
-async fn fetch(token: &str, url: &str) -> Result<JsValue, String> {
+/// `GET url`, read into its API type.
+async fn fetch<T: serde::de::DeserializeOwned>(token: &str, url: &str) -> Result<T, String> {
     let response = session::call("GET", url, Some(token), None)
         .await
         .map_err(|e| format!("{e:?}"))?;
@@ -45,55 +31,18 @@ async fn fetch(token: &str, url: &str) -> Result<JsValue, String> {
         .await
         .map_err(|e| format!("{e:?}"))?;
     if response.ok() {
-        Ok(json)
+        session::from_json(json).ok_or_else(|| format!("{url}: the answer does not read"))
     } else {
         Err(session::error_message(json, response.status()))
     }
 }
 
 async fn overview(token: &str) -> Result<Overview, String> {
-    let organisations = list(&fetch(token, "/api/admin/organisations").await?)
-        .iter()
-        .filter_map(|o| Some((text(o, "name")?, text(o, "partner")?)))
-        .collect();
-    let streets = list(&fetch(token, "/api/streets").await?)
-        .iter()
-        .filter_map(|s| Some((text(s, "id")?, text(s, "name")?)))
-        .collect();
-    let accounts = list(&fetch(token, "/api/admin/accounts").await?)
-        .iter()
-        .filter_map(|a| {
-            let organisation = text(&get(a, "organisation"), "name").unwrap_or_default();
-            let streets = js_sys::Array::from(&get(a, "streets")).length() as usize;
-            Some((
-                text(a, "username")?,
-                text(a, "display_name")?,
-                text(a, "role")?,
-                organisation,
-                streets,
-            ))
-        })
-        .collect();
-    let audit = list(&fetch(token, "/api/admin/audit?limit=100").await?)
-        .iter()
-        .map(|e| {
-            format!(
-                "{} · {} · {} {} · {}",
-                day(get(e, "at_ms").as_f64().unwrap_or(0.0) as i64),
-                text(e, "username")
-                    .or_else(|| text(e, "account"))
-                    .unwrap_or_default(),
-                text(e, "action").unwrap_or_default(),
-                text(e, "kind").unwrap_or_default(),
-                text(e, "document").unwrap_or_default(),
-            )
-        })
-        .collect();
     Ok(Overview {
-        organisations,
-        streets,
-        accounts,
-        audit,
+        organisations: fetch(token, "/api/admin/organisations").await?,
+        streets: fetch(token, "/api/streets").await?,
+        accounts: fetch(token, "/api/admin/accounts").await?,
+        audit: fetch(token, "/api/admin/audit?limit=100").await?,
     })
 }
 
@@ -261,12 +210,12 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
 
             <h2>{t.organisations}</h2>
             <ul class="organisations">
-                {move || data.get().organisations.into_iter().map(|(name, partner)| {
+                {move || data.get().organisations.into_iter().map(|o| {
                     let partner = Partner::ALL
                         .iter()
-                        .position(|p| p.label() == partner)
-                        .map_or(partner, |i| texts(ui).partners[i].to_string());
-                    view! { <li>{name}" · "{partner}</li> }
+                        .position(|p| *p == o.partner)
+                        .map_or("", |i| texts(ui).partners[i]);
+                    view! { <li>{o.name}" · "{partner}</li> }
                 }).collect_view()}
             </ul>
             <form class="card add-organisation" on:submit=add_org>
@@ -277,8 +226,8 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
 
             <h2>{t.streets}</h2>
             <ul class="streets-list">
-                {move || data.get().streets.into_iter().map(|(id, name)| view! {
-                    <li>{name}" · "<small>{id}</small></li>
+                {move || data.get().streets.into_iter().map(|street| view! {
+                    <li>{street.name}" · "<small>{street.id.to_string()}</small></li>
                 }).collect_view()}
             </ul>
             <form class="card add-street" on:submit=add_street>
@@ -293,16 +242,17 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
 
             <h2>{t.accounts}</h2>
             <ul class="accounts">
-                {move || data.get().accounts.into_iter().map(|(user, name, role, org, streets)| {
-                    let key = user.clone();
+                {move || data.get().accounts.into_iter().map(|a| {
                     let role = Role::ALL
                         .iter()
-                        .position(|r| r.label() == role)
-                        .map_or(role, |i| texts(ui).roles[i].to_string());
-                    let streets = format!("{streets} {}", texts(ui).streets.to_lowercase());
+                        .position(|r| *r == a.role)
+                        .map_or("", |i| texts(ui).roles[i]);
+                    let org = a.organisation.map(|o| o.name).unwrap_or_default();
+                    let streets =
+                        format!("{} {}", a.streets.len(), texts(ui).streets.to_lowercase());
                     view! {
-                        <li data-username=key>
-                            <strong>{user}</strong>" · "{name}" · "{role}" · "{org}" · "{streets}
+                        <li data-username=a.username.clone()>
+                            <strong>{a.username.clone()}</strong>" · "{a.display_name}" · "{role}" · "{org}" · "{streets}
                         </li>
                     }
                 }).collect_view()}
@@ -318,8 +268,9 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
                 <label>{t.organisation}
                     <select name="new-organisation" on:change=input(organisation)>
                         <option value="">"—"</option>
-                        {move || data.get().organisations.into_iter().map(|(name, _)| view! {
-                            <option value=name.clone()>{name.clone()}</option>
+                        {move || data.get().organisations.into_iter().map(|o| {
+                            let name = o.name;
+                            view! { <option value=name.clone()>{name.clone()}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -331,14 +282,15 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
                 <h3>{t.assign}</h3>
                 <select name="assign-user" on:change=input(assign_user)>
                     <option value="">"—"</option>
-                    {move || data.get().accounts.into_iter().map(|(user, ..)| view! {
-                        <option value=user.clone()>{user.clone()}</option>
+                    {move || data.get().accounts.into_iter().map(|a| {
+                        let user = a.username;
+                        view! { <option value=user.clone()>{user.clone()}</option> }
                     }).collect_view()}
                 </select>
                 <select name="assign-street" on:change=input(assign_street)>
                     <option value="">"—"</option>
-                    {move || data.get().streets.into_iter().map(|(id, name)| view! {
-                        <option value=id>{name}</option>
+                    {move || data.get().streets.into_iter().map(|street| view! {
+                        <option value=street.id.to_string()>{street.name}</option>
                     }).collect_view()}
                 </select>
                 <button type="submit">{t.assign}</button>
@@ -346,7 +298,11 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
 
             <h2>{t.audit_log}</h2>
             <ol class="audit">
-                {move || data.get().audit.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
+                {move || data.get().audit.into_iter().map(|e| {
+                    let who = e.username.unwrap_or_else(|| e.account.to_string());
+                    let line = format!("{} · {who} · {} {} · {}", day(e.at_ms), e.action, e.kind, e.document);
+                    view! { <li>{line}</li> }
+                }).collect_view()}
             </ol>
         </section>
     }

@@ -15,7 +15,7 @@ use voordeur_shared::{
 
 use super::{Store, WriteTx, now_ms};
 
-pub use voordeur_shared::api::{Account, Organisation};
+pub use voordeur_shared::api::{Account, AuditEntry, Organisation};
 
 /// An account to create; the password is already hashed.
 #[derive(Debug, Clone)]
@@ -25,22 +25,6 @@ pub struct NewAccount {
     pub role: Role,
     pub organisation: Option<Uuid>,
     pub password_hash: String,
-}
-
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AuditEntry {
-    pub at_ms: i64,
-    pub account: Uuid,
-    /// The account's username (`None` if the account is gone).
-    pub username: Option<String>,
-    /// `read` (the server sent the document's content) or `change`.
-    pub action: String,
-    pub document: String,
-    pub street: Uuid,
-    pub kind: String,
-    pub address: Option<Uuid>,
-    pub partner: Option<String>,
 }
 
 /// Audit lines written by one statement (8 parameters each, well under SQLite's limit).
