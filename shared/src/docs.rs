@@ -14,7 +14,7 @@
 //! the household of door 12 offline therefore create the *same* document with the same
 //! skeleton, and their edits merge instead of one skeleton hiding the other.
 
-use std::{fmt, str::FromStr};
+use std::{fmt, marker::PhantomData, str::FromStr};
 
 use automerge::{
     ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef,
@@ -23,7 +23,10 @@ use automerge::{
 use autosurgeon::{Hydrate, Reconcile};
 use uuid::Uuid;
 
-use crate::model::{Confidential, Household, Partner, SchemaViolation, Street};
+use crate::model::{
+    Address, Complex, Confidential, Conversation, Household, Partner, SchemaViolation, Signal,
+    Street, Visit, Wish,
+};
 
 /// Namespace for the UUID v5 document ids.
 const DOC_NAMESPACE: Uuid = Uuid::from_u128(0x5b0f_8f7e_2c1d_4e0a_9a63_7d1e_0c4b_a3f1);
@@ -185,8 +188,47 @@ fn map_at(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
     }
 }
 
-fn collection(doc: &AutoCommit, name: &'static str) -> Result<ObjId, EditError> {
-    map_at(doc, &ROOT, name).ok_or(EditError::MissingCollection(name))
+/// A top-level map of a document whose entries are `T`s keyed by id (see the constants
+/// below): the one way to name a collection, so its name and its entries' type can't
+/// disagree.
+#[derive(Debug)]
+pub struct Collection<T> {
+    pub name: &'static str,
+    of: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Collection<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Collection<T> {}
+
+impl<T> Collection<T> {
+    const fn new(name: &'static str) -> Self {
+        Collection {
+            name,
+            of: PhantomData,
+        }
+    }
+}
+
+/// The street document's buildings.
+pub const COMPLEXES: Collection<Complex> = Collection::new("complexes");
+/// The street document's doors.
+pub const ADDRESSES: Collection<Address> = Collection::new("addresses");
+/// The street document's visits.
+pub const VISITS: Collection<Visit> = Collection::new("visits");
+/// The street document's wishes.
+pub const WISHES: Collection<Wish> = Collection::new("wishes");
+/// A household document's conversations, by visit id.
+pub const CONVERSATIONS: Collection<Conversation> = Collection::new("conversations");
+/// A confidential document's signals.
+pub const SIGNALS: Collection<Signal> = Collection::new("signals");
+
+fn collection<T>(doc: &AutoCommit, of: Collection<T>) -> Result<ObjId, EditError> {
+    map_at(doc, &ROOT, of.name).ok_or(EditError::MissingCollection(of.name))
 }
 
 /// Reads the whole document as `T`.
@@ -198,11 +240,11 @@ pub fn read<T: Hydrate>(doc: &AutoCommit) -> Result<T, autosurgeon::HydrateError
 /// `visits`), touching only what differs from what is there.
 pub fn put_entry<T: Reconcile>(
     doc: &mut AutoCommit,
-    collection_name: &'static str,
+    of: Collection<T>,
     key: &str,
     value: &T,
 ) -> Result<(), EditError> {
-    let obj = collection(doc, collection_name)?;
+    let obj = collection(doc, of)?;
     autosurgeon::reconcile_prop(doc, &obj, key, value)?;
     Ok(())
 }
@@ -220,22 +262,25 @@ pub fn put_field<T: Reconcile>(
 /// Reads entry `key` of the top-level map `collection`, if it is there.
 pub fn get_entry<T: Hydrate>(
     doc: &AutoCommit,
-    collection_name: &'static str,
+    of: Collection<T>,
     key: &str,
 ) -> Result<Option<T>, EditError> {
-    let obj = collection(doc, collection_name)?;
-    Ok(autosurgeon::hydrate_prop(doc, &obj, key)?)
+    let obj = collection(doc, of)?;
+    if doc.get(&obj, key)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(autosurgeon::hydrate_prop(doc, &obj, key)?))
 }
 
 /// The entries of the top-level map `collection` whose text `field` passes `keep`, read
 /// without reading the others: a door's visits out of a street's ten thousand.
 pub fn entries_where<T: Hydrate>(
     doc: &AutoCommit,
-    collection_name: &'static str,
+    of: Collection<T>,
     field: &str,
     mut keep: impl FnMut(&str) -> bool,
 ) -> Result<Vec<(String, T)>, EditError> {
-    let obj = collection(doc, collection_name)?;
+    let obj = collection(doc, of)?;
     let mut out = Vec::new();
     for item in doc.map_range(&obj, ..) {
         let ValueRef::Object(ObjType::Map) = item.value else {
@@ -258,12 +303,12 @@ pub fn entries_where<T: Hydrate>(
 }
 
 /// Calls `each` with the object id of every entry of the top-level map `collection`.
-pub fn for_each_entry(
+pub fn for_each_entry<T>(
     doc: &AutoCommit,
-    collection_name: &'static str,
+    of: Collection<T>,
     mut each: impl FnMut(&str, &ObjId) -> Result<(), EditError>,
 ) -> Result<(), EditError> {
-    let obj = collection(doc, collection_name)?;
+    let obj = collection(doc, of)?;
     for item in doc.map_range(&obj, ..) {
         if let ValueRef::Object(ObjType::Map) = item.value {
             each(&item.key, &item.id())?;
@@ -276,10 +321,10 @@ pub fn for_each_entry(
 /// smallest set of character insertions and deletions, so that concurrent edits by
 /// others elsewhere in the notes survive the merge.
 pub fn update_notes(doc: &mut AutoCommit, visit: &str, text: &str) -> Result<(), EditError> {
-    let conversations = collection(doc, "conversations")?;
+    let conversations = collection(doc, CONVERSATIONS)?;
     let conversation =
         map_at(doc, &conversations, visit).ok_or_else(|| EditError::MissingEntry {
-            collection: "conversations",
+            collection: CONVERSATIONS.name,
             key: visit.to_string(),
         })?;
     let notes = match doc.get(&conversation, "notes")? {
@@ -299,8 +344,8 @@ pub struct Conflict {
 }
 
 /// The conflicting fields of entry `key` in the top-level map `collection`.
-pub fn conflicts(doc: &AutoCommit, collection_name: &'static str, key: &str) -> Vec<Conflict> {
-    let Ok(obj) = collection(doc, collection_name) else {
+pub fn conflicts<T>(doc: &AutoCommit, of: Collection<T>, key: &str) -> Vec<Conflict> {
+    let Ok(obj) = collection(doc, of) else {
         return Vec::new();
     };
     let Some(entry) = map_at(doc, &obj, key) else {
@@ -331,6 +376,13 @@ fn render(value: &Value<'_>) -> String {
 mod tests {
     use super::*;
     use crate::model::{Conversation, Outcome, Visit};
+
+    #[test]
+    fn an_entry_that_is_not_there_reads_as_none() {
+        let doc = street_kind().genesis(new_actor());
+        let missing: Option<Visit> = get_entry(&doc, VISITS, "no such visit").unwrap();
+        assert_eq!(missing, None);
+    }
 
     /// Documents are found by these ids on every phone and server: a change in how ids are
     /// made would strand every stored document.
@@ -435,8 +487,8 @@ mod tests {
             notes: autosurgeon::Text::with_value(notes),
             contribution: String::new(),
         };
-        put_entry(&mut a, "conversations", &va, &conv("from phone a")).unwrap();
-        put_entry(&mut b, "conversations", &vb, &conv("from phone b")).unwrap();
+        put_entry(&mut a, CONVERSATIONS, &va, &conv("from phone a")).unwrap();
+        put_entry(&mut b, CONVERSATIONS, &vb, &conv("from phone b")).unwrap();
         a.merge(&mut b).unwrap();
         let merged: Household = read(&a).unwrap();
         assert_eq!(merged.conversations.len(), 2, "{merged:?}");
@@ -448,7 +500,7 @@ mod tests {
     fn concurrent_note_edits_keep_both_texts() {
         let mut a = household_kind().genesis(new_actor());
         let visit = new_id();
-        put_entry(&mut a, "conversations", &visit, &Conversation::default()).unwrap();
+        put_entry(&mut a, CONVERSATIONS, &visit, &Conversation::default()).unwrap();
         update_notes(&mut a, &visit, "Wil graag een bankje.").unwrap();
         let mut b = a.fork().with_actor(new_actor());
         update_notes(&mut a, &visit, "Builder: Wil graag een bankje.").unwrap();
@@ -472,12 +524,12 @@ mod tests {
             outcome,
             return_on: None,
         };
-        put_entry(&mut a, "visits", &visit, &v(Outcome::NotHome)).unwrap();
+        put_entry(&mut a, VISITS, &visit, &v(Outcome::NotHome)).unwrap();
         let mut b = a.fork().with_actor(new_actor());
-        put_entry(&mut a, "visits", &visit, &v(Outcome::Talked)).unwrap();
-        put_entry(&mut b, "visits", &visit, &v(Outcome::Refused)).unwrap();
+        put_entry(&mut a, VISITS, &visit, &v(Outcome::Talked)).unwrap();
+        put_entry(&mut b, VISITS, &visit, &v(Outcome::Refused)).unwrap();
         a.merge(&mut b).unwrap();
-        let found = conflicts(&a, "visits", &visit);
+        let found = conflicts(&a, VISITS, &visit);
         let outcome = found.iter().find(|c| c.field == "outcome").unwrap();
         let mut values = outcome.values.clone();
         values.sort();
@@ -485,9 +537,9 @@ mod tests {
         // The address was also written by both (different random ids): also a conflict.
         assert!(found.iter().any(|c| c.field == "address"), "{found:?}");
         // Writing the field again resolves it.
-        put_entry(&mut a, "visits", &visit, &v(Outcome::Talked)).unwrap();
+        put_entry(&mut a, VISITS, &visit, &v(Outcome::Talked)).unwrap();
         assert!(
-            conflicts(&a, "visits", &visit)
+            conflicts(&a, VISITS, &visit)
                 .iter()
                 .all(|c| c.field != "outcome")
         );
@@ -499,7 +551,7 @@ mod tests {
         let visit = new_id();
         put_entry(
             &mut doc,
-            "visits",
+            VISITS,
             &visit,
             &Visit {
                 address: new_id(),

@@ -54,14 +54,14 @@ impl DoorView {
         confidential: impl IntoIterator<Item = &'a AutoCommit>,
     ) -> Result<DoorView, RecordError> {
         let key = address.to_string();
-        let entry: Address = docs::get_entry(street, "addresses", &key)?
+        let entry: Address = docs::get_entry(street, docs::ADDRESSES, &key)?
             .ok_or(RecordError::UnknownAddress(address.0))?;
-        let building: Option<Complex> = docs::get_entry(street, "complexes", &entry.complex)?;
+        let building: Option<Complex> = docs::get_entry(street, docs::COMPLEXES, &entry.complex)?;
         let visits: Vec<(String, Visit)> =
-            docs::entries_where(street, "visits", "address", |a| a == key)?;
+            docs::entries_where(street, docs::VISITS, "address", |a| a == key)?;
         let ids: BTreeSet<&str> = visits.iter().map(|(id, _)| id.as_str()).collect();
         let wishes: Vec<(String, Wish)> =
-            docs::entries_where(street, "wishes", "visit", |v| ids.contains(v))?;
+            docs::entries_where(street, docs::WISHES, "visit", |v| ids.contains(v))?;
         let household: Household = household
             .and_then(|doc| docs::read(doc).ok())
             .unwrap_or_default();

@@ -11,7 +11,7 @@ use automerge::{ActorId, AutoCommit};
 use uuid::Uuid;
 
 use crate::{
-    docs::{DocKind, EditError, put_entry, put_field},
+    docs::{self, DocKind, EditError, put_entry, put_field},
     model::{Address, AddressKind, Complex, MAX_SHORT_CHARS},
 };
 
@@ -130,7 +130,7 @@ impl StreetPlan {
             let complex_id = Uuid::new_v5(&street, complex.name.as_bytes()).to_string();
             put_entry(
                 &mut doc,
-                "complexes",
+                docs::COMPLEXES,
                 &complex_id,
                 &Complex {
                     name: complex.name.clone(),
@@ -147,7 +147,7 @@ impl StreetPlan {
                     kind,
                     household_epoch: 0,
                 };
-                put_entry(&mut doc, "addresses", &id, &address)?;
+                put_entry(&mut doc, docs::ADDRESSES, &id, &address)?;
             }
         }
         doc.commit();
@@ -232,7 +232,7 @@ mod tests {
         plan.check().unwrap();
         let (kind, doc) = plan.build(Uuid::now_v7(), new_actor()).unwrap();
         kind.validate(&doc).unwrap();
-        let street: Street = crate::docs::read(&doc).unwrap();
+        let street: Street = docs::read(&doc).unwrap();
         let mut numbers: Vec<u32> = street
             .addresses
             .values()

@@ -135,7 +135,7 @@ impl Door {
             .get(&DocKind::Street { street }.id())
             .ok_or(RecordError::UnknownStreet(street))?
             .doc;
-        let entry: Address = docs::get_entry(street_doc, "addresses", &address.to_string())?
+        let entry: Address = docs::get_entry(street_doc, docs::ADDRESSES, &address.to_string())?
             .ok_or(RecordError::UnknownAddress(address))?;
         Ok(Door {
             street,
@@ -229,13 +229,15 @@ impl Door {
         check_len("contribution", contribution, MAX_SHORT_CHARS)?;
         let household = replica.open(self.household());
         let visit = visit.to_string();
-        let mut conversation: Conversation = docs::get_entry(household, "conversations", &visit)?
-            .ok_or_else(|| EditError::MissingEntry {
-            collection: "conversations",
-            key: visit.to_string(),
-        })?;
+        let mut conversation: Conversation =
+            docs::get_entry(household, docs::CONVERSATIONS, &visit)?.ok_or_else(|| {
+                EditError::MissingEntry {
+                    collection: docs::CONVERSATIONS.name,
+                    key: visit.to_string(),
+                }
+            })?;
         conversation.contribution = contribution.to_string();
-        docs::put_entry(household, "conversations", &visit, &conversation)?;
+        docs::put_entry(household, docs::CONVERSATIONS, &visit, &conversation)?;
         household.commit();
         Ok(())
     }
@@ -311,7 +313,7 @@ fn put_visit(
 ) -> Result<VisitId, EditError> {
     debug_assert_eq!(visit.address, address.to_string());
     let visit_id = VisitId(Uuid::now_v7());
-    docs::put_entry(street_doc, "visits", &visit_id.to_string(), visit)?;
+    docs::put_entry(street_doc, docs::VISITS, &visit_id.to_string(), visit)?;
     Ok(visit_id)
 }
 
@@ -328,7 +330,7 @@ fn put_wish(
         status: WishStatus::Open,
         owner: None,
     };
-    docs::put_entry(street_doc, "wishes", &new_id(), &wish)
+    docs::put_entry(street_doc, docs::WISHES, &new_id(), &wish)
 }
 
 fn put_conversation(
@@ -343,7 +345,7 @@ fn put_conversation(
     };
     docs::put_entry(
         household,
-        "conversations",
+        docs::CONVERSATIONS,
         &visit.to_string(),
         &conversation,
     )
@@ -361,5 +363,5 @@ fn put_signal(
         text: text.to_string(),
         status: SignalStatus::New,
     };
-    docs::put_entry(confidential, "signals", &new_id(), &signal)
+    docs::put_entry(confidential, docs::SIGNALS, &new_id(), &signal)
 }

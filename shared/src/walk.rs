@@ -94,11 +94,11 @@ impl WalkList {
     pub fn read(doc: &AutoCommit) -> Result<Self, EditError> {
         let name: String = autosurgeon::hydrate_prop(doc, ROOT, "name")?;
         let complexes: BTreeMap<String, Complex> =
-            autosurgeon::hydrate_prop(doc, ROOT, "complexes")?;
+            autosurgeon::hydrate_prop(doc, ROOT, docs::COMPLEXES.name)?;
         let addresses: BTreeMap<String, Address> =
-            autosurgeon::hydrate_prop(doc, ROOT, "addresses")?;
+            autosurgeon::hydrate_prop(doc, ROOT, docs::ADDRESSES.name)?;
         let mut knocks = Vec::new();
-        docs::for_each_entry(doc, "visits", |_, visit| {
+        docs::for_each_entry(doc, docs::VISITS, |_, visit| {
             knocks.push(Knock {
                 address: autosurgeon::hydrate_prop(doc, visit, "address")?,
                 at_ms: autosurgeon::hydrate_prop(doc, visit, "at_ms")?,

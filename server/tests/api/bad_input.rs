@@ -190,7 +190,7 @@ async fn changes_that_break_the_schema_are_refused_and_nothing_of_the_request_is
         outcome: Outcome::Talked,
         return_on: None,
     };
-    docs::put_entry(street, "visits", &new_id(), &bad).unwrap();
+    docs::put_entry(street, docs::VISITS, &new_id(), &bad).unwrap();
     street.commit();
     let message = assert_refused(
         &app,

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc, Value};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use uuid::Uuid;
 
 use super::{
@@ -18,8 +18,7 @@ use super::{
 };
 use crate::{
     access::Grant,
-    docs::{DocKind, DocumentId},
-    model::Address,
+    docs::{self, DocKind, DocumentId},
 };
 
 /// What the server holds that a request touches: every document of the streets the request
@@ -363,22 +362,8 @@ fn check_creatable(
         .get(&DocKind::Street { street }.id())
         .ok_or(SyncError::UnknownStreet(street))?;
     // Only the one address is read, not the street's thousands of visits.
-    let unreadable = |e: &dyn std::fmt::Display| {
-        SyncError::Malformed(format!("street {street} does not read: {e}"))
-    };
-    let Ok(Some((Value::Object(ObjType::Map), addresses))) = street_doc.get(ROOT, "addresses")
-    else {
-        return Err(unreadable(&"it has no addresses"));
-    };
-    let key = address.to_string();
-    let entry: Option<Address> = match street_doc.get(&addresses, key.as_str()) {
-        Ok(None) => None,
-        Ok(Some(_)) => Some(
-            autosurgeon::hydrate_prop(street_doc, &addresses, key.as_str())
-                .map_err(|e| unreadable(&e))?,
-        ),
-        Err(e) => return Err(unreadable(&e)),
-    };
+    let entry = docs::get_entry(street_doc, docs::ADDRESSES, &address.to_string())
+        .map_err(|e| SyncError::Malformed(format!("street {street} does not read: {e}")))?;
     match entry {
         None => Err(SyncError::KindMismatch {
             id,
@@ -564,7 +549,7 @@ mod tests {
             matches!(served, Err(SyncError::KindMismatch { .. })),
             "{served:?}"
         );
-        let value: Street = crate::docs::read(&street).unwrap();
+        let value: Street = docs::read(&street).unwrap();
         let address: Uuid = value.addresses.keys().next().unwrap().parse().unwrap();
         let here = household(address);
         let (_, served) = serve_with(&request(4, Vec::new(), vec![offer(here)]), loaded());
