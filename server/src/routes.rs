@@ -13,7 +13,9 @@ use axum::{
 use uuid::Uuid;
 use voordeur_shared::{
     access::Role,
+    api::StreetSummary,
     docs::{self, DocKind},
+    ids::StreetId,
     model::Street,
     sync::wire,
 };
@@ -41,14 +43,6 @@ pub async fn healthz(
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
-#[derive(Debug, serde::Serialize)]
-pub struct StreetSummary {
-    pub id: Uuid,
-    pub name: String,
-    pub addresses: usize,
-    pub visits: usize,
-}
-
 /// The streets the person works in (an administrator: every street).
 pub async fn streets(
     State(state): State<Arc<AppState>>,
@@ -62,7 +56,7 @@ pub async fn streets(
     for (id, doc) in state.store.streets(only.as_ref()).await? {
         let street: Street = docs::read(&doc).map_err(|e| AppError::Internal(e.into()))?;
         out.push(StreetSummary {
-            id,
+            id: StreetId(id),
             name: street.name,
             addresses: street.addresses.len(),
             visits: street.visits.len(),
