@@ -8,7 +8,8 @@
 //! work), the writes, the audit lines of what the person read and changed, and the
 //! commit. Only then: the cache keeps the documents at their committed heads, and the
 //! documents written that now have too many chunks are compacted from the parsed copies
-//! held here. The response goes out after all of that.
+//! held here, unless another sync of this process is compacting them already
+//! ([`DocCache::claim_compaction`]). The response goes out after all of that.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +25,7 @@ use voordeur_shared::{
 };
 
 use crate::{
-    cache::DocCache,
+    cache::{CompactionClaim, DocCache},
     store::{DocStore, Snapshot, StoreError},
 };
 
@@ -121,28 +122,35 @@ pub async fn run<S: DocStore>(
     store.commit(tx).await?;
 
     committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
-    let too_long: BTreeMap<DocumentId, i64> = chunks
+    // A document another sync of this process is compacting is left to that one.
+    let mut too_long: BTreeMap<DocumentId, (i64, CompactionClaim<'_>)> = chunks
         .into_iter()
         .filter(|(_, chunks)| chunks.count > store.compact_after())
-        .map(|(id, chunks)| (id, chunks.last))
+        .filter_map(|(id, chunks)| Some((id, (chunks.last, cache.claim_compaction(id)?))))
         .collect();
     let mut to_compact: Vec<(DocumentId, i64, AutoCommit)> = Vec::new();
     for (id, mut doc) in served.docs {
         if committed_heads.get(&id) != Some(&doc.get_heads()) {
             continue;
         }
-        match too_long.get(&id) {
-            Some(through) => to_compact.push((id, *through, doc)),
-            None => cache.put(id, doc),
+        if let Some((through, _)) = too_long.get(&id) {
+            // A copy is cached at once, as every other document: the next sync, which may
+            // start as soon as this one committed, must not parse it while it is saved.
+            cache.put(id, doc.clone());
+            to_compact.push((id, *through, doc));
+        } else {
+            cache.put(id, doc);
         }
     }
     let compaction = if to_compact.is_empty() {
         None
     } else {
         let docs = to_compact.iter().map(|(id, ..)| *id).collect();
-        let result = compact(store, cache, to_compact).await;
+        let result = compact(store, to_compact).await;
         Some(Compaction { docs, result })
     };
+    // The claims end here, compacted or not.
+    too_long.clear();
     Ok(Synced {
         offered,
         written: served.writes.len(),
@@ -153,32 +161,22 @@ pub async fn run<S: DocStore>(
 }
 
 /// Saves each document whole (they are at their committed heads, so the snapshot covers
-/// exactly the chunks up to the one this sync wrote), has the store replace those chunks,
-/// and keeps the documents in the cache.
+/// exactly the chunks up to the one this sync wrote; saving is CPU work, off the async
+/// workers), and has the store replace those chunks.
 async fn compact<S: DocStore>(
     store: &S,
-    cache: &DocCache,
     docs: Vec<(DocumentId, i64, AutoCommit)>,
 ) -> Result<usize, StoreError> {
-    let (docs, snapshots) = tokio::task::spawn_blocking(move || {
-        let mut snapshots = Vec::with_capacity(docs.len());
-        let docs: Vec<(DocumentId, AutoCommit)> = docs
-            .into_iter()
-            .map(|(id, through, mut doc)| {
-                snapshots.push(Snapshot {
-                    id,
-                    through,
-                    bytes: doc.save(),
-                });
-                (id, doc)
+    let snapshots: Vec<Snapshot> = tokio::task::spawn_blocking(move || {
+        docs.into_iter()
+            .map(|(id, through, mut doc)| Snapshot {
+                id,
+                through,
+                bytes: doc.save(),
             })
-            .collect();
-        (docs, snapshots)
+            .collect()
     })
     .await
     .map_err(|e| StoreError::Other(e.into()))?;
-    for (id, doc) in docs {
-        cache.put(id, doc);
-    }
     store.compact(&snapshots).await
 }

@@ -127,6 +127,67 @@ async fn compaction_keeps_what_its_snapshot_does_not_cover<S: DocStore>(store: &
     street_kind().validate(&stored).unwrap();
 }
 
+/// Phones writing one street at once: while one sync compacts the street, the others that
+/// find it long leave it to that one, so it ends as one snapshot and the chunks written
+/// since, never as a stack of snapshots.
+async fn a_street_written_by_many_phones_at_once_is_compacted_once_at_a_time(backend: Backend) {
+    const PHONES: u64 = 8;
+    const VISITS: usize = 6;
+    let db = TestDb::new(backend).await;
+    let app = std::sync::Arc::new(spawn_app(&db).await);
+    let mut tasks = Vec::new();
+    for i in 0..PHONES {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut phone = device();
+            app.sync(&mut phone).await;
+            let mut rng = rng(200 + i);
+            for _ in 0..VISITS {
+                record_visit(&mut phone, &mut rng);
+                // A 503 (two new documents created at the same instant) is retried.
+                for attempt in 0.. {
+                    assert!(attempt < 20, "sync kept failing");
+                    match app.exchange(&phone.request()).await {
+                        Ok(response) => {
+                            phone.receive(response);
+                            break;
+                        }
+                        Err(e) if e.status == 503 => continue,
+                        Err(e) => panic!("sync refused: {} {}", e.status, e.body),
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let row = sqlx::query(sql)
+                .bind(street_kind().id().to_string())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            sqlx::Row::try_get::<i64, _>(&row, "n").unwrap()
+        }
+    };
+    let chunks = count("SELECT COUNT(*) AS n FROM chunks WHERE doc_id = $1").await;
+    let snapshots =
+        count("SELECT COUNT(*) AS n FROM chunks WHERE doc_id = $1 AND snapshot = 1").await;
+    assert_eq!(
+        snapshots, 1,
+        "{chunks} chunks, {snapshots} of them snapshots"
+    );
+    assert!(chunks <= COMPACT_AFTER_CHUNKS, "{chunks} chunks");
+    let mut other = device();
+    app.sync(&mut other).await;
+    assert_eq!(street_of(&other).visits.len(), PHONES as usize * VISITS);
+}
+
 async fn compaction_replaces_only_the_chunks_its_snapshot_covers(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = spawn_app(&db).await;
@@ -137,6 +198,7 @@ crate::on_both_backends!(
     acknowledged_changes_survive_a_restart,
     a_document_with_many_changes_is_compacted_and_still_whole,
     compaction_replaces_only_the_chunks_its_snapshot_covers,
+    a_street_written_by_many_phones_at_once_is_compacted_once_at_a_time,
 );
 
 /// The same rule on the in-memory store the simulation runs on.
