@@ -9,7 +9,7 @@
 //! put it back to simulate a server restored from that backup.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, btree_map::Entry},
     sync::{Mutex, PoisonError},
 };
 
@@ -292,25 +292,29 @@ impl DocStore for MemoryStore {
         self.compact_after
     }
 
-    async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
-        let _writer = self.writer.lock().await;
-        let mut held = self.held();
-        let Held {
-            docs, last_chunk, ..
-        } = &mut *held;
+    async fn compact<'s>(
+        &'s self,
+        tx: &mut MemoryTx<'s>,
+        snapshots: &[Snapshot],
+    ) -> Result<usize, StoreError> {
+        let held = self.held();
         let mut compacted = 0;
         for snapshot in snapshots {
-            let Some(doc) = docs.get_mut(&snapshot.id) else {
-                continue;
+            let doc = match tx.written.entry(snapshot.id) {
+                Entry::Occupied(written) => written.into_mut(),
+                Entry::Vacant(unwritten) => match held.docs.get(&snapshot.id) {
+                    Some(doc) => unwritten.insert(doc.clone()),
+                    None => continue,
+                },
             };
             let before = doc.chunks.len();
             doc.chunks.retain(|c| c.id > snapshot.through);
             if doc.chunks.len() == before {
                 continue;
             }
-            *last_chunk += 1;
+            tx.last_chunk += 1;
             doc.chunks.push(Chunk {
-                id: *last_chunk,
+                id: tx.last_chunk,
                 snapshot: true,
                 bytes: snapshot.bytes.clone(),
             });

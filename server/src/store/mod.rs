@@ -6,7 +6,7 @@
 //! runs in one transaction: documents it will change are locked first (`FOR UPDATE` on
 //! PostgreSQL; SQLite has one writer at a time), read, changed and committed together, so
 //! a request is applied whole or not at all, and the heads in `documents` are exact.
-//! After the commit, a document with many chunks is compacted into one snapshot.
+//! A document with many chunks is compacted into one snapshot by the sync that wrote it.
 //!
 //! [`DocStore`] is what the sync exchange (`crate::exchange`) needs of a store. [`Store`]
 //! implements it on the database; [`memory::MemoryStore`] in memory, for the simulation.
@@ -92,15 +92,16 @@ pub trait DocStore: Send + Sync {
         tx: Self::Tx<'s>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// A document with more chunks than this is compacted after the sync that wrote it.
+    /// A document with more chunks than this is compacted by the sync that wrote it.
     fn compact_after(&self) -> i64;
 
-    /// Replaces, per snapshot, the chunks it covers (up to [`Snapshot::through`]) by the
-    /// snapshot, in one transaction of its own; chunks appended since are kept. A snapshot
-    /// whose chunks are already gone (a later one replaced them) is dropped. Returns how
-    /// many documents were compacted.
-    fn compact(
-        &self,
+    /// Replaces, per snapshot, the chunks it covers (up to and including
+    /// [`Snapshot::through`]) by the snapshot; later chunks are kept, and a snapshot whose
+    /// chunks are gone is dropped. Returns how many documents were compacted. If it fails,
+    /// the transaction goes on as if it had not been called.
+    fn compact<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
         snapshots: &[Snapshot],
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
@@ -530,33 +531,25 @@ impl Store {
             .collect()
     }
 
-    /// See [`DocStore::compact`].
-    pub async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
+    /// See [`DocStore::compact`]: in a savepoint of `tx`, which holds the documents'
+    /// locks (PostgreSQL: the catalog's `FOR UPDATE`; SQLite: the writer).
+    pub async fn compact(
+        &self,
+        tx: &mut WriteTx<'_>,
+        snapshots: &[Snapshot],
+    ) -> Result<usize, StoreError> {
         if snapshots.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin().await?;
-        if self.backend == Backend::Postgres {
-            // Syncs that write these documents wait, so no chunk commits between the
-            // delete and the insert below; in id order, as the syncs lock them.
-            let ids: BTreeSet<String> = snapshots.iter().map(|s| s.id.to_string()).collect();
-            let sql = format!(
-                "SELECT id FROM documents WHERE id IN ({}) ORDER BY id FOR UPDATE",
-                placeholders(1, ids.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in &ids {
-                query = query.bind(id.as_str());
-            }
-            query.fetch_all(&mut *tx.tx).await?;
-        }
+        // Dropped without its commit, the savepoint is rolled back, and the sync goes on.
+        let mut savepoint = sqlx::Connection::begin(&mut *tx.tx).await?;
         let mut compacted = 0;
         for snapshot in snapshots {
             let id = snapshot.id.to_string();
             let replaced = sqlx::query("DELETE FROM chunks WHERE doc_id = $1 AND id <= $2")
                 .bind(id.as_str())
                 .bind(snapshot.through)
-                .execute(&mut *tx.tx)
+                .execute(&mut *savepoint)
                 .await?
                 .rows_affected();
             if replaced == 0 {
@@ -565,11 +558,11 @@ impl Store {
             sqlx::query("INSERT INTO chunks (doc_id, snapshot, bytes) VALUES ($1, 1, $2)")
                 .bind(id.as_str())
                 .bind(snapshot.bytes.as_slice())
-                .execute(&mut *tx.tx)
+                .execute(&mut *savepoint)
                 .await?;
             compacted += 1;
         }
-        self.commit(tx).await?;
+        savepoint.commit().await?;
         Ok(compacted)
     }
 
@@ -629,8 +622,12 @@ impl DocStore for Store {
         COMPACT_AFTER_CHUNKS
     }
 
-    async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
-        Store::compact(self, snapshots).await
+    async fn compact<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        snapshots: &[Snapshot],
+    ) -> Result<usize, StoreError> {
+        Store::compact(self, tx, snapshots).await
     }
 }
 

@@ -85,6 +85,14 @@ async fn write_change<S: DocStore>(store: &S, doc: &mut AutoCommit, name: &str) 
     chunks[&street_kind().id()]
 }
 
+/// Compacts in a transaction of its own.
+async fn compact<S: DocStore>(store: &S, snapshots: &[Snapshot]) -> usize {
+    let mut tx = store.begin().await.unwrap();
+    let compacted = store.compact(&mut tx, snapshots).await.unwrap();
+    store.commit(tx).await.unwrap();
+    compacted
+}
+
 /// Compaction replaces only the chunks its snapshot covers: a chunk another sync appended
 /// after the snapshot was taken is kept, and a snapshot whose chunks a later compaction
 /// already replaced is dropped.
@@ -100,20 +108,14 @@ async fn compaction_keeps_what_its_snapshot_does_not_cover<S: DocStore>(store: &
     let second = write_change(store, &mut doc, "Lindenstraat II").await;
     assert_eq!(second.count, first.count + 1);
     assert!(second.last > first.last);
-    assert_eq!(
-        store
-            .compact(std::slice::from_ref(&snapshot))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(compact(store, std::slice::from_ref(&snapshot)).await, 1);
     assert_eq!(
         load_street(store).await.get_heads(),
         doc.get_heads(),
         "the later change is kept"
     );
     assert_eq!(
-        store.compact(&[snapshot]).await.unwrap(),
+        compact(store, &[snapshot]).await,
         0,
         "a snapshot whose chunks are gone changes nothing"
     );
@@ -127,8 +129,8 @@ async fn compaction_keeps_what_its_snapshot_does_not_cover<S: DocStore>(store: &
     street_kind().validate(&stored).unwrap();
 }
 
-/// Phones writing one street at once: while one sync compacts the street, the others that
-/// find it long leave it to that one, so it ends as one snapshot and the chunks written
+/// Phones writing one street at once: a sync compacts the street in its own transaction,
+/// holding the street's lock, so the street ends as one snapshot and the chunks written
 /// since, never as a stack of snapshots.
 async fn a_street_written_by_many_phones_at_once_is_compacted_once_at_a_time(backend: Backend) {
     const PHONES: u64 = 8;
