@@ -5,9 +5,14 @@
 //! document (read in the sync's transaction), so the cache can never serve a stale
 //! document, also with several servers on one PostgreSQL database, or after the database
 //! is restored from a backup under a running server.
+//!
+//! The cache also knows which documents a sync of this process is compacting
+//! ([`DocCache::claim_compaction`]): while one is, the syncs that find the document still
+//! long leave it to that one, instead of each saving the whole document and stacking
+//! snapshots.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Mutex, PoisonError},
 };
 
@@ -20,6 +25,25 @@ use voordeur_shared::{
 pub struct DocCache {
     entries: Mutex<HashMap<DocumentId, AutoCommit>>,
     capacity: usize,
+    compacting: Mutex<HashSet<DocumentId>>,
+}
+
+/// A sync's claim to compact one document; released when dropped.
+#[derive(Debug)]
+pub struct CompactionClaim<'a> {
+    cache: &'a DocCache,
+    id: DocumentId,
+}
+
+impl Drop for CompactionClaim<'_> {
+    fn drop(&mut self) {
+        let mut compacting = self
+            .cache
+            .compacting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        compacting.remove(&self.id);
+    }
 }
 
 impl DocCache {
@@ -27,6 +51,21 @@ impl DocCache {
         DocCache {
             entries: Mutex::new(HashMap::new()),
             capacity,
+            compacting: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The claim to compact `id`, unless another sync of this process holds it.
+    pub fn claim_compaction(&self, id: DocumentId) -> Option<CompactionClaim<'_>> {
+        let mut compacting = self
+            .compacting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Built only when granted: dropping a claim releases it.
+        if compacting.insert(id) {
+            Some(CompactionClaim { cache: self, id })
+        } else {
+            None
         }
     }
 
@@ -52,5 +91,25 @@ impl DocCache {
             entries.clear();
         }
         entries.insert(id, doc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_sync_at_a_time_compacts_a_document() {
+        let cache = DocCache::new(4);
+        let (a, b) = (
+            DocumentId(uuid::Uuid::from_u128(1)),
+            DocumentId(uuid::Uuid::from_u128(2)),
+        );
+        let claim = cache.claim_compaction(a);
+        assert!(claim.is_some());
+        assert!(cache.claim_compaction(a).is_none(), "a is being compacted");
+        assert!(cache.claim_compaction(b).is_some(), "b is not");
+        drop(claim);
+        assert!(cache.claim_compaction(a).is_some(), "a is free again");
     }
 }

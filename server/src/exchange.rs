@@ -5,10 +5,11 @@
 //! In one write transaction: the catalog (locking the offered documents), the [`Plan`],
 //! the documents it needs (from the [`DocCache`] when it holds them at the catalog's heads,
 //! otherwise from the store), `serve` (on a blocking thread: merging and checking is CPU
-//! work), the writes, the audit lines of what the person read and changed, the compaction
-//! of the documents written that now have too many chunks (from the parsed copies held
-//! here), and the commit. Then the cache keeps the documents at their committed heads, and
-//! the response goes out.
+//! work), the writes, the audit lines of what the person read and changed, and the
+//! commit. Only then: the cache keeps the documents at their committed heads, and the
+//! documents written that now have too many chunks are compacted from the parsed copies
+//! held here, unless another sync of this process is compacting them already
+//! ([`DocCache::claim_compaction`]). The response goes out after all of that.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,8 +25,8 @@ use voordeur_shared::{
 };
 
 use crate::{
-    cache::DocCache,
-    store::{Chunks, DocStore, Snapshot, StoreError},
+    cache::{CompactionClaim, DocCache},
+    store::{DocStore, Snapshot, StoreError},
 };
 
 /// Who is syncing: the account (for the audit log) and what it may see and change.
@@ -45,17 +46,18 @@ pub struct Synced {
     pub written: usize,
     /// Documents answered.
     pub replied: usize,
-    /// Compaction, if a written document had too many chunks.
+    /// Compaction after the commit, if a written document had too many chunks.
     pub compaction: Option<Compaction>,
 }
 
-/// Compaction in a sync.
+/// Compaction after a sync.
 #[derive(Debug)]
 pub struct Compaction {
     /// The documents snapshotted.
     pub docs: Vec<DocumentId>,
-    /// How many of them the snapshot replaced, or why compaction failed: the sync is
-    /// committed without it, and the document is compacted after its next write.
+    /// How many of them the snapshot replaced (fewer if a later sync's snapshot already
+    /// did), or why compaction failed: the sync itself is committed, and the document is
+    /// compacted after its next write.
     pub result: Result<usize, StoreError>,
 }
 
@@ -117,16 +119,38 @@ pub async fn run<S: DocStore>(
     store
         .audit(&mut tx, caller.account, "change", &served.changed())
         .await?;
-    let mut docs = served.docs;
-    let compaction = compact(store, &mut tx, &chunks, &mut docs).await?;
     store.commit(tx).await?;
 
     committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
-    for (id, mut doc) in docs {
-        if committed_heads.get(&id) == Some(&doc.get_heads()) {
+    // A document another sync of this process is compacting is left to that one.
+    let mut too_long: BTreeMap<DocumentId, (i64, CompactionClaim<'_>)> = chunks
+        .into_iter()
+        .filter(|(_, chunks)| chunks.count > store.compact_after())
+        .filter_map(|(id, chunks)| Some((id, (chunks.last, cache.claim_compaction(id)?))))
+        .collect();
+    let mut to_compact: Vec<(DocumentId, i64, AutoCommit)> = Vec::new();
+    for (id, mut doc) in served.docs {
+        if committed_heads.get(&id) != Some(&doc.get_heads()) {
+            continue;
+        }
+        if let Some((through, _)) = too_long.get(&id) {
+            // A copy is cached at once, as every other document: the next sync, which may
+            // start as soon as this one committed, must not parse it while it is saved.
+            cache.put(id, doc.clone());
+            to_compact.push((id, *through, doc));
+        } else {
             cache.put(id, doc);
         }
     }
+    let compaction = if to_compact.is_empty() {
+        None
+    } else {
+        let docs = to_compact.iter().map(|(id, ..)| *id).collect();
+        let result = compact(store, to_compact).await;
+        Some(Compaction { docs, result })
+    };
+    // The claims end here, compacted or not.
+    too_long.clear();
     Ok(Synced {
         offered,
         written: served.writes.len(),
@@ -136,39 +160,23 @@ pub async fn run<S: DocStore>(
     })
 }
 
-/// Compacts, in the sync's transaction, the documents it wrote that now have more chunks
-/// than the store keeps: each is saved whole from the copy held here (at the heads this
-/// sync writes; saving is CPU work, off the async workers) and replaces the chunks up to
-/// the one this sync wrote. The transaction holds the documents' locks, so no other sync
-/// appends to them meanwhile, and no two syncs compact one document at once.
-async fn compact<'s, S: DocStore>(
-    store: &'s S,
-    tx: &mut S::Tx<'s>,
-    chunks: &BTreeMap<DocumentId, Chunks>,
-    docs: &mut BTreeMap<DocumentId, AutoCommit>,
-) -> Result<Option<Compaction>, ExchangeError> {
-    let long: Vec<(DocumentId, i64, AutoCommit)> = chunks
-        .iter()
-        .filter(|(_, chunks)| chunks.count > store.compact_after())
-        .filter_map(|(id, chunks)| Some((*id, chunks.last, docs.remove(id)?)))
-        .collect();
-    if long.is_empty() {
-        return Ok(None);
-    }
-    let (saved, snapshots): (Vec<(DocumentId, AutoCommit)>, Vec<Snapshot>) =
-        tokio::task::spawn_blocking(move || {
-            long.into_iter()
-                .map(|(id, through, mut doc)| {
-                    let bytes = doc.save();
-                    ((id, doc), Snapshot { id, through, bytes })
-                })
-                .unzip()
-        })
-        .await?;
-    docs.extend(saved);
-    let result = store.compact(tx, &snapshots).await;
-    Ok(Some(Compaction {
-        docs: snapshots.iter().map(|s| s.id).collect(),
-        result,
-    }))
+/// Saves each document whole (they are at their committed heads, so the snapshot covers
+/// exactly the chunks up to the one this sync wrote; saving is CPU work, off the async
+/// workers), and has the store replace those chunks.
+async fn compact<S: DocStore>(
+    store: &S,
+    docs: Vec<(DocumentId, i64, AutoCommit)>,
+) -> Result<usize, StoreError> {
+    let snapshots: Vec<Snapshot> = tokio::task::spawn_blocking(move || {
+        docs.into_iter()
+            .map(|(id, through, mut doc)| Snapshot {
+                id,
+                through,
+                bytes: doc.save(),
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| StoreError::Other(e.into()))?;
+    store.compact(&snapshots).await
 }

@@ -9,7 +9,7 @@
 //! put it back to simulate a server restored from that backup.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, btree_map::Entry},
+    collections::{BTreeMap, BTreeSet},
     sync::{Mutex, PoisonError},
 };
 
@@ -292,29 +292,33 @@ impl DocStore for MemoryStore {
         self.compact_after
     }
 
-    async fn compact<'s>(
-        &'s self,
-        tx: &mut MemoryTx<'s>,
-        snapshots: &[Snapshot],
-    ) -> Result<usize, StoreError> {
-        let held = self.held();
+    async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
+        let _writer = self.writer.lock().await;
+        let mut held = self.held();
+        let Held {
+            docs, last_chunk, ..
+        } = &mut *held;
         let mut compacted = 0;
         for snapshot in snapshots {
-            let doc = match tx.written.entry(snapshot.id) {
-                Entry::Occupied(written) => written.into_mut(),
-                Entry::Vacant(unwritten) => match held.docs.get(&snapshot.id) {
-                    Some(doc) => unwritten.insert(doc.clone()),
-                    None => continue,
-                },
+            let Some(doc) = docs.get_mut(&snapshot.id) else {
+                continue;
             };
+            if doc
+                .chunks
+                .iter()
+                .any(|c| c.snapshot && c.id > snapshot.through)
+            {
+                // Compacted since this snapshot's sync wrote.
+                continue;
+            }
             let before = doc.chunks.len();
             doc.chunks.retain(|c| c.id > snapshot.through);
             if doc.chunks.len() == before {
                 continue;
             }
-            tx.last_chunk += 1;
+            *last_chunk += 1;
             doc.chunks.push(Chunk {
-                id: tx.last_chunk,
+                id: *last_chunk,
                 snapshot: true,
                 bytes: snapshot.bytes.clone(),
             });

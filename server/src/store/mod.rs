@@ -6,7 +6,7 @@
 //! runs in one transaction: documents it will change are locked first (`FOR UPDATE` on
 //! PostgreSQL; SQLite has one writer at a time), read, changed and committed together, so
 //! a request is applied whole or not at all, and the heads in `documents` are exact.
-//! A document with many chunks is compacted into one snapshot by the sync that wrote it.
+//! After the commit, a document with many chunks is compacted into one snapshot.
 //!
 //! [`DocStore`] is what the sync exchange (`crate::exchange`) needs of a store. [`Store`]
 //! implements it on the database; [`memory::MemoryStore`] in memory, for the simulation.
@@ -92,16 +92,16 @@ pub trait DocStore: Send + Sync {
         tx: Self::Tx<'s>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// A document with more chunks than this is compacted by the sync that wrote it.
+    /// A document with more chunks than this is compacted after the sync that wrote it.
     fn compact_after(&self) -> i64;
 
     /// Replaces, per snapshot, the chunks it covers (up to and including
-    /// [`Snapshot::through`]) by the snapshot; later chunks are kept, and a snapshot whose
-    /// chunks are gone is dropped. Returns how many documents were compacted. If it fails,
-    /// the transaction goes on as if it had not been called.
-    fn compact<'s>(
-        &'s self,
-        tx: &mut Self::Tx<'s>,
+    /// [`Snapshot::through`]) by the snapshot, in one transaction of its own; chunks
+    /// appended since are kept. A snapshot is dropped if a later one exists (the document
+    /// was compacted after this snapshot's sync wrote) or its chunks are gone. Returns how
+    /// many documents were compacted.
+    fn compact(
+        &self,
         snapshots: &[Snapshot],
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
@@ -165,7 +165,9 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer at a time; writers queue here rather than fail as busy.
+    /// SQLite allows one writer at a time; writers queue rather than fail as busy: first
+    /// in `sqlite_queue`, one at a time, then for `sqlite_writer`, the slot itself.
+    sqlite_queue: Mutex<()>,
     sqlite_writer: Mutex<()>,
 }
 
@@ -296,6 +298,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            sqlite_queue: Mutex::new(()),
             sqlite_writer: Mutex::new(()),
         })
     }
@@ -304,8 +307,21 @@ impl Store {
         self.backend
     }
 
-    /// SQLite's one writer slot (nothing on PostgreSQL), held by every write.
+    /// SQLite's one writer slot (nothing on PostgreSQL), held by every write, in turn.
     async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let _in_turn = self.sqlite_queue.lock().await;
+                Some(self.sqlite_writer.lock().await)
+            }
+            Backend::Postgres => None,
+        }
+    }
+
+    /// SQLite's writer slot ahead of the queue: waits only for the writer that holds it
+    /// and the one next in turn. For compaction, a short write of a sync that already
+    /// waited its turn.
+    async fn writer_ahead(&self) -> Option<MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().await),
             Backend::Postgres => None,
@@ -531,38 +547,42 @@ impl Store {
             .collect()
     }
 
-    /// See [`DocStore::compact`]: in a savepoint of `tx`, which holds the documents'
-    /// locks (PostgreSQL: the catalog's `FOR UPDATE`; SQLite: the writer).
-    pub async fn compact(
-        &self,
-        tx: &mut WriteTx<'_>,
-        snapshots: &[Snapshot],
-    ) -> Result<usize, StoreError> {
+    /// See [`DocStore::compact`].
+    pub async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
         if snapshots.is_empty() {
             return Ok(0);
         }
-        // Dropped without its commit, the savepoint is rolled back, and the sync goes on.
-        let mut savepoint = sqlx::Connection::begin(&mut *tx.tx).await?;
+        // No lock on the documents: every chunk up to `through` is committed and covered
+        // by the snapshot, and a sync that writes one of them meanwhile only appends
+        // chunks after it. (Taking the documents' locks would queue this behind every
+        // sync waiting for them; on SQLite it waits only for the writer in turn.)
+        let mut tx = WriteTx {
+            _writer: self.writer_ahead().await,
+            tx: self.pool.begin().await?,
+        };
         let mut compacted = 0;
         for snapshot in snapshots {
             let id = snapshot.id.to_string();
-            let replaced = sqlx::query("DELETE FROM chunks WHERE doc_id = $1 AND id <= $2")
-                .bind(id.as_str())
-                .bind(snapshot.through)
-                .execute(&mut *savepoint)
-                .await?
-                .rows_affected();
+            let replaced = sqlx::query(
+                "DELETE FROM chunks WHERE doc_id = $1 AND id <= $2 AND NOT EXISTS \
+                 (SELECT 1 FROM chunks WHERE doc_id = $1 AND snapshot = 1 AND id > $2)",
+            )
+            .bind(id.as_str())
+            .bind(snapshot.through)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
             if replaced == 0 {
                 continue;
             }
             sqlx::query("INSERT INTO chunks (doc_id, snapshot, bytes) VALUES ($1, 1, $2)")
                 .bind(id.as_str())
                 .bind(snapshot.bytes.as_slice())
-                .execute(&mut *savepoint)
+                .execute(&mut *tx.tx)
                 .await?;
             compacted += 1;
         }
-        savepoint.commit().await?;
+        self.commit(tx).await?;
         Ok(compacted)
     }
 
@@ -622,12 +642,8 @@ impl DocStore for Store {
         COMPACT_AFTER_CHUNKS
     }
 
-    async fn compact<'s>(
-        &'s self,
-        tx: &mut WriteTx<'s>,
-        snapshots: &[Snapshot],
-    ) -> Result<usize, StoreError> {
-        Store::compact(self, tx, snapshots).await
+    async fn compact(&self, snapshots: &[Snapshot]) -> Result<usize, StoreError> {
+        Store::compact(self, snapshots).await
     }
 }
 

@@ -85,52 +85,74 @@ async fn write_change<S: DocStore>(store: &S, doc: &mut AutoCommit, name: &str) 
     chunks[&street_kind().id()]
 }
 
-/// Compacts in a transaction of its own.
-async fn compact<S: DocStore>(store: &S, snapshots: &[Snapshot]) -> usize {
-    let mut tx = store.begin().await.unwrap();
-    let compacted = store.compact(&mut tx, snapshots).await.unwrap();
-    store.commit(tx).await.unwrap();
-    compacted
-}
-
 /// Compaction replaces only the chunks its snapshot covers: a chunk another sync appended
-/// after the snapshot was taken is kept, and a snapshot whose chunks a later compaction
-/// already replaced is dropped.
+/// after the snapshot was taken is kept, and a snapshot is dropped once the document was
+/// compacted after its sync wrote, so snapshots never stack.
 async fn compaction_keeps_what_its_snapshot_does_not_cover<S: DocStore>(store: &S) {
+    let id = street_kind().id();
     let mut doc = load_street(store).await;
+    let as_created = doc.save();
     let first = write_change(store, &mut doc, "Lindenstraat I").await;
-    let snapshot = Snapshot {
-        id: street_kind().id(),
+    // A sync that wrote before `first` compacts only now: its snapshot replaces the
+    // chunks before `first`, and `first` is kept.
+    let older = Snapshot {
+        id,
+        through: first.last - 1,
+        bytes: as_created,
+    };
+    assert_eq!(store.compact(&[older]).await.unwrap(), 1);
+    assert_eq!(load_street(store).await.get_heads(), doc.get_heads());
+    // `first`'s own snapshot comes too late: the document was compacted after `first`
+    // was written, so it is dropped rather than stacked on the other.
+    let late = Snapshot {
+        id,
         through: first.last,
         bytes: doc.save(),
     };
-    // Another sync appends a chunk before this one compacts.
+    assert_eq!(store.compact(&[late]).await.unwrap(), 0);
+
     let second = write_change(store, &mut doc, "Lindenstraat II").await;
-    assert_eq!(second.count, first.count + 1);
-    assert!(second.last > first.last);
-    assert_eq!(compact(store, std::slice::from_ref(&snapshot)).await, 1);
+    assert_eq!(
+        second.count, 3,
+        "a snapshot, the first change and the second"
+    );
+    let snapshot = Snapshot {
+        id,
+        through: second.last,
+        bytes: doc.save(),
+    };
+    // Another sync appends a chunk before this one compacts.
+    let third = write_change(store, &mut doc, "Lindenstraat III").await;
+    assert!(third.last > second.last);
+    assert_eq!(
+        store
+            .compact(std::slice::from_ref(&snapshot))
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         load_street(store).await.get_heads(),
         doc.get_heads(),
         "the later change is kept"
     );
     assert_eq!(
-        compact(store, &[snapshot]).await,
+        store.compact(&[snapshot]).await.unwrap(),
         0,
         "a snapshot whose chunks are gone changes nothing"
     );
-    let third = write_change(store, &mut doc, "Lindenstraat III").await;
+    let fourth = write_change(store, &mut doc, "Lindenstraat IV").await;
     assert_eq!(
-        third.count, 3,
-        "the snapshot, the second change and the third"
+        fourth.count, 3,
+        "the snapshot, the third change and the fourth"
     );
     let mut stored = load_street(store).await;
     assert_eq!(stored.get_heads(), doc.get_heads());
     street_kind().validate(&stored).unwrap();
 }
 
-/// Phones writing one street at once: a sync compacts the street in its own transaction,
-/// holding the street's lock, so the street ends as one snapshot and the chunks written
+/// Phones writing one street at once: while one sync compacts the street, the others that
+/// find it long leave it to that one, so it ends as one snapshot and the chunks written
 /// since, never as a stack of snapshots.
 async fn a_street_written_by_many_phones_at_once_is_compacted_once_at_a_time(backend: Backend) {
     const PHONES: u64 = 8;
