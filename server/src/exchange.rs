@@ -19,14 +19,15 @@ use voordeur_shared::{
     docs::DocumentId,
     ids::AccountId,
     sync::{
+        rules::Writers,
         SyncError, SyncRequest, SyncResponse,
-        server::{Catalog, Plan, serve},
+        server::{Catalog, Incoming, Plan, Served, serve},
     },
 };
 
 use crate::{
     cache::{CompactionClaim, DocCache},
-    store::{DocStore, Snapshot, StoreError},
+    store::{Audited, DocStore, Snapshot, StoreError},
 };
 
 /// Who is syncing: the account (for the audit log) and what it may see and change.
@@ -83,9 +84,12 @@ pub async fn run<S: DocStore>(
     request: SyncRequest,
 ) -> Result<Synced, ExchangeError> {
     let offered = request.docs.len();
+    // Parsing is CPU work, done before the writer's slot is taken.
+    let incoming = tokio::task::spawn_blocking(move || Incoming::read(request)).await??;
+    let request = incoming.request();
     let mut tx = store.begin().await?;
-    let catalog = store.catalog(&mut tx, &Catalog::wanted(&request)).await?;
-    let plan = Plan::new(&request, &catalog, &caller.grant);
+    let catalog = store.catalog(&mut tx, &Catalog::wanted(request)).await?;
+    let plan = Plan::new(request, &catalog, &caller.grant);
     let mut loaded = BTreeMap::new();
     let mut missing = BTreeSet::new();
     for id in plan.to_load() {
@@ -105,19 +109,25 @@ pub async fn run<S: DocStore>(
         .iter()
         .map(|(id, entry)| (*id, entry.heads.clone()))
         .collect();
-    let (actor, grant) = (actor.clone(), caller.grant.clone());
+    // Whose rights each change is checked against.
+    let writers = store
+        .writers(&mut tx, caller.account, &caller.grant, &incoming.actors())
+        .await?;
+    let actor = actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
-    let served = tokio::task::spawn_blocking(move || {
-        serve(&request, &catalog, &plan, loaded, &actor, &grant)
+    let (served, writers) = tokio::task::spawn_blocking(move || {
+        serve(&incoming, &catalog, &plan, loaded, &actor, &writers).map(|s| (s, writers))
     })
     .await??;
     let chunks = store.write(&mut tx, &served.writes).await?;
-    // Who read and changed which residents' documents, committed with the changes.
     store
-        .audit(&mut tx, caller.account, "read", &served.read)
+        .bind(&mut tx, caller.account, &served.new_actors)
         .await?;
+    // Who read and changed which residents' documents, committed with the changes.
+    let read: Vec<Audited> = served.read.iter().copied().map(Audited::read).collect();
+    store.audit(&mut tx, caller.account, "read", &read).await?;
     store
-        .audit(&mut tx, caller.account, "change", &served.changed())
+        .audit(&mut tx, caller.account, "change", &changes(&served, &writers))
         .await?;
     store.commit(tx).await?;
 
@@ -158,6 +168,29 @@ pub async fn run<S: DocStore>(
         response: served.response,
         compaction,
     })
+}
+
+/// One audit line per document written and author of its new changes (one line, without
+/// an author, for a document the request only created).
+fn changes(served: &Served, writers: &Writers) -> Vec<Audited> {
+    let mut lines = Vec::new();
+    for write in &served.writes {
+        if write.authors.is_empty() {
+            lines.push(Audited {
+                kind: write.kind,
+                author: None,
+            });
+        }
+        for actor in &write.authors {
+            lines.push(Audited {
+                kind: write.kind,
+                author: writers
+                    .account_of(actor)
+                    .map(|account| (actor.clone(), account)),
+            });
+        }
+    }
+    lines
 }
 
 /// Saves each document whole (they are at their committed heads, so the snapshot covers

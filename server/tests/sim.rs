@@ -189,14 +189,22 @@ impl SimServer {
             .filter(|(id, heads)| heads_before.get(id) != Some(heads))
             .map(|(id, _)| *id)
             .collect();
-        let changed: Vec<DocumentId> = audit
+        let changed: BTreeSet<DocumentId> = audit
             .iter()
             .filter(|line| line.action == "change")
             .map(|line| line.kind.id())
             .collect();
         assert_eq!(changed.len(), synced.written);
+        // Every change names its author: here always a phone of the caller's (a replay
+        // would name another).
+        assert!(
+            audit
+                .iter()
+                .filter_map(|line| line.author.as_ref())
+                .all(|(_, account)| *account == caller.account)
+        );
         assert_eq!(
-            changed.iter().copied().collect::<BTreeSet<_>>(),
+            changed,
             moved,
             "the audit log names the documents changed"
         );
@@ -213,7 +221,8 @@ impl SimServer {
             .map(|reply| reply.id)
             .collect();
         assert_eq!(read, sent, "the audit log names the documents read");
-        assert_eq!(audit.len(), read.len() + changed.len());
+        let change_lines = audit.iter().filter(|l| l.action == "change").count();
+        assert_eq!(audit.len(), read.len() + change_lines);
         Ok((wire::encode_response(&synced.response), synced.written))
     }
 

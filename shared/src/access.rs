@@ -7,15 +7,21 @@
 //!
 //! | document | community builder, coach | coordinator | administrator |
 //! |---|---|---|---|
-//! | street (outcomes, wishes) | read, write | read | — |
+//! | street (outcomes, wishes) | read, write | read; a wish's status and owner | — |
 //! | household (notes, consent, contact) | read, write | read | — |
 //! | confidential, own organisation's | read, write | read | — |
-//! | confidential, another organisation's | write only | — | — |
+//! | confidential, another organisation's | add signals | — | — |
 //!
-//! "Write only" is how a signal reaches the organisation it is for: a builder of the
-//! municipality who hears of a care need records it in the care organisation's document of
-//! that household; the server merges the change, but never sends that document (or anyone
-//! else's signals in it) to the builder. Administrators set up streets, organisations and
+//! "Add signals" is write-only: it is how a signal reaches the organisation it is for. A
+//! builder of the municipality who hears of a care need records it in the care
+//! organisation's document of that household; the server merges the change, but never
+//! sends that document (or anyone else's signals in it) to the builder, and the change may
+//! only add signals and edit the builder's own ([`Write::ADD_SIGNALS`]).
+//!
+//! What may be written is a [`Write`]: places in the document and whether others' values
+//! may be changed. The server checks it on every operation of every change, against the
+//! rights of the change's author (the account that first brought its actor), not of
+//! whoever sends it (`crate::sync::rules`). Administrators set up streets, organisations and
 //! accounts; they do not read residents' data through the sync.
 
 use std::collections::BTreeSet;
@@ -84,35 +90,85 @@ impl Partner {
 }
 
 /// What a person may do with one document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
     /// The server sends the document's content.
     pub read: bool,
-    /// The server accepts changes to it.
-    pub write: bool,
+    /// What of the document the server accepts changes to, if anything.
+    pub write: Option<Write>,
 }
 
 impl Access {
     pub const NONE: Access = Access {
         read: false,
-        write: false,
+        write: None,
     };
     pub const READ: Access = Access {
         read: true,
-        write: false,
+        write: None,
     };
     pub const WRITE_ONLY: Access = Access {
         read: false,
-        write: true,
+        write: Some(Write::ADD_SIGNALS),
     };
     pub const READ_WRITE: Access = Access {
         read: true,
-        write: true,
+        write: Some(Write::EVERYTHING),
     };
 
     /// Whether the document may be touched at all.
     pub fn any(self) -> bool {
-        self.read || self.write
+        self.read || self.write.is_some()
+    }
+
+    /// Whether every part of the document may be changed (what recording at a door needs).
+    pub fn writes_everything(self) -> bool {
+        self.write == Some(Write::EVERYTHING)
+    }
+}
+
+/// Where in a document a person may write, checked on every operation of every change
+/// they make (`crate::sync::rules`), whoever sends it.
+///
+/// A place is a path of map keys from the document's root; `*` stands for any one key. An
+/// operation lands where the value it writes, deletes or inserts into lives: a map entry's
+/// place is its object's path and its key; anything inside a list or text is at the list's
+/// or text's path. An operation is allowed if its place starts with one of `within`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write {
+    pub within: &'static [&'static [&'static str]],
+    /// Whether values another account wrote may be overwritten, deleted or hidden behind a
+    /// concurrent value. Without it a person adds new entries and edits only what their own
+    /// account wrote.
+    pub over_others: bool,
+}
+
+impl Write {
+    /// The whole document (it must still keep its schema).
+    pub const EVERYTHING: Write = Write {
+        within: &[&[]],
+        over_others: true,
+    };
+    /// New signals in another partner's confidential document, and edits of one's own.
+    pub const ADD_SIGNALS: Write = Write {
+        within: &[&["signals", "*"]],
+        over_others: false,
+    };
+    /// A wish's follow-up: its status and the partner that owns it, nothing else.
+    pub const WISH_FOLLOW_UP: Write = Write {
+        within: &[&["wishes", "*", "status"], &["wishes", "*", "owner"]],
+        over_others: true,
+    };
+
+    /// Whether an operation landing at `place` is inside what this allows.
+    pub fn allows(&self, place: &[&str]) -> bool {
+        self.within.iter().any(|prefix| {
+            prefix.len() <= place.len()
+                && prefix
+                    .iter()
+                    .zip(place)
+                    .all(|(want, key)| *want == "*" || want == key)
+        })
     }
 }
 
@@ -137,6 +193,10 @@ impl Grant {
             _ => (Access::READ, Access::NONE),
         };
         match kind {
+            DocKind::Street { .. } if self.role == Role::Coordinator => Access {
+                read: true,
+                write: Some(Write::WISH_FOLLOW_UP),
+            },
             DocKind::Street { .. } | DocKind::Household { .. } => own,
             DocKind::Confidential { partner, .. } => {
                 if self.partner == Some(*partner) {

@@ -89,4 +89,17 @@ pub struct AuditEntry {
     pub kind: String,
     pub address: Option<Uuid>,
     pub partner: Option<String>,
+    /// For a change: who wrote it, which need not be who sent it (`None` for a read).
+    #[serde(default)]
+    pub author: Option<ChangeAuthor>,
+}
+
+/// The author of a change in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeAuthor {
+    /// The Automerge actor that wrote the change (hex).
+    pub actor: String,
+    /// The account that first brought that actor to the server.
+    pub account: Uuid,
+    pub username: Option<String>,
 }

@@ -153,6 +153,11 @@ impl DocKind {
     }
 }
 
+/// The actor of every genesis change: nobody's, so no one may write with it.
+pub fn genesis_actor() -> ActorId {
+    ActorId::from(GENESIS_ACTOR)
+}
+
 /// A fresh random actor id for a device or process that writes documents.
 pub fn new_actor() -> ActorId {
     ActorId::from(Uuid::new_v4().into_bytes())

@@ -61,7 +61,7 @@ impl Person {
     pub fn writes(&self, street: StreetId) -> bool {
         self.grant()
             .access(&DocKind::Street { street: street.0 })
-            .write
+            .writes_everything()
     }
 }
 

@@ -15,13 +15,17 @@ use std::{
 
 use anyhow::Context;
 use voordeur_shared::{
-    automerge::{AutoCommit, ChangeHash},
+    access::Grant,
+    automerge::{ActorId, AutoCommit, ChangeHash},
     docs::{DocKind, DocumentId},
     ids::AccountId,
-    sync::server::{Catalog, CatalogEntry, DocWrite, Wanted},
+    sync::{
+        rules::{Writer, Writers},
+        server::{Catalog, CatalogEntry, DocWrite, Wanted},
+    },
 };
 
-use super::{Chunks, DocStore, Snapshot, StoreError};
+use super::{Audited, Chunks, DocStore, Snapshot, StoreError};
 
 /// One line of the in-memory audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub struct AuditLine {
     /// `read` (the server sent the document's content) or `change`.
     pub action: &'static str,
     pub kind: DocKind,
+    /// For a change: its actor and the account that first brought that actor.
+    pub author: Option<(ActorId, AccountId)>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +79,10 @@ impl StoredDoc {
 #[derive(Debug, Clone, Default)]
 struct Held {
     docs: BTreeMap<DocumentId, StoredDoc>,
+    /// Actors and the account each is bound to (`None`: the server's).
+    actors: BTreeMap<ActorId, Option<AccountId>>,
+    /// The rights of every account that has synced, as it last synced.
+    grants: BTreeMap<AccountId, Grant>,
     audit: Vec<AuditLine>,
     /// The id of the last chunk written, as a database sequence.
     last_chunk: i64,
@@ -94,6 +104,7 @@ pub struct MemoryTx<'a> {
     _writer: tokio::sync::MutexGuard<'a, ()>,
     /// The documents written, as they will be once committed.
     written: BTreeMap<DocumentId, StoredDoc>,
+    bound: BTreeMap<ActorId, AccountId>,
     audit: Vec<AuditLine>,
     last_chunk: i64,
 }
@@ -130,8 +141,12 @@ impl MemoryStore {
     }
 
     /// Creates a document holding all of `doc`, as an administrator creates a street.
+    /// Its actors are the server's: no client may write with them.
     pub fn create(&self, kind: DocKind, doc: &mut AutoCommit) {
         let mut held = self.held();
+        for change in doc.get_changes(&[]) {
+            held.actors.insert(change.actor_id().clone(), None);
+        }
         held.last_chunk += 1;
         let chunk = Chunk {
             id: held.last_chunk,
@@ -190,6 +205,7 @@ impl DocStore for MemoryStore {
         Ok(MemoryTx {
             _writer: writer,
             written: BTreeMap::new(),
+            bound: BTreeMap::new(),
             audit: Vec::new(),
             last_chunk: self.held().last_chunk,
         })
@@ -265,23 +281,73 @@ impl DocStore for MemoryStore {
             .collect())
     }
 
+    async fn writers<'s>(
+        &'s self,
+        _: &mut MemoryTx<'s>,
+        sender: AccountId,
+        grant: &Grant,
+        actors: &BTreeSet<ActorId>,
+    ) -> Result<Writers, StoreError> {
+        let mut held = self.held();
+        held.grants.insert(sender, grant.clone());
+        let actors_of = |account: AccountId| -> BTreeSet<ActorId> {
+            held.actors
+                .iter()
+                .filter(|(_, a)| **a == Some(account))
+                .map(|(actor, _)| actor.clone())
+                .collect()
+        };
+        let mut writers = Writers::new(Writer {
+            account: sender,
+            grant: grant.clone(),
+            actors: actors_of(sender),
+        });
+        for actor in actors {
+            match held.actors.get(actor) {
+                Some(None) => writers.add_unbindable(actor.clone()),
+                Some(Some(account)) if *account != sender => writers.add(Writer {
+                    account: *account,
+                    grant: held.grants[account].clone(),
+                    actors: actors_of(*account),
+                }),
+                _ => {}
+            }
+        }
+        Ok(writers)
+    }
+
+    async fn bind<'s>(
+        &'s self,
+        tx: &mut MemoryTx<'s>,
+        account: AccountId,
+        actors: &BTreeSet<ActorId>,
+    ) -> Result<(), StoreError> {
+        tx.bound
+            .extend(actors.iter().map(|actor| (actor.clone(), account)));
+        Ok(())
+    }
+
     async fn audit<'s>(
         &'s self,
         tx: &mut MemoryTx<'s>,
         account: AccountId,
         action: &'static str,
-        kinds: &[DocKind],
+        lines: &[Audited],
     ) -> Result<(), StoreError> {
-        tx.audit.extend(kinds.iter().map(|kind| AuditLine {
+        tx.audit.extend(lines.iter().map(|line| AuditLine {
             account,
             action,
-            kind: *kind,
+            kind: line.kind,
+            author: line.author.clone(),
         }));
         Ok(())
     }
 
     async fn commit<'s>(&'s self, tx: MemoryTx<'s>) -> Result<(), StoreError> {
         let mut held = self.held();
+        for (actor, account) in tx.bound {
+            held.actors.entry(actor).or_insert(Some(account));
+        }
         held.docs.extend(tx.written);
         held.audit.extend(tx.audit);
         held.last_chunk = tx.last_chunk;

@@ -24,13 +24,18 @@ use sqlx::{
 use tokio::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
 use voordeur_shared::{
-    automerge::{AutoCommit, ChangeHash},
+    access::Grant,
+    automerge::{ActorId, AutoCommit, ChangeHash},
     docs::{DocKind, DocumentId},
     ids::AccountId,
     model::Partner,
-    sync::server::{Catalog, CatalogEntry, DocWrite, Wanted},
+    sync::{
+        rules::Writers,
+        server::{Catalog, CatalogEntry, DocWrite, Wanted},
+    },
 };
 
+mod actors;
 pub mod memory;
 mod people;
 
@@ -78,13 +83,34 @@ pub trait DocStore: Send + Sync {
         writes: &[DocWrite],
     ) -> impl Future<Output = Result<BTreeMap<DocumentId, Chunks>, StoreError>> + Send;
 
-    /// Records that `account` did `action` (`"read"` or `"change"`) to each document.
+    /// The authors of `actors`' changes as far as the store has bound them, with their
+    /// accounts' rights; `sender` (with `grant`) is one of them. Actors never seen are left
+    /// out: they are the sender's once [`DocStore::bind`] binds them.
+    fn writers<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
+        sender: AccountId,
+        grant: &Grant,
+        actors: &BTreeSet<ActorId>,
+    ) -> impl Future<Output = Result<Writers, StoreError>> + Send;
+
+    /// Binds `actors`, new to the store, to `account`. One that another transaction bound
+    /// meanwhile keeps that binding.
+    fn bind<'s>(
+        &'s self,
+        tx: &mut Self::Tx<'s>,
+        account: AccountId,
+        actors: &BTreeSet<ActorId>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that `account` did `action` (`"read"` or `"change"`) to each document (and,
+    /// for a change, who wrote it).
     fn audit<'s>(
         &'s self,
         tx: &mut Self::Tx<'s>,
         account: AccountId,
         action: &'static str,
-        kinds: &[DocKind],
+        lines: &[Audited],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn commit<'s>(
@@ -104,6 +130,21 @@ pub trait DocStore: Send + Sync {
         &self,
         snapshots: &[Snapshot],
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// A document read or changed, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audited {
+    pub kind: DocKind,
+    /// For a change: the actor that wrote it and the account that first brought that actor
+    /// (not always the account that sent it).
+    pub author: Option<(ActorId, AccountId)>,
+}
+
+impl Audited {
+    pub fn read(kind: DocKind) -> Audited {
+        Audited { kind, author: None }
+    }
 }
 
 /// A document's stored chunks after a write.
@@ -447,15 +488,19 @@ impl Store {
         tx.tx.commit().await
     }
 
-    /// Creates a document (for the administrator's streets and the demo street).
+    /// Creates a document (for the administrator's streets and the demo street). Its
+    /// actors are the server's: no client may write with them.
     pub async fn create(&self, kind: DocKind, doc: &mut AutoCommit) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;
+        let actors = doc.get_changes(&[]).iter().map(|c| c.actor_id().clone()).collect();
+        self.bind(&mut tx, None, &actors).await?;
         let write = DocWrite {
             id: kind.id(),
             kind,
             created: true,
             heads: doc.get_heads(),
             changes: doc.save(),
+            authors: BTreeSet::new(),
         };
         self.write(&mut tx, &[write]).await?;
         self.commit(tx).await
@@ -624,14 +669,33 @@ impl DocStore for Store {
         Ok(self.chunks_of(tx, writes.iter().map(|w| w.id)).await?)
     }
 
+    async fn writers<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        sender: AccountId,
+        grant: &Grant,
+        actors: &BTreeSet<ActorId>,
+    ) -> Result<Writers, StoreError> {
+        Ok(Store::writers(self, tx, sender, grant, actors).await?)
+    }
+
+    async fn bind<'s>(
+        &'s self,
+        tx: &mut WriteTx<'s>,
+        account: AccountId,
+        actors: &BTreeSet<ActorId>,
+    ) -> Result<(), StoreError> {
+        Ok(Store::bind(self, tx, Some(account), actors).await?)
+    }
+
     async fn audit<'s>(
         &'s self,
         tx: &mut WriteTx<'s>,
         account: AccountId,
         action: &'static str,
-        kinds: &[DocKind],
+        lines: &[Audited],
     ) -> Result<(), StoreError> {
-        Ok(Store::audit(self, tx, account.0, action, kinds).await?)
+        Ok(Store::audit(self, tx, account.0, action, lines).await?)
     }
 
     async fn commit<'s>(&'s self, tx: WriteTx<'s>) -> Result<(), StoreError> {

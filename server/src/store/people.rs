@@ -13,9 +13,9 @@ use voordeur_shared::{
     model::Partner,
 };
 
-use super::{Store, WriteTx, now_ms};
+use super::{Audited, Store, WriteTx, now_ms};
 
-pub use voordeur_shared::api::{Account, AuditEntry, Organisation};
+pub use voordeur_shared::api::{Account, AuditEntry, ChangeAuthor, Organisation};
 
 /// An account to create; the password is already hashed.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error 
     sqlx::Error::Decode(Box::new(e))
 }
 
-fn uuid_of(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
+pub(super) fn uuid_of(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
     row.try_get::<String, _>(column)?
         .parse()
         .map_err(decode_err)
@@ -53,12 +53,12 @@ fn organisation_of(row: &AnyRow) -> Result<Organisation, sqlx::Error> {
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.role, a.password_hash, \
+pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.role, a.password_hash, \
      o.id AS org_id, o.name AS org_name, o.partner AS org_partner";
-const ACCOUNT_FROM: &str = "accounts a LEFT JOIN organisations o ON o.id = a.organisation_id";
+pub(super) const ACCOUNT_FROM: &str = "accounts a LEFT JOIN organisations o ON o.id = a.organisation_id";
 
 /// An account row (streets still empty) and its password hash.
-fn account_of(row: &AnyRow) -> Result<(Account, String), sqlx::Error> {
+pub(super) fn account_of(row: &AnyRow) -> Result<(Account, String), sqlx::Error> {
     let role: String = row.try_get("role")?;
     let organisation = match row.try_get::<Option<String>, _>("org_id")? {
         None => None,
@@ -309,28 +309,34 @@ impl Store {
         tx: &mut WriteTx<'_>,
         account: Uuid,
         action: &str,
-        kinds: &[DocKind],
+        lines: &[Audited],
     ) -> Result<(), sqlx::Error> {
-        const COLUMNS: usize = 8;
+        const COLUMNS: usize = 10;
         let now = now_ms();
         let account = account.to_string();
-        for batch in kinds.chunks(AUDIT_ROWS_PER_INSERT) {
+        for batch in lines.chunks(AUDIT_ROWS_PER_INSERT) {
             let rows: Vec<String> = (0..batch.len())
                 .map(|i| format!("({})", super::placeholders(1 + i * COLUMNS, COLUMNS)))
                 .collect();
             let sql = format!(
-                "INSERT INTO audit_log (at_ms, account_id, action, doc_id, street_id, kind, address_id, partner) \
-                 VALUES {}",
+                "INSERT INTO audit_log (at_ms, account_id, action, doc_id, street_id, kind, address_id, partner, \
+                 author_actor, author_account_id) VALUES {}",
                 rows.join(", ")
             );
             let mut query = sqlx::query(&sql);
-            for kind in batch {
+            for Audited { kind, author } in batch {
                 let (address, partner) = match *kind {
                     DocKind::Street { .. } => (None, None),
                     DocKind::Household { address, .. } => (Some(address.to_string()), None),
                     DocKind::Confidential {
                         address, partner, ..
                     } => (Some(address.to_string()), Some(partner.label())),
+                };
+                let (author_actor, author_account) = match author {
+                    Some((actor, account)) => {
+                        (Some(actor.to_string()), Some(account.0.to_string()))
+                    }
+                    None => (None, None),
                 };
                 query = query
                     .bind(now)
@@ -340,7 +346,9 @@ impl Store {
                     .bind(kind.street().to_string())
                     .bind(kind.label())
                     .bind(address)
-                    .bind(partner);
+                    .bind(partner)
+                    .bind(author_actor)
+                    .bind(author_account);
             }
             query.execute(&mut *tx.tx).await?;
         }
@@ -351,8 +359,9 @@ impl Store {
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
         sqlx::query(
             "SELECT l.at_ms, l.account_id, a.username, l.action, l.doc_id, l.street_id, l.kind, \
-             l.address_id, l.partner \
+             l.address_id, l.partner, l.author_actor, l.author_account_id, w.username AS author_username \
              FROM audit_log l LEFT JOIN accounts a ON a.id = l.account_id \
+             LEFT JOIN accounts w ON w.id = l.author_account_id \
              ORDER BY l.id DESC LIMIT $1",
         )
         .bind(limit)
@@ -373,6 +382,14 @@ impl Store {
                     .map(|a| a.parse().map_err(decode_err))
                     .transpose()?,
                 partner: row.try_get("partner")?,
+                author: match row.try_get::<Option<String>, _>("author_actor")? {
+                    None => None,
+                    Some(actor) => Some(ChangeAuthor {
+                        actor,
+                        account: uuid_of(row, "author_account_id")?,
+                        username: row.try_get("author_username")?,
+                    }),
+                },
             })
         })
         .collect()

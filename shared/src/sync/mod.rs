@@ -30,6 +30,7 @@
 
 pub mod chunks;
 pub mod client;
+pub mod rules;
 pub mod server;
 pub mod wire;
 

@@ -9,12 +9,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use uuid::Uuid;
 
 use super::{
     DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, changes_since,
-    chunks::parse_changes, from_wire, to_wire,
+    chunks::parse_changes,
+    from_wire,
+    rules::{self, Writers},
+    to_wire,
 };
 use crate::{
     access::Grant,
@@ -140,6 +143,45 @@ impl Plan {
     }
 }
 
+/// A request with the changes of its offers parsed (strictly: see [`parse_changes`]).
+/// Parsing is CPU work a server does before it takes any lock; the actors of the changes
+/// tell it whose rights to load ([`Writers`]).
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    request: SyncRequest,
+    /// Per offer, in the request's order.
+    changes: Vec<Vec<Change>>,
+}
+
+impl Incoming {
+    pub fn read(request: SyncRequest) -> Result<Incoming, SyncError> {
+        let changes = request
+            .docs
+            .iter()
+            .map(|offer| {
+                parse_changes(&offer.changes).map_err(|reason| SyncError::BadChanges {
+                    id: offer.id,
+                    reason,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Incoming { request, changes })
+    }
+
+    pub fn request(&self) -> &SyncRequest {
+        &self.request
+    }
+
+    /// The actors whose changes the request carries.
+    pub fn actors(&self) -> BTreeSet<ActorId> {
+        self.changes
+            .iter()
+            .flatten()
+            .map(|change| change.actor_id().clone())
+            .collect()
+    }
+}
+
 /// A document change the store must commit before the response is sent.
 #[derive(Debug, Clone)]
 pub struct DocWrite {
@@ -151,6 +193,9 @@ pub struct DocWrite {
     pub changes: Vec<u8>,
     /// The document's heads after the write.
     pub heads: Vec<ChangeHash>,
+    /// The actors of the new changes the request brought (none for a document the server
+    /// only created): who wrote them, for the audit log.
+    pub authors: BTreeSet<ActorId>,
 }
 
 /// The outcome of a request the server accepted.
@@ -164,6 +209,9 @@ pub struct Served {
     /// Every document the request touched, as it is once the writes are committed (for a
     /// server that keeps documents in memory).
     pub docs: BTreeMap<DocumentId, AutoCommit>,
+    /// Actors the server had never seen whose changes it stores: the store binds them to
+    /// the sender with the writes.
+    pub new_actors: BTreeSet<ActorId>,
 }
 
 impl Served {
@@ -173,23 +221,27 @@ impl Served {
     }
 }
 
-/// Answers `request` of a person with `grant` against the documents in `loaded` (those
-/// [`Plan::to_load`] names, at the catalog's heads); new documents are created with `actor`.
-/// `plan` must be [`Plan::new`] of the same request, catalog and grant.
+/// Answers `incoming`, a request of [`Writers::sender`], against the documents in `loaded`
+/// (those [`Plan::to_load`] names, at the catalog's heads); new documents are created with
+/// `actor`. `plan` must be [`Plan::new`] of the same request, catalog and the sender's
+/// grant; `writers` must name the authors of the request's changes
+/// ([`Incoming::actors`]).
 ///
 /// The request is refused whole, as [`SyncError::Forbidden`], if it follows a street the
-/// person does not work in, offers a document they may neither read nor write, or brings
-/// changes to a document they may not write (see [`crate::access`]). Documents they may
-/// write but not read are merged, and answered without a single change or head of the
-/// server's.
+/// person does not work in, offers a document they may neither read nor write, brings
+/// changes to a document they may not write, or a change that does more than its author
+/// may (see [`crate::access`] and [`rules`]). Documents they may write but not read are
+/// merged, and answered without a single change or head of the server's.
 pub fn serve(
-    request: &SyncRequest,
+    incoming: &Incoming,
     catalog: &Catalog,
     plan: &Plan,
     mut loaded: BTreeMap<DocumentId, AutoCommit>,
     actor: &ActorId,
-    grant: &Grant,
+    writers: &Writers,
 ) -> Result<Served, SyncError> {
+    let request = &incoming.request;
+    let grant = &writers.sender().grant;
     for street in &request.streets {
         if !grant.follows(*street) {
             return Err(SyncError::Forbidden(format!(
@@ -200,17 +252,17 @@ pub fn serve(
             return Err(SyncError::UnknownStreet(*street));
         }
     }
-    let mut offers: Vec<(DocKind, &DocOffer)> = Vec::with_capacity(request.docs.len());
+    let mut offers: Vec<(DocKind, &DocOffer, &[Change])> = Vec::with_capacity(request.docs.len());
     let mut replies = Vec::with_capacity(request.docs.len());
     let mut seen = BTreeSet::new();
-    for offer in &request.docs {
+    for (offer, changes) in request.docs.iter().zip(&incoming.changes) {
         if !seen.insert(offer.id) {
             return Err(SyncError::DuplicateDocument(offer.id));
         }
         match kind_of(offer, catalog)? {
             Some(kind) => {
                 check_allowed(grant, &kind, offer)?;
-                offers.push((kind, offer));
+                offers.push((kind, offer, changes));
             }
             // A document the client believes the server has, but this server lacks (a
             // restored backup): ask for the whole document, with its kind.
@@ -224,11 +276,11 @@ pub fn serve(
         }
     }
     // Streets first: a household created in this request is checked against its street.
-    offers.sort_by_key(|(kind, _)| !matches!(kind, DocKind::Street { .. }));
+    offers.sort_by_key(|(kind, ..)| !matches!(kind, DocKind::Street { .. }));
 
-    let mut writes = Vec::new();
+    let mut writes: Vec<DocWrite> = Vec::new();
     let mut read = Vec::new();
-    for (kind, offer) in offers {
+    for (kind, offer, changes) in offers {
         if plan.idle.contains(&offer.id) {
             replies.push(DocReply {
                 id: offer.id,
@@ -254,7 +306,7 @@ pub fn serve(
             }
         };
         let readable = grant.access(&kind).read;
-        let (reply, write) = merge_offer(&mut doc, kind, offer, existed, readable)?;
+        let (reply, write) = merge_offer(&mut doc, kind, offer, changes, existed, readable, writers)?;
         if !reply.changes.is_empty() {
             read.push(kind);
         }
@@ -285,6 +337,12 @@ pub fn serve(
             changes,
         });
     }
+    let new_actors = writes
+        .iter()
+        .flat_map(|write| &write.authors)
+        .filter(|actor| writers.author(actor).is_some_and(|(_, new)| new))
+        .cloned()
+        .collect();
     Ok(Served {
         response: SyncResponse {
             request: request.id,
@@ -293,6 +351,7 @@ pub fn serve(
         writes,
         read,
         docs: loaded,
+        new_actors,
     })
 }
 
@@ -305,7 +364,7 @@ fn check_allowed(grant: &Grant, kind: &DocKind, offer: &DocOffer) -> Result<(), 
             offer.id
         )));
     }
-    if !access.write && !offer.changes.is_empty() {
+    if access.write.is_none() && !offer.changes.is_empty() {
         return Err(SyncError::Forbidden(format!(
             "document {} is not yours to change",
             offer.id
@@ -380,30 +439,74 @@ fn check_creatable(
     }
 }
 
+/// Applies the offer's new changes to `doc`, each checked against what its author may
+/// write ([`rules::check`]) against the document holding all it builds on. Returns the
+/// actors of the changes applied, and whether every change could be applied (`false`: some
+/// build on history `doc` lacks).
+fn apply_checked(
+    doc: &mut AutoCommit,
+    kind: &DocKind,
+    id: DocumentId,
+    changes: &[Change],
+    writers: &Writers,
+) -> Result<(BTreeSet<ActorId>, bool), SyncError> {
+    let bad = |reason: String| SyncError::BadChanges { id, reason };
+    let refused = |change: &Change, reason: String| {
+        SyncError::Forbidden(format!(
+            "change {} to document {id} is refused: {reason}",
+            change.hash()
+        ))
+    };
+    let mut pending: Vec<&Change> = changes
+        .iter()
+        .filter(|change| doc.get_change_by_hash(&change.hash()).is_none())
+        .collect();
+    let authors: BTreeSet<ActorId> = pending.iter().map(|c| c.actor_id().clone()).collect();
+    // Changes by authors who may write the whole document need no look at their
+    // operations (the schema is checked after the merge): applied at once.
+    let whole = authors.iter().all(|actor| {
+        writers
+            .author(actor)
+            .is_some_and(|(writer, _)| writer.grant.access(kind).writes_everything())
+    });
+    if whole {
+        doc.apply_changes(pending.into_iter().cloned())
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((authors, doc.get_missing_deps(&[]).is_empty()));
+    }
+    // Otherwise one at a time, in an order where each finds what it builds on.
+    loop {
+        let ready = pending
+            .iter()
+            .position(|c| c.deps().iter().all(|d| doc.get_change_by_hash(d).is_some()));
+        let Some(index) = ready else { break };
+        let change = pending.remove(index);
+        if doc.get_change_by_hash(&change.hash()).is_some() {
+            continue;
+        }
+        rules::check(doc, kind, change, writers).map_err(|reason| refused(change, reason))?;
+        doc.apply_changes([change.clone()])
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok((authors, pending.is_empty()))
+}
+
 fn merge_offer(
     doc: &mut AutoCommit,
     kind: DocKind,
     offer: &DocOffer,
+    changes: &[Change],
     existed: bool,
     readable: bool,
+    writers: &Writers,
 ) -> Result<(DocReply, Option<DocWrite>), SyncError> {
     let before = doc.get_heads();
-    if !offer.changes.is_empty() {
-        let changes = parse_changes(&offer.changes).map_err(|reason| SyncError::BadChanges {
-            id: offer.id,
-            reason,
-        })?;
-        doc.apply_changes(changes)
-            .map_err(|e| SyncError::BadChanges {
-                id: offer.id,
-                reason: e.to_string(),
-            })?;
-    }
+    let (authors, complete) = apply_checked(doc, &kind, offer.id, changes, writers)?;
     let client_heads: Vec<ChangeHash> = from_wire(&offer.heads);
     let has_all = client_heads
         .iter()
         .all(|h| doc.get_change_by_hash(h).is_some());
-    if !has_all || !doc.get_missing_deps(&[]).is_empty() {
+    if !has_all || !complete {
         // The client's changes build on history this server lacks: keep nothing, ask for
         // everything. The document stays as it was stored.
         *doc = doc
@@ -439,6 +542,7 @@ fn merge_offer(
                 doc.save()
             },
             heads: after.clone(),
+            authors,
         })
     } else {
         None
@@ -489,6 +593,14 @@ mod tests {
         SyncRequest { id, streets, docs }
     }
 
+    fn writers() -> Writers {
+        Writers::new(rules::Writer {
+            account: crate::ids::AccountId(Uuid::from_u128(9)),
+            grant: coach(),
+            actors: BTreeSet::new(),
+        })
+    }
+
     /// The plan loads only what `serve` needs, and `serve` names what was read and changed.
     #[test]
     fn the_plan_loads_what_serve_needs_and_serve_names_what_was_read_and_changed() {
@@ -504,7 +616,8 @@ mod tests {
         let loaded = || BTreeMap::from([(kind.id(), street.clone())]);
         let serve_with = |request: &SyncRequest, loaded| {
             let plan = Plan::new(request, &catalog, &coach());
-            let served = serve(request, &catalog, &plan, loaded, &new_actor(), &coach());
+            let incoming = Incoming::read(request.clone()).unwrap();
+            let served = serve(&incoming, &catalog, &plan, loaded, &new_actor(), &writers());
             (plan, served)
         };
 
