@@ -171,8 +171,17 @@ async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::List => list(store).await?,
         AdminCommand::Audit { limit } => {
             for e in store.audit_log(limit.clamp(1, 100_000)).await? {
+                // A change another account wrote (a replay) names its author.
+                let author = match e.author {
+                    Some(a) if a.account != e.account => format!(
+                        " written-by {} (actor {})",
+                        a.username.unwrap_or_else(|| a.account.to_string()),
+                        a.actor
+                    ),
+                    _ => String::new(),
+                };
                 println!(
-                    "{} {} {} {} {} {}",
+                    "{} {} {} {} {} {}{author}",
                     e.at_ms,
                     e.username.unwrap_or_else(|| e.account.to_string()),
                     e.action,

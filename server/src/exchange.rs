@@ -19,8 +19,8 @@ use voordeur_shared::{
     docs::DocumentId,
     ids::AccountId,
     sync::{
-        rules::Writers,
         SyncError, SyncRequest, SyncResponse,
+        rules::Writers,
         server::{Catalog, Incoming, Plan, Served, serve},
     },
 };
@@ -127,7 +127,12 @@ pub async fn run<S: DocStore>(
     let read: Vec<Audited> = served.read.iter().copied().map(Audited::read).collect();
     store.audit(&mut tx, caller.account, "read", &read).await?;
     store
-        .audit(&mut tx, caller.account, "change", &changes(&served, &writers))
+        .audit(
+            &mut tx,
+            caller.account,
+            "change",
+            &changes(&served, &writers),
+        )
         .await?;
     store.commit(tx).await?;
 

@@ -203,11 +203,7 @@ impl SimServer {
                 .filter_map(|line| line.author.as_ref())
                 .all(|(_, account)| *account == caller.account)
         );
-        assert_eq!(
-            changed,
-            moved,
-            "the audit log names the documents changed"
-        );
+        assert_eq!(changed, moved, "the audit log names the documents changed");
         let read: Vec<DocumentId> = audit
             .iter()
             .filter(|line| line.action == "read")

@@ -96,7 +96,11 @@ impl Store {
     }
 
     /// Another account that wrote changes: its rights now, and all its actors.
-    async fn account_writer(&self, tx: &mut WriteTx<'_>, account: AccountId) -> Result<Writer, sqlx::Error> {
+    async fn account_writer(
+        &self,
+        tx: &mut WriteTx<'_>,
+        account: AccountId,
+    ) -> Result<Writer, sqlx::Error> {
         let id = account.0.to_string();
         let row = sqlx::query(&format!(
             "SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNT_FROM} WHERE a.id = $1"

@@ -492,7 +492,11 @@ impl Store {
     /// actors are the server's: no client may write with them.
     pub async fn create(&self, kind: DocKind, doc: &mut AutoCommit) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;
-        let actors = doc.get_changes(&[]).iter().map(|c| c.actor_id().clone()).collect();
+        let actors = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.actor_id().clone())
+            .collect();
         self.bind(&mut tx, None, &actors).await?;
         let write = DocWrite {
             id: kind.id(),

@@ -55,7 +55,8 @@ fn organisation_of(row: &AnyRow) -> Result<Organisation, sqlx::Error> {
 
 pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.role, a.password_hash, \
      o.id AS org_id, o.name AS org_name, o.partner AS org_partner";
-pub(super) const ACCOUNT_FROM: &str = "accounts a LEFT JOIN organisations o ON o.id = a.organisation_id";
+pub(super) const ACCOUNT_FROM: &str =
+    "accounts a LEFT JOIN organisations o ON o.id = a.organisation_id";
 
 /// An account row (streets still empty) and its password hash.
 pub(super) fn account_of(row: &AnyRow) -> Result<(Account, String), sqlx::Error> {

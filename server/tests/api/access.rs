@@ -17,24 +17,24 @@ use voordeur_shared::{
 use crate::helpers::{Backend, TestApp, TestDb, device, spawn_app};
 
 /// The documents of one door, and the visit that made them.
-struct Door1 {
-    door: Door,
-    visit: VisitId,
-    seeder: Replica,
+pub struct Door1 {
+    pub door: Door,
+    pub visit: VisitId,
+    pub seeder: Replica,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Doc {
+pub enum Doc {
     Street,
     Household,
     Care,
     Corporation,
 }
 
-const DOCS: [Doc; 4] = [Doc::Street, Doc::Household, Doc::Care, Doc::Corporation];
+pub const DOCS: [Doc; 4] = [Doc::Street, Doc::Household, Doc::Care, Doc::Corporation];
 
 impl Door1 {
-    fn kind(&self, doc: Doc) -> DocKind {
+    pub fn kind(&self, doc: Doc) -> DocKind {
         match doc {
             Doc::Street => self.door.street_kind(),
             Doc::Household => self.door.household(),
@@ -59,13 +59,13 @@ fn expected(role: Role, partner: Partner, doc: Doc) -> (bool, bool) {
     }
 }
 
-fn username(role: Role, partner: Partner) -> String {
+pub fn username(role: Role, partner: Partner) -> String {
     format!("{}.{}", role.label(), partner.label()).replace('_', "-")
 }
 
 /// One account per role and organisation, all in the demo street (administrators are
 /// never assigned to a street).
-async fn make_people(app: &TestApp) {
+pub async fn make_people(app: &TestApp) {
     for (name, partner) in demo::ORGANISATIONS {
         for role in Role::ALL {
             let username = username(role, partner);
@@ -88,7 +88,7 @@ async fn make_people(app: &TestApp) {
 
 /// The coach records a visit with notes, a wish, a care need and a moving wish: a street,
 /// household, care and corporation document on the server.
-async fn seed(app: &TestApp) -> Door1 {
+pub async fn seed(app: &TestApp) -> Door1 {
     let mut seeder = device();
     app.sync(&mut seeder).await;
     let street = crate::helpers::street_of(&seeder);
@@ -121,7 +121,7 @@ async fn seed(app: &TestApp) -> Door1 {
 }
 
 /// The stored heads of one document, read straight from the database.
-async fn stored_heads(
+pub async fn stored_heads(
     app: &TestApp,
     id: DocumentId,
 ) -> Vec<voordeur_shared::automerge::ChangeHash> {

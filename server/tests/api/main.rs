@@ -11,3 +11,4 @@ mod health;
 mod helpers;
 mod storage;
 mod sync;
+mod write_rules;

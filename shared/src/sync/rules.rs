@@ -111,12 +111,11 @@ pub fn check(
     let (author, _) = writers
         .author(actor)
         .ok_or_else(|| format!("actor {actor} is the server's: no client writes with it"))?;
-    let write = author.grant.access(kind).write.ok_or_else(|| {
-        format!(
-            "its author may not change a {} document",
-            kind.label()
-        )
-    })?;
+    let write = author
+        .grant
+        .access(kind)
+        .write
+        .ok_or_else(|| format!("its author may not change a {} document", kind.label()))?;
     if write == Write::EVERYTHING {
         return Ok(());
     }
@@ -157,7 +156,10 @@ pub fn check(
         let shown = || format!("/{}", place.join("/"));
         let refs: Vec<&str> = place.iter().map(String::as_str).collect();
         if !write.allows(&refs) {
-            return Err(format!("it writes {}, which its author may not change", shown()));
+            return Err(format!(
+                "it writes {}, which its author may not change",
+                shown()
+            ));
         }
         if !write.over_others {
             if let Some(other) = op.pred.iter().find(|pred| !own(pred.actor())) {
@@ -195,7 +197,13 @@ pub fn check(
 /// The object `id` names in `doc`, and its type; an error if `doc` has no such object.
 fn existing(doc: &AutoCommit, id: &OpId) -> Result<(ExId, ObjType), Refusal> {
     doc.import(&format!("{}@{}", id.counter(), id.actor()))
-        .map_err(|_| format!("it writes into object {}@{}, which the document lacks", id.counter(), id.actor()))
+        .map_err(|_| {
+            format!(
+                "it writes into object {}@{}, which the document lacks",
+                id.counter(),
+                id.actor()
+            )
+        })
 }
 
 /// The keys from the root to `obj` (a list index as its number).
@@ -238,7 +246,9 @@ mod tests {
         access::Role,
         demo,
         docs::{self, new_actor, new_id},
-        model::{Outcome, Partner, Signal, SignalKind, SignalStatus, Theme, Visit, Wish, WishStatus},
+        model::{
+            Outcome, Partner, Signal, SignalKind, SignalStatus, Theme, Visit, Wish, WishStatus,
+        },
     };
 
     const COACH: AccountId = AccountId(Uuid::from_u128(1));
@@ -573,6 +583,9 @@ mod tests {
         assert!(check(&doc, &kind, &change, &people.writers).is_err());
         // An actor never seen before is the sender's (here the coach's).
         let phone = new_actor();
-        assert_eq!(people.writers.author(&phone).unwrap(), (people.writers.sender(), true));
+        assert_eq!(
+            people.writers.author(&phone).unwrap(),
+            (people.writers.sender(), true)
+        );
     }
 }

@@ -306,7 +306,8 @@ pub fn serve(
             }
         };
         let readable = grant.access(&kind).read;
-        let (reply, write) = merge_offer(&mut doc, kind, offer, changes, existed, readable, writers)?;
+        let (reply, write) =
+            merge_offer(&mut doc, kind, offer, changes, existed, readable, writers)?;
         if !reply.changes.is_empty() {
             read.push(kind);
         }
