@@ -9,6 +9,7 @@ mod accounts;
 mod bad_input;
 mod health;
 mod helpers;
+mod names;
 mod responses;
 mod storage;
 mod sync;
