@@ -25,7 +25,6 @@ use crate::{
     AppError, admin,
     cache::DocCache,
     config::{Config, JSON_BODY_LIMIT},
-    limiter::SignInLimiter,
     people, routes, session,
     state::AppState,
     store::Store,
@@ -159,7 +158,6 @@ impl Application {
                 store,
                 cache: DocCache::new(4096),
                 actor,
-                limiter: SignInLimiter::default(),
             }),
         })
     }
@@ -185,7 +183,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        // Connection info gives sign-in's rate limit the client's address.
+        // Connection info gives sign-in's throttle the client's address (`crate::client`).
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(stop)

@@ -34,7 +34,7 @@ fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error 
     sqlx::Error::Decode(Box::new(e))
 }
 
-fn uuid_of(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
+pub(super) fn uuid_of(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
     row.try_get::<String, _>(column)?
         .parse()
         .map_err(decode_err)
@@ -156,11 +156,14 @@ impl Store {
             .bind(account.to_string())
             .execute(&mut *tx)
             .await?;
-        // A new password ends every session of the old one.
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(account.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // A new password ends every session of the old one, and the trust of every device
+        // that signed in with it (see `crate::throttle`).
+        for table in ["sessions", "trusted_devices"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                .bind(account.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await
     }
 

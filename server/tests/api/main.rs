@@ -11,5 +11,6 @@ mod health;
 mod helpers;
 mod names;
 mod responses;
+mod sign_in;
 mod storage;
 mod sync;
