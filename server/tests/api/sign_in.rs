@@ -300,7 +300,28 @@ async fn many_addresses_only_slow_a_username_on_unknown_devices(backend: Backend
     assert_eq!(answer.status, 201, "{answer:?}");
 }
 
+/// Twenty wrong passwords sent at once from one address: only the free three are
+/// checked; the others wait like any guess after them (an attempt still being checked
+/// counts as a failure for the next).
+async fn parallel_guesses_gain_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = spawn_app(&db).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let request = app
+            .http
+            .post(app.url("/api/session"))
+            .json(&json!({ "username": "sanne", "password": WRONG }));
+        guesses.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let statuses = guesses.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, throttled), (3, 17), "{statuses:?}");
+}
+
 crate::on_both_backends!(
+    parallel_guesses_gain_nothing,
     wrong_passwords_from_one_address_do_not_stop_the_right_one_from_another,
     a_device_that_signed_in_before_is_not_slowed_by_others,
     guessing_gets_slower_and_the_count_survives_a_restart,
