@@ -68,10 +68,13 @@ pub async fn sign_in(
         Some(hash) => Attempt::on_trusted_device(&username, hash),
         None => Attempt::from_address(&username, client.address),
     };
-    if let Err(retry_after_s) = attempt.take(&state.store).await? {
-        tracing::info!(username = %username, retry_after_s, "sign-in throttled");
-        return Err(AppError::TooManyAttempts { retry_after_s });
-    }
+    let turn = match attempt.take(&state).await? {
+        Ok(turn) => turn,
+        Err(retry_after_s) => {
+            tracing::info!(username = %username, retry_after_s, "sign-in throttled");
+            return Err(AppError::TooManyAttempts { retry_after_s });
+        }
+    };
     let hash = found
         .as_ref()
         .map_or_else(|| decoy_hash().to_string(), |(_, hash)| hash.clone());
@@ -81,7 +84,7 @@ pub async fn sign_in(
     let account = match found {
         Some((account, _)) if matches => account,
         _ => {
-            attempt.failed(&state.store).await?;
+            turn.failed().await?;
             tracing::info!(username = %username, "sign-in failed");
             return Err(AppError::Unauthenticated {
                 code: "wrong_credentials",
@@ -89,7 +92,7 @@ pub async fn sign_in(
             });
         }
     };
-    attempt.succeeded(&state.store).await?;
+    turn.succeeded().await?;
     // Keep the device's token if the server issued it (for this or another account on
     // the same browser); a token the server does not know is never adopted.
     let device_token = match device {

@@ -24,12 +24,15 @@
 //! The right password forgets the address's and the device's counts; the per-username
 //! count forgets on its own once no attempt came for [`FORGET_AFTER`].
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::http::{HeaderMap, header};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::store::{Ladder, Store, ThrottleKey};
+use crate::{
+    state::AppState,
+    store::{Ladder, ThrottleKey},
+};
 
 /// Wrong passwords per username and address: 3 free, then 1 s doubling to 5 minutes.
 pub const PAIR: Ladder = Ladder {
@@ -79,38 +82,78 @@ impl Attempt {
         }
     }
 
-    /// Lets the attempt through, or `Err(seconds to wait)`.
-    pub async fn take(&self, store: &Store) -> Result<Result<(), u64>, sqlx::Error> {
+    /// Lets the attempt through (a [`Turn`] to settle once the password is checked), or
+    /// `Err(seconds to wait)`.
+    pub async fn take(self, state: &Arc<AppState>) -> Result<Result<Turn, u64>, sqlx::Error> {
         let now = crate::store::now_ms();
         let forget = i64::try_from(FORGET_AFTER.as_millis()).unwrap_or(i64::MAX);
-        let wait_ms = store
+        let wait_ms = state
+            .store
             .take_sign_in_turn(&self.keys, now, now.saturating_sub(forget))
             .await?;
         Ok(match wait_ms {
-            None => Ok(()),
+            None => Ok(Turn {
+                state: state.clone(),
+                attempt: Some(self),
+            }),
             Some(ms) => Err(u64::try_from(ms).unwrap_or(1).div_ceil(1000).max(1)),
         })
     }
+}
 
+/// An attempt let through, pending until settled: [`Turn::failed`] or
+/// [`Turn::succeeded`]. If the request is dropped first (the client went away, or the
+/// check failed), the attempt stops pending without counting as a failure: no one
+/// learned anything from it, and a phone on a bad connection is not slowed for it.
+#[derive(Debug)]
+pub struct Turn {
+    state: Arc<AppState>,
+    attempt: Option<Attempt>,
+}
+
+impl Turn {
     /// Counts a wrong password.
-    pub async fn failed(&self, store: &Store) -> Result<(), sqlx::Error> {
-        for (key, _) in &self.keys {
-            store.settle_sign_in(key, true).await?;
+    pub async fn failed(mut self) -> Result<(), sqlx::Error> {
+        let Some(attempt) = self.attempt.take() else {
+            return Ok(());
+        };
+        for (key, _) in &attempt.keys {
+            self.state.store.settle_sign_in(key, true).await?;
         }
         Ok(())
     }
 
     /// The right password: the address's and the device's counts are forgotten; the
     /// username's is kept (a guesser elsewhere goes on being slowed).
-    pub async fn succeeded(&self, store: &Store) -> Result<(), sqlx::Error> {
-        for (key, _) in &self.keys {
+    pub async fn succeeded(mut self) -> Result<(), sqlx::Error> {
+        let Some(attempt) = self.attempt.take() else {
+            return Ok(());
+        };
+        for (key, _) in &attempt.keys {
             if key.scope == "name" {
-                store.settle_sign_in(key, false).await?;
+                self.state.store.settle_sign_in(key, false).await?;
             } else {
-                store.forget_sign_in(key).await?;
+                self.state.store.forget_sign_in(key).await?;
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let Some(attempt) = self.attempt.take() else {
+            return;
+        };
+        let state = self.state.clone();
+        // Dropped with the request's future: finish on a task of its own.
+        tokio::spawn(async move {
+            for (key, _) in &attempt.keys {
+                if let Err(e) = state.store.settle_sign_in(key, false).await {
+                    tracing::warn!(error = %e, "a dropped sign-in attempt stays pending");
+                }
+            }
+        });
     }
 }
 
