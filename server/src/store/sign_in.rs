@@ -65,11 +65,17 @@ impl Store {
         forget_before: i64,
     ) -> Result<Option<i64>, sqlx::Error> {
         let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM sign_in_throttle WHERE last_ms < $1")
+        // The sweep is a statement of its own, outside the transaction: two sweeps in
+        // transactions that go on to lock rows could wait on each other. A sweep that
+        // fails changes nothing that matters; the next one does it.
+        if let Err(e) = sqlx::query("DELETE FROM sign_in_throttle WHERE last_ms < $1")
             .bind(forget_before)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "old sign-in counts not swept");
+        }
+        let mut tx = self.pool.begin().await?;
         let mut wait = 0;
         // Keys in the caller's fixed order (pair before name), so that two transactions on
         // PostgreSQL never wait on each other's rows in a cycle.
@@ -175,12 +181,15 @@ impl Store {
         expires_ms: i64,
     ) -> Result<(), sqlx::Error> {
         let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await?;
-        // Sweep expired devices while here; they exempt no one anyway.
-        sqlx::query("DELETE FROM trusted_devices WHERE expires_ms <= $1")
+        // Sweep expired devices while here (they exempt no one anyway), in a statement of
+        // its own, as in `take_sign_in_turn`.
+        if let Err(e) = sqlx::query("DELETE FROM trusted_devices WHERE expires_ms <= $1")
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "expired devices not swept");
+        }
         sqlx::query(
             "INSERT INTO trusted_devices (token_hash, account_id, created_ms, expires_ms) \
              VALUES ($1, $2, $3, $4) \
@@ -190,9 +199,9 @@ impl Store {
         .bind(account.to_string())
         .bind(now)
         .bind(expires_ms)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await
+        Ok(())
     }
 }
 
