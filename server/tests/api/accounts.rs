@@ -454,7 +454,8 @@ crate::on_both_backends!(
 );
 
 /// The server binary, logging at debug level as JSON, is asked to sign in with a right
-/// and a wrong password, to sync and to sign out: neither password nor token is in its log.
+/// and a wrong password, to sync and to sign out: neither password nor token (session or
+/// device) is in its log.
 async fn secrets_never_reach_the_logs(backend: Backend) {
     use std::io::BufRead;
     let db = TestDb::new(backend).await;
@@ -503,15 +504,21 @@ async fn secrets_never_reach_the_logs(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    let body: Value = http
+    let signed_in = http
         .post(url("/api/session"))
         .json(&json!({ "username": "karim", "password": demo::PASSWORD }))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let device_token = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let device_token = device_token
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .unwrap()
+        .1
+        .to_string();
+    let body: Value = signed_in.json().await.unwrap();
     let token = body["token"].as_str().unwrap().to_string();
     let request = voordeur_shared::sync::wire::encode_request(&device().request());
     let synced = http
@@ -539,7 +546,7 @@ async fn secrets_never_reach_the_logs(backend: Backend) {
         log.contains("signed in") && log.contains("sign-in failed"),
         "the log is on: {log}"
     );
-    for secret in [wrong, demo::PASSWORD, token.as_str()] {
+    for secret in [wrong, demo::PASSWORD, token.as_str(), device_token.as_str()] {
         assert!(!log.contains(secret), "{secret:?} is in the log");
     }
 }
