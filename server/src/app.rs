@@ -83,7 +83,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(routes::healthz))
         .nest("/api", api)
+        // `/api` itself is an unknown API path too, not the app's page.
         .route("/api", any(routes::api_not_found))
+        .route("/api/", any(routes::api_not_found))
         .fallback_service(app_files)
         .layer(header(
             header::CONTENT_SECURITY_POLICY,

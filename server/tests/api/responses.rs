@@ -116,7 +116,7 @@ async fn a_wrong_method_or_path_is_a_json_error(backend: Backend) {
         json_error(response).await,
         (405, "method_not_allowed".into())
     );
-    for path in ["/api/nothing-here", "/api", "/api/admin/nothing"] {
+    for path in ["/api/nothing-here", "/api", "/api/", "/api/admin/nothing"] {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(
             json_error(response).await,
