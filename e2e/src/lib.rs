@@ -120,6 +120,7 @@ impl Server {
             app_dir: self.app.clone(),
             demo: true,
             session_hours: 16,
+            trusted_proxies: Vec::new(),
             log_json: false,
         }
     }

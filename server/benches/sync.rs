@@ -150,6 +150,7 @@ async fn start(database_url: String, data_dir: &std::path::Path) -> Server {
         app_dir: data_dir.join("app"),
         demo: true,
         session_hours: 16,
+        trusted_proxies: Vec::new(),
         log_json: false,
     })
     .await

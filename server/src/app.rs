@@ -7,9 +7,11 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
-    http::{HeaderValue, header},
-    routing::{delete, get, post},
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, delete, get, post},
 };
 use tokio::net::TcpListener;
 use tower_http::{
@@ -20,10 +22,9 @@ use tower_http::{
 use voordeur_shared::{automerge::ActorId, demo, docs::new_actor};
 
 use crate::{
-    admin,
+    AppError, admin,
     cache::DocCache,
     config::{Config, JSON_BODY_LIMIT},
-    limiter::SignInLimiter,
     people, routes, session,
     state::AppState,
     store::Store,
@@ -82,6 +83,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(routes::healthz))
         .nest("/api", api)
+        // `/api` itself is an unknown API path too, not the app's page.
+        .route("/api", any(routes::api_not_found))
+        .route("/api/", any(routes::api_not_found))
         .fallback_service(app_files)
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
@@ -89,8 +93,37 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(middleware::from_fn(api_responses))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What every `/api` response gets, whichever handler (or axum itself) made it:
+/// `Cache-Control: no-store`, since the API carries personal data that no browser or
+/// proxy cache may keep (ASVS 14.3.2), errors included; and a JSON body for axum's own
+/// empty 405, like every other error (`AppError`), with its `Allow` header kept.
+async fn api_responses(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api" || path.starts_with("/api/");
+    let mut response = next.run(request).await;
+    if !api {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED && !json {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        response = AppError::MethodNotAllowed.into_response();
+        if let Some(allow) = allow {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[derive(Debug)]
@@ -127,7 +160,6 @@ impl Application {
                 store,
                 cache: DocCache::new(4096),
                 actor,
-                limiter: SignInLimiter::default(),
             }),
         })
     }
@@ -153,7 +185,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        // Connection info gives sign-in's rate limit the client's address.
+        // Connection info gives sign-in's throttle the client's address (`crate::client`).
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(stop)

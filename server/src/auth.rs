@@ -7,20 +7,20 @@
 //! `Authorization: Bearer <token>` on every API request. The server stores only the
 //! token's SHA-256, with the account and an absolute expiry (`--session-hours`, 16 by
 //! default: a field day with margin); signing out (`DELETE /api/session`) or a new
-//! password ends it. No cookie is involved, so a page on another site cannot make a
-//! browser send the token: requests are CSRF-safe by construction.
+//! password ends it. The session is never a cookie, so a page on another site cannot make
+//! a browser send the token: requests are CSRF-safe by construction. (The one cookie, the
+//! device cookie of `crate::throttle`, goes only to `/api/session` and lets no one in: it
+//! only keeps others' wrong passwords from slowing a device that signed in before.)
 //!
-//! Sign-in is rate-limited in memory (see `crate::limiter`): after a few wrong passwords,
-//! further attempts get 429 until a window has passed. Passwords and tokens never reach
-//! the logs: nothing here logs them, and the request log records methods and paths only.
+//! Sign-in is throttled in the database (see `crate::throttle`): wrong passwords make
+//! the next attempt from the same address wait longer and longer, without locking anyone
+//! else out. Passwords and tokens never reach the logs: nothing here logs them, and the
+//! request log records methods and paths only.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::sync::Arc;
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
+    extract::FromRequestParts,
     http::{header, request::Parts},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -90,23 +90,6 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             token_hash: hash,
             expires_ms,
         })
-    }
-}
-
-/// The address a request came from, when the server knows it.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
-        ))
     }
 }
 

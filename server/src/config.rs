@@ -36,6 +36,13 @@ pub struct Config {
     #[arg(long, env = "VOORDEUR_DEMO")]
     pub demo: bool,
 
+    /// A reverse proxy whose forwarded headers (`Forwarded`, `X-Forwarded-For`,
+    /// `X-Forwarded-Proto`) are believed: an address or a CIDR network; repeat the flag,
+    /// or separate with commas in the environment. Without it those headers are ignored
+    /// and the socket's peer is the client (see `crate::client`).
+    #[arg(long = "trusted-proxy", env = "VOORDEUR_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Log as JSON lines.
     #[arg(long, env = "VOORDEUR_LOG_JSON")]
     pub log_json: bool,

@@ -26,6 +26,8 @@ pub enum AppError {
     UnsupportedMediaType { expected: &'static str },
     #[error("no such resource")]
     NotFound,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     #[error("another request changed the same documents at the same moment; retry")]
     Contended,
     #[error("{message}")]
@@ -137,6 +139,7 @@ impl AppError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Contended => (StatusCode::SERVICE_UNAVAILABLE, "contended"),
             AppError::Unauthenticated { code, .. } => (StatusCode::UNAUTHORIZED, code),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),

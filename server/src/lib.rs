@@ -11,16 +11,17 @@ mod app;
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod client;
 mod config;
 mod error;
 pub mod exchange;
-pub mod limiter;
 pub mod people;
 mod routes;
 mod session;
 mod state;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 
 pub use app::{Application, CONTENT_SECURITY_POLICY, router};
 pub use config::Config;

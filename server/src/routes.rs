@@ -77,7 +77,7 @@ pub async fn sync(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    if content_type != Some(wire::CONTENT_TYPE) {
+    if !content_type.is_some_and(is_sync_media_type) {
         return Err(AppError::UnsupportedMediaType {
             expected: wire::CONTENT_TYPE,
         });
@@ -122,4 +122,101 @@ pub async fn sync(
 
 pub async fn api_not_found() -> AppError {
     AppError::NotFound
+}
+
+/// Whether a `Content-Type` names the sync's media type: type and subtype compared
+/// without regard to case, parameters (`; charset=…`) allowed, as RFC 9110 (8.3.1) has
+/// it; a value that does not parse as a media type is not it.
+fn is_sync_media_type(value: &str) -> bool {
+    media_type(value).is_some_and(|essence| essence.eq_ignore_ascii_case(wire::CONTENT_TYPE))
+}
+
+/// The `type/subtype` of a media type, if `value` is one:
+/// `type "/" subtype *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] )`.
+fn media_type(value: &str) -> Option<&str> {
+    let is_token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    let (essence, mut rest) = value
+        .split_once(';')
+        .map_or((value, None), |(e, r)| (e, Some(r)));
+    let essence = essence.trim_matches([' ', '\t']);
+    let (kind, subtype) = essence.split_once('/')?;
+    if !is_token(kind) || !is_token(subtype) {
+        return None;
+    }
+    while let Some(params) = rest {
+        let params = params.trim_start_matches([' ', '\t']);
+        if params.is_empty() {
+            break;
+        }
+        if let Some(next) = params.strip_prefix(';') {
+            rest = Some(next);
+            continue;
+        }
+        let (name, after) = params.split_once('=')?;
+        if !is_token(name) {
+            return None;
+        }
+        let remainder = if let Some(quoted) = after.strip_prefix('"') {
+            // A quoted string: any text, `\` escapes the next character.
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next()? {
+                    (_, '\\') => {
+                        chars.next()?;
+                    }
+                    (i, '"') => break i,
+                    _ => {}
+                }
+            };
+            &quoted[end + 1..]
+        } else {
+            let end = after.find([';', ' ', '\t']).unwrap_or(after.len());
+            if !is_token(&after[..end]) {
+                return None;
+            }
+            &after[end..]
+        };
+        let remainder = remainder.trim_start_matches([' ', '\t']);
+        if remainder.is_empty() {
+            break;
+        }
+        rest = Some(remainder.strip_prefix(';')?);
+    }
+    Some(essence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sync_media_type;
+
+    #[test]
+    fn the_sync_media_type_may_carry_parameters_and_any_case() {
+        for yes in [
+            "application/vnd.voordeur.sync",
+            "application/vnd.voordeur.sync; charset=utf-8",
+            "Application/VND.Voordeur.Sync;charset=\"binary\"",
+            "application/vnd.voordeur.sync ; version=1",
+            "application/vnd.voordeur.sync;;a=\"x;\\\"y\";",
+        ] {
+            assert!(is_sync_media_type(yes), "{yes}");
+        }
+        for no in [
+            "application/json",
+            "application/vnd.voordeur.sync-extra",
+            "application/vnd.voordeur.syncx; charset=utf-8",
+            "text/vnd.voordeur.sync",
+            "application/vnd.voordeur.sync; charset",
+            "application/vnd.voordeur.sync; charset=\"utf-8",
+            "application/vnd.voordeur.sync; charset=utf 8",
+            "application/vnd.voordeur.sync/x",
+            "application /vnd.voordeur.sync",
+            "",
+        ] {
+            assert!(!is_sync_media_type(no), "{no}");
+        }
+    }
 }

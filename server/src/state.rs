@@ -3,7 +3,7 @@
 
 use voordeur_shared::automerge::ActorId;
 
-use crate::{cache::DocCache, config::Config, limiter::SignInLimiter, store::Store};
+use crate::{cache::DocCache, config::Config, store::Store};
 
 #[derive(Debug)]
 pub struct AppState {
@@ -13,5 +13,4 @@ pub struct AppState {
     /// The actor of the few changes the server writes itself (genesis of new documents,
     /// the demo street).
     pub actor: ActorId,
-    pub limiter: SignInLimiter,
 }

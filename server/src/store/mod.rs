@@ -38,8 +38,10 @@ use voordeur_shared::{
 mod actors;
 pub mod memory;
 mod people;
+mod sign_in;
 
 pub use people::{Account, AuditEntry, NewAccount, Organisation};
+pub use sign_in::{Ladder, ThrottleKey};
 
 /// A document is compacted once it has more chunks than this.
 pub const COMPACT_AFTER_CHUNKS: i64 = 32;

@@ -157,11 +157,14 @@ impl Store {
             .bind(account.to_string())
             .execute(&mut *tx)
             .await?;
-        // A new password ends every session of the old one.
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(account.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // A new password ends every session of the old one, and the trust of every device
+        // that signed in with it (see `crate::throttle`).
+        for table in ["sessions", "trusted_devices"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                .bind(account.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await
     }
 

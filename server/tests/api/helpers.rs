@@ -157,6 +157,7 @@ pub fn config(db: &TestDb) -> Config {
         app_dir: db.dir.path().join("app"),
         demo: true,
         session_hours: 16,
+        trusted_proxies: Vec::new(),
         log_json: false,
     }
 }
