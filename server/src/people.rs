@@ -4,7 +4,7 @@
 //! normalised ([`normalise_name`]) and may not look like an existing name of the same
 //! kind ([`look_alike_key`]): a name is how people tell who wrote or may see what.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use rand::RngCore;
@@ -37,7 +37,10 @@ fn invalid(message: impl Into<String>) -> AppError {
 /// Bidirectional formatting characters: they reorder how a name is shown (an override
 /// makes "Zorg\u{202E}tsoO" read as something else), so no name may hold one.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 /// Characters that show as nothing, so that two names that differ only by one look the
@@ -290,30 +293,31 @@ pub async fn unassign(store: &Store, username: &str, street: Uuid) -> Result<Acc
 pub async fn create_street(store: &Store, plan: &StreetPlan) -> Result<Uuid, AppError> {
     let mut plan = plan.clone();
     plan.name = normalise_name("a street's name", &plan.name)?;
-    let mut complexes: Vec<String> = Vec::new();
-    let mut numbers: Vec<String> = Vec::new();
     for complex in &mut plan.complexes {
         complex.name = normalise_name("a complex's name", &complex.name)?;
-        if let Some(other) = looks_like(&complex.name, complexes.iter().map(String::as_str)) {
+        for number in &mut complex.businesses {
+            *number = normalise_name("a house number", number)?;
+        }
+    }
+    // The plan's bounds first: only then are its addresses worth listing.
+    plan.check().map_err(|e| invalid(e.to_string()))?;
+    let mut complexes = HashMap::new();
+    let mut numbers = HashMap::new();
+    for complex in &plan.complexes {
+        if let Some(other) = complexes.insert(look_alike_key(&complex.name), &complex.name) {
             return Err(invalid(format!(
                 "the complexes {other:?} and {:?} look alike",
                 complex.name
             )));
         }
-        complexes.push(complex.name.clone());
-        for number in &mut complex.businesses {
-            *number = normalise_name("a house number", number)?;
-        }
         for (_, number, _) in complex.addresses() {
-            if let Some(other) = looks_like(&number, numbers.iter().map(String::as_str)) {
+            if let Some(other) = numbers.insert(look_alike_key(&number), number.clone()) {
                 return Err(invalid(format!(
                     "the house numbers {other:?} and {number:?} look alike"
                 )));
             }
-            numbers.push(number);
         }
     }
-    plan.check().map_err(|e| invalid(e.to_string()))?;
     let mut streets = Vec::new();
     for (_, doc) in store.streets(None).await? {
         let street: voordeur_shared::model::Street =
@@ -323,7 +327,6 @@ pub async fn create_street(store: &Store, plan: &StreetPlan) -> Result<Uuid, App
     if let Some(other) = looks_like(&plan.name, streets.iter().map(String::as_str)) {
         return Err(look_alike("the street", &plan.name, other));
     }
-    let plan = &plan;
     let street = Uuid::now_v7();
     let (kind, mut doc) = plan
         .build(street, new_actor())

@@ -170,6 +170,10 @@ async fn street_names_are_normalised_and_look_alikes_refused(backend: Backend) {
         let answer = add(name, complexes.clone()).await;
         assert_eq!(refused(&answer), (422, "invalid"), "{name:?} {complexes}");
     }
+    // Bounds are checked before any house number is compared.
+    let huge = json!([{"name": "Toren", "floors": 4_000_000_000u32, "doors_per_floor": 60,
+                       "first_number": 1, "businesses": []}]);
+    assert_eq!(refused(&add("Torenlaan", huge).await), (422, "invalid"));
     let streets = |token: String| {
         let app = &app;
         async move {
