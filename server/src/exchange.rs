@@ -19,7 +19,7 @@ use voordeur_shared::{
     docs::DocumentId,
     ids::AccountId,
     sync::{
-        SyncError, SyncRequest, SyncResponse,
+        SyncError, SyncRequest, SyncResponse, chunks,
         server::{Catalog, Plan, serve},
     },
 };
@@ -108,7 +108,13 @@ pub async fn run<S: DocStore>(
     let (actor, grant) = (actor.clone(), caller.grant.clone());
     // Merging and checking documents is CPU work: keep it off the async workers.
     let served = tokio::task::spawn_blocking(move || {
-        serve(&request, &catalog, &plan, loaded, &actor, &grant)
+        // Automerge applies the client's changes in `serve`; a panic inside it on hostile
+        // bytes is the request's fault: refused as damaged (400), nothing stored, and the
+        // documents it touched are dropped with the closure, never cached.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve(&request, &catalog, &plan, loaded, &actor, &grant)
+        }))
+        .unwrap_or_else(|panic| Err(SyncError::Damaged(chunks::panic_message(&*panic))))
     })
     .await??;
     let chunks = store.write(&mut tx, &served.writes).await?;

@@ -9,5 +9,6 @@ mod accounts;
 mod bad_input;
 mod health;
 mod helpers;
+mod hostile;
 mod storage;
 mod sync;

@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::{
     DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, changes_since,
-    chunks::parse_changes, from_wire, to_wire,
+    chunks::{check_against, parse_changes},
+    from_wire, to_wire,
 };
 use crate::{
     access::Grant,
@@ -389,10 +390,12 @@ fn merge_offer(
 ) -> Result<(DocReply, Option<DocWrite>), SyncError> {
     let before = doc.get_heads();
     if !offer.changes.is_empty() {
-        let changes = parse_changes(&offer.changes).map_err(|reason| SyncError::BadChanges {
-            id: offer.id,
-            reason,
-        })?;
+        let changes = parse_changes(&offer.changes)
+            .and_then(|changes| check_against(doc, changes))
+            .map_err(|reason| SyncError::BadChanges {
+                id: offer.id,
+                reason,
+            })?;
         doc.apply_changes(changes)
             .map_err(|e| SyncError::BadChanges {
                 id: offer.id,
