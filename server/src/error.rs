@@ -119,7 +119,8 @@ impl AppError {
                 let status = match e {
                     SyncError::Malformed(_)
                     | SyncError::DuplicateDocument(_)
-                    | SyncError::BadChanges { .. } => StatusCode::BAD_REQUEST,
+                    | SyncError::BadChanges { .. }
+                    | SyncError::Damaged(_) => StatusCode::BAD_REQUEST,
                     SyncError::UnknownStreet(_) | SyncError::UnknownDocument(_) => {
                         StatusCode::NOT_FOUND
                     }
@@ -132,6 +133,9 @@ impl AppError {
             }
             AppError::Wire(WireError::TooLarge { .. }) | AppError::TooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            AppError::Wire(WireError::BadChanges { .. }) => {
+                (StatusCode::BAD_REQUEST, "bad_changes")
             }
             AppError::Wire(_) => (StatusCode::BAD_REQUEST, "malformed"),
             AppError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),

@@ -19,7 +19,7 @@ use voordeur_shared::{
     docs::DocumentId,
     ids::AccountId,
     sync::{
-        SyncError, SyncRequest, SyncResponse,
+        SyncError, SyncRequest, SyncResponse, chunks,
         rules::Writers,
         server::{Catalog, Incoming, Plan, Served, serve},
     },
@@ -116,7 +116,14 @@ pub async fn run<S: DocStore>(
     let actor = actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
     let (served, writers) = tokio::task::spawn_blocking(move || {
-        serve(&incoming, &catalog, &plan, loaded, &actor, &writers).map(|s| (s, writers))
+        // Automerge applies the client's changes in `serve`; a panic inside it on hostile
+        // bytes is the request's fault: refused as damaged (400), nothing stored, and the
+        // documents it touched are dropped with the closure, never cached.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve(&incoming, &catalog, &plan, loaded, &actor, &writers)
+        }))
+        .unwrap_or_else(|panic| Err(SyncError::Damaged(chunks::panic_message(&*panic))))
+        .map(|served| (served, writers))
     })
     .await??;
     let chunks = store.write(&mut tx, &served.writes).await?;

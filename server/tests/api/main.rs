@@ -9,6 +9,7 @@ mod accounts;
 mod bad_input;
 mod health;
 mod helpers;
+mod hostile;
 mod names;
 mod responses;
 mod sign_in;

@@ -162,6 +162,10 @@ pub enum SyncError {
     SchemaViolation { id: DocumentId, reason: String },
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// Automerge panicked on the request's bytes (caught: see `chunks`); the request is
+    /// refused as damaged, whatever the cause.
+    #[error("request is damaged: {0}")]
+    Damaged(String),
 }
 
 impl SyncError {
@@ -176,6 +180,7 @@ impl SyncError {
             SyncError::BadChanges { .. } => "bad_changes",
             SyncError::SchemaViolation { .. } => "schema_violation",
             SyncError::Forbidden(_) => "forbidden",
+            SyncError::Damaged(_) => "damaged",
         }
     }
 }

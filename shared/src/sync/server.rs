@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, changes_since,
-    chunks::parse_changes,
+    chunks::{check_against, parse_changes},
     from_wire,
     rules::{self, Writers},
     to_wire,
@@ -452,6 +452,8 @@ fn apply_checked(
     writers: &Writers,
 ) -> Result<(BTreeSet<ActorId>, bool), SyncError> {
     let bad = |reason: String| SyncError::BadChanges { id, reason };
+    // A second change with a held actor and sequence number is damaged or forged.
+    let changes = check_against(doc, changes.to_vec()).map_err(bad)?;
     let refused = |change: &Change, reason: String| {
         SyncError::Forbidden(format!(
             "change {} to document {id} is refused: {reason}",

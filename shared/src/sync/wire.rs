@@ -11,7 +11,11 @@ use std::io::{Read, Write};
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{SyncRequest, SyncResponse};
+use super::{
+    SyncRequest, SyncResponse,
+    chunks::{self, Budget, ChargeError, ReadError},
+};
+use crate::docs::DocumentId;
 
 const MAGIC: [u8; 2] = *b"VD";
 const VERSION: u8 = 2;
@@ -77,8 +81,14 @@ pub enum WireError {
     UnsupportedCompression(char),
     #[error("message does not decompress: {0}")]
     Inflate(String),
+    /// The message, or the Automerge chunks inside it, inflate to more than the
+    /// message's budget.
     #[error("message decompresses to more than {limit} bytes")]
     TooLarge { limit: usize },
+    /// The changes offered for a document are not Automerge chunks as far as their layout
+    /// goes, so how much they would inflate cannot be told.
+    #[error("changes for document {id} are not valid Automerge: {reason}")]
+    BadChanges { id: DocumentId, reason: String },
     #[error("message does not decode: {0}")]
     Decode(String),
 }
@@ -112,7 +122,7 @@ fn encode<T: Serialize>(tag: u8, message: &T, compression: Compression) -> Vec<u
 
 const HEADER_LEN: usize = 5;
 
-fn decode<T: DeserializeOwned>(
+fn decode<T: DeserializeOwned + Carries>(
     bytes: &[u8],
     tag: u8,
     expected: &'static str,
@@ -142,17 +152,47 @@ fn decode<T: DeserializeOwned>(
         Compression::Brotli => return Err(unsupported()),
         Compression::Deflate => Box::new(flate2::read::DeflateDecoder::new(body)),
     };
+    // One budget for all the inflating this message causes: the message itself, then
+    // every compressed Automerge chunk or column inside it (see `chunks`), counted before
+    // Automerge ever parses them.
+    let mut budget = Budget::new(max_inflated);
     let mut plain = Vec::new();
-    reader
-        .take(max_inflated as u64 + 1)
-        .read_to_end(&mut plain)
-        .map_err(|e| WireError::Inflate(e.to_string()))?;
-    if plain.len() > max_inflated {
-        return Err(WireError::TooLarge {
-            limit: max_inflated,
-        });
+    budget
+        .read_to_end(reader, &mut plain)
+        .map_err(|e| match e {
+            ReadError::OverBudget(_) => WireError::TooLarge {
+                limit: max_inflated,
+            },
+            ReadError::Inflate(e) => WireError::Inflate(e),
+        })?;
+    let message: T = postcard::from_bytes(&plain).map_err(|e| WireError::Decode(e.to_string()))?;
+    drop(plain);
+    for (id, changes) in message.changes() {
+        chunks::charge(changes, &mut budget).map_err(|e| match e {
+            ChargeError::OverBudget(_) => WireError::TooLarge {
+                limit: max_inflated,
+            },
+            ChargeError::Damaged(reason) => WireError::BadChanges { id, reason },
+        })?;
     }
-    postcard::from_bytes(&plain).map_err(|e| WireError::Decode(e.to_string()))
+    Ok(message)
+}
+
+/// A message that carries Automerge changes per document.
+trait Carries {
+    fn changes(&self) -> impl Iterator<Item = (DocumentId, &[u8])>;
+}
+
+impl Carries for SyncRequest {
+    fn changes(&self) -> impl Iterator<Item = (DocumentId, &[u8])> {
+        self.docs.iter().map(|offer| (offer.id, &offer.changes[..]))
+    }
+}
+
+impl Carries for SyncResponse {
+    fn changes(&self) -> impl Iterator<Item = (DocumentId, &[u8])> {
+        self.docs.iter().map(|reply| (reply.id, &reply.changes[..]))
+    }
 }
 
 /// The compression of a message, as its header says.
@@ -178,12 +218,15 @@ pub fn encode_response_as(response: &SyncResponse, compression: Compression) -> 
     encode(RESPONSE_TAG, response, compression)
 }
 
-/// Reads a request, refusing one that inflates to more than `max_inflated` bytes.
+/// Reads a request, refusing one that inflates to more than `max_inflated` bytes: the
+/// message and every compressed Automerge chunk or column in it together (see
+/// [`chunks::charge`]), so what Automerge inflates later is bounded too.
 pub fn decode_request(bytes: &[u8], max_inflated: usize) -> Result<SyncRequest, WireError> {
     decode(bytes, REQUEST_TAG, "request", max_inflated)
 }
 
-/// Reads a response, refusing one that inflates to more than `max_inflated` bytes.
+/// Reads a response, refusing one that inflates to more than `max_inflated` bytes, the
+/// Automerge chunks in it included (as [`decode_request`]).
 pub fn decode_response(bytes: &[u8], max_inflated: usize) -> Result<SyncResponse, WireError> {
     decode(bytes, RESPONSE_TAG, "response", max_inflated)
 }
@@ -200,6 +243,7 @@ mod tests {
         let kind = DocKind::Street {
             street: uuid::Uuid::from_u128(7),
         };
+        let mut doc = kind.genesis(crate::docs::new_actor());
         SyncRequest {
             id: 1,
             streets: vec![kind.street()],
@@ -208,7 +252,7 @@ mod tests {
                 kind: Some(kind),
                 since: Some(vec![]),
                 heads: vec![],
-                changes: vec![1, 2, 3],
+                changes: doc.save_after(&[]),
             }],
         }
     }
@@ -280,5 +324,85 @@ mod tests {
                 Err(WireError::TooLarge { limit: 1 << 20 })
             );
         }
+    }
+
+    /// A request with `changes` for one document.
+    fn carrying(changes: Vec<u8>) -> SyncRequest {
+        let mut request = request();
+        request.docs[0].changes = changes;
+        request
+    }
+
+    /// A compressed change chunk whose body is `inflated` bytes of zeros: not a valid
+    /// change, but Automerge inflates it before it can tell.
+    fn bomb(inflated: usize) -> Vec<u8> {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = inflated;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            encoder.write_all(&zeros[..n]).unwrap();
+            left -= n;
+        }
+        let deflated = encoder.finish().unwrap();
+        let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+        let mut n = deflated.len() as u64;
+        while n >= 0x80 {
+            chunk.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        chunk.push(n as u8);
+        chunk.extend_from_slice(&deflated);
+        chunk
+    }
+
+    #[test]
+    fn the_chunks_inside_a_message_share_its_budget() {
+        let limit = 4 << 20;
+        // Inflating to 3 MiB inside a small message fits the budget (and then fails as
+        // the damaged change it is, later, in `parse_changes`).
+        let fits = encode_request(&carrying(bomb(3 << 20)));
+        assert!(fits.len() < 10_000, "{}", fits.len());
+        assert!(decode_request(&fits, limit).is_ok());
+        // Twice that in two chunks does not: one budget for the whole message.
+        let mut two = bomb(3 << 20);
+        two.extend(bomb(3 << 20));
+        assert_eq!(
+            decode_request(&encode_request(&carrying(two)), limit),
+            Err(WireError::TooLarge { limit })
+        );
+        // Nor does a gibibyte.
+        let gib = encode_request(&carrying(bomb(1 << 30)));
+        assert!(gib.len() < 2 << 20, "{}", gib.len());
+        assert_eq!(
+            decode_request(&gib, limit),
+            Err(WireError::TooLarge { limit })
+        );
+        // Responses are held to their budget just the same.
+        let response = SyncResponse {
+            request: 1,
+            docs: vec![crate::sync::DocReply {
+                id: DocumentId(uuid::Uuid::nil()),
+                kind: None,
+                status: crate::sync::ReplyStatus::Merged,
+                heads: None,
+                changes: bomb(8 << 20),
+            }],
+        };
+        assert_eq!(
+            decode_response(&encode_response(&response), limit),
+            Err(WireError::TooLarge { limit })
+        );
+    }
+
+    #[test]
+    fn changes_whose_layout_does_not_read_are_refused_with_their_document() {
+        let request = carrying(b"not automerge".to_vec());
+        let id = request.docs[0].id;
+        assert!(matches!(
+            decode_request(&encode_request(&request), 1 << 20),
+            Err(WireError::BadChanges { id: found, .. }) if found == id
+        ));
     }
 }
