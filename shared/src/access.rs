@@ -160,15 +160,26 @@ impl Write {
         over_others: true,
     };
 
+    /// Whether `place` is exactly one of `within`: an entry of a collection, as opposed
+    /// to a field inside one.
+    pub fn is_entry(&self, place: &[&str]) -> bool {
+        self.within
+            .iter()
+            .any(|prefix| prefix.len() == place.len() && Write::matches(prefix, place))
+    }
+
+    fn matches(prefix: &[&str], place: &[&str]) -> bool {
+        prefix
+            .iter()
+            .zip(place)
+            .all(|(want, key)| *want == "*" || want == key)
+    }
+
     /// Whether an operation landing at `place` is inside what this allows.
     pub fn allows(&self, place: &[&str]) -> bool {
-        self.within.iter().any(|prefix| {
-            prefix.len() <= place.len()
-                && prefix
-                    .iter()
-                    .zip(place)
-                    .all(|(want, key)| *want == "*" || want == key)
-        })
+        self.within
+            .iter()
+            .any(|prefix| prefix.len() <= place.len() && Write::matches(prefix, place))
     }
 }
 

@@ -37,14 +37,17 @@ fn target(door: &Door1, held: &AutoCommit, doc: Doc) -> (&'static str, String, &
 enum Attack {
     DeleteEntry,
     OverwriteField,
+    /// A new field in an entry someone else wrote.
+    AddField,
     ReplaceMap,
     /// A wish's text: outside the follow-up fields.
     WishText,
 }
 
-const ATTACKS: [Attack; 4] = [
+const ATTACKS: [Attack; 5] = [
     Attack::DeleteEntry,
     Attack::OverwriteField,
+    Attack::AddField,
     Attack::ReplaceMap,
     Attack::WishText,
 ];
@@ -95,6 +98,11 @@ fn attack(door: &Door1, doc: Doc, how: Attack) -> SyncRequest {
             let map = d.get(ROOT, map).unwrap().unwrap().1;
             let entry = d.get(&map, entry.as_str()).unwrap().unwrap().1;
             d.put(&entry, field, "overschreven").unwrap();
+        }
+        Attack::AddField => {
+            let map = d.get(ROOT, map).unwrap().unwrap().1;
+            let entry = d.get(&map, entry.as_str()).unwrap().unwrap().1;
+            d.put(&entry, "extra", "erbij").unwrap();
         }
         Attack::ReplaceMap => {
             d.put_object(ROOT, map, ObjType::Map).unwrap();

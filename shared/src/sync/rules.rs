@@ -124,21 +124,14 @@ pub fn check(
     // Objects made earlier in this change: where they are, and what they are.
     let mut made: HashMap<OpId, (Vec<String>, ObjType)> = HashMap::new();
     for (i, op) in change.decode().operations.iter().enumerate() {
-        let (path, obj_type, obj) = match &op.obj {
-            ObjectId::Root => (Vec::new(), ObjType::Map, Some(ExId::Root)),
+        // Where the object written into is, what it is, and whether the author made it.
+        let (path, obj_type, obj, obj_own) = match &op.obj {
+            ObjectId::Root => (Vec::new(), ObjType::Map, Some(ExId::Root), false),
             ObjectId::Id(id) => match made.get(id) {
-                Some((path, obj_type)) => (path.clone(), *obj_type, None),
+                Some((path, obj_type)) => (path.clone(), *obj_type, None, true),
                 None => {
                     let (obj, obj_type) = existing(doc, id)?;
-                    let path = path_of(doc, &obj)?;
-                    if !write.over_others && obj_type != ObjType::Map && !own(id.actor()) {
-                        return Err(format!(
-                            "it edits the {} at {} that another account made",
-                            type_name(obj_type),
-                            path.join("/")
-                        ));
-                    }
-                    (path, obj_type, Some(obj))
+                    (path_of(doc, &obj)?, obj_type, Some(obj), own(id.actor()))
                 }
             },
         };
@@ -162,6 +155,15 @@ pub fn check(
             ));
         }
         if !write.over_others {
+            // Into an object someone else made, only a new entry of a collection it may add
+            // to (a signal into `signals`), never a field of another's entry or a character
+            // of another's text.
+            if !obj_own && (obj_type != ObjType::Map || !write.is_entry(&refs)) {
+                return Err(format!(
+                    "it edits {}, inside what another account wrote",
+                    shown()
+                ));
+            }
             if let Some(other) = op.pred.iter().find(|pred| !own(pred.actor())) {
                 return Err(format!(
                     "it overwrites or deletes {} written by actor {}",
@@ -223,14 +225,6 @@ fn actor_of(id: &ExId) -> ActorId {
     match id {
         ExId::Root => ActorId::from([0u8; 0].as_slice()),
         ExId::Id(_, actor, _) => actor.clone(),
-    }
-}
-
-fn type_name(obj_type: ObjType) -> &'static str {
-    match obj_type {
-        ObjType::Map | ObjType::Table => "map",
-        ObjType::List => "list",
-        ObjType::Text => "text",
     }
 }
 
@@ -400,6 +394,14 @@ mod tests {
                     let signals = signals(d);
                     let entry = d.get(&signals, coach_key.as_str()).unwrap().unwrap().1;
                     d.put(&entry, "text", "niets").unwrap();
+                }),
+            ),
+            (
+                "add a field to the coach's signal",
+                change_by(&mut doc, None, &people.builder, |d| {
+                    let signals = signals(d);
+                    let entry = d.get(&signals, coach_key.as_str()).unwrap().unwrap().1;
+                    d.put(&entry, "extra", "erbij").unwrap();
                 }),
             ),
             (
