@@ -20,7 +20,7 @@ use voordeur_shared::{
     ids::AccountId,
     sync::{
         SyncError, SyncRequest, SyncResponse, chunks,
-        rules::Writers,
+        rules::{Writer, Writers},
         server::{Catalog, Incoming, Plan, Served, serve},
     },
 };
@@ -85,7 +85,11 @@ pub async fn run<S: DocStore>(
 ) -> Result<Synced, ExchangeError> {
     let offered = request.docs.len();
     // Parsing is CPU work, done before the writer's slot is taken.
-    let incoming = tokio::task::spawn_blocking(move || Incoming::read(request)).await??;
+    let incoming = if request.docs.iter().all(|offer| offer.changes.is_empty()) {
+        Incoming::read(request)?
+    } else {
+        tokio::task::spawn_blocking(move || Incoming::read(request)).await??
+    };
     let request = incoming.request();
     let mut tx = store.begin().await?;
     let catalog = store.catalog(&mut tx, &Catalog::wanted(request)).await?;
@@ -109,10 +113,19 @@ pub async fn run<S: DocStore>(
         .iter()
         .map(|(id, entry)| (*id, entry.heads.clone()))
         .collect();
-    // Whose rights each change is checked against.
-    let writers = store
-        .writers(&mut tx, caller.account, &caller.grant, &incoming.actors())
-        .await?;
+    // Whose rights each change is checked against (a request without changes needs none).
+    let actors = incoming.actors();
+    let writers = if actors.is_empty() {
+        Writers::new(Writer {
+            account: caller.account,
+            grant: caller.grant.clone(),
+            actors: BTreeSet::new(),
+        })
+    } else {
+        store
+            .writers(&mut tx, caller.account, &caller.grant, &actors)
+            .await?
+    };
     let actor = actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
     let (served, writers) = tokio::task::spawn_blocking(move || {
