@@ -396,6 +396,19 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (the `wire` target, crash-ca31764151f9c950260e273b74dde02d2d920fc8):
+    /// a budget of `usize::MAX` (no limit) overflowed while reading.
+    #[test]
+    fn an_unlimited_budget_reads() {
+        let bytes = encode_request_as(&request(), Compression::Deflate);
+        assert_eq!(decode_request(&bytes, usize::MAX), Ok(request()));
+        let found = b"VD\x02QD\xfb\xdds\xb2yicc\xb3:\xa3\x80=\xc3\x01\xaeY\x09\x01\xff\xa7\xed\xd3\xd6\xac.pQa\x00\x00";
+        if let Ok(request) = decode_request(found, 8 << 20) {
+            let again = encode_request_as(&request, Compression::Deflate);
+            assert_eq!(decode_request(&again, usize::MAX), Ok(request));
+        }
+    }
+
     #[test]
     fn changes_whose_layout_does_not_read_are_refused_with_their_document() {
         let request = carrying(b"not automerge".to_vec());
