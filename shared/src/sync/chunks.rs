@@ -126,15 +126,20 @@ impl Budget {
     }
 
     /// Inflates a DEFLATE stream into nothing, counting through a small fixed buffer, and
-    /// spends what it inflates to; stops as soon as the budget is exceeded.
-    fn charge_deflated(&mut self, deflated: &[u8]) -> Result<(), ChargeError> {
+    /// spends what it inflates to; stops as soon as the budget is exceeded. Returns the
+    /// inflated length.
+    fn charge_deflated(&mut self, deflated: &[u8]) -> Result<usize, ChargeError> {
         let decoder = flate2::bufread::DeflateDecoder::new(deflated);
         let mut limited = decoder.take((self.left as u64).saturating_add(1));
         let mut buffer = [0u8; 8 * 1024];
+        let mut inflated = 0;
         loop {
             match limited.read(&mut buffer) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.spend(n)?,
+                Ok(0) => return Ok(inflated),
+                Ok(n) => {
+                    self.spend(n)?;
+                    inflated += n;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(ChargeError::Damaged(format!("does not inflate: {e}"))),
             }
@@ -258,20 +263,25 @@ fn charge_columns(meta: &[u8], data: &[u8], budget: &mut Budget) -> Result<(), C
         match (spec & DEFLATE_BIT != 0, strings) {
             (false, false) => {}
             (false, true) => check_strings(column)?,
-            (true, false) => budget.charge_deflated(column)?,
-            (true, true) => {
-                let mut inflated = Vec::new();
-                budget
-                    .read_to_end(flate2::bufread::DeflateDecoder::new(column), &mut inflated)
-                    .map_err(|e| match e {
-                        ReadError::OverBudget(over) => ChargeError::OverBudget(over),
-                        ReadError::Inflate(e) => ChargeError::Damaged(e),
-                    })?;
-                check_strings(&inflated)?;
+            (true, false) => {
+                budget.charge_deflated(column)?;
             }
+            (true, true) => check_strings(&charge_and_inflate(column, budget)?)?,
         }
     }
     Ok(())
+}
+
+/// Charges what `deflated` inflates to (counting, without keeping it: a bomb is refused
+/// before anything is allocated), then inflates it for checking, into exactly that much.
+fn charge_and_inflate(deflated: &[u8], budget: &mut Budget) -> Result<Vec<u8>, ChargeError> {
+    let len = budget.charge_deflated(deflated)?;
+    let mut inflated = Vec::with_capacity(len);
+    flate2::bufread::DeflateDecoder::new(deflated)
+        .take(len as u64)
+        .read_to_end(&mut inflated)
+        .map_err(|e| ChargeError::Damaged(format!("does not inflate: {e}")))?;
+    Ok(inflated)
 }
 
 /// Checks that every string of an RLE-encoded string column (Automerge's keys) is no
@@ -387,19 +397,7 @@ pub fn charge(bytes: &[u8], budget: &mut Budget) -> Result<(), ChargeError> {
         let damaged = |e: String| ChargeError::Damaged(e);
         match chunk.kind {
             CHANGE => charge_change(chunk.data, budget)?,
-            COMPRESSED_CHANGE => {
-                let mut inflated = Vec::new();
-                budget
-                    .read_to_end(
-                        flate2::bufread::DeflateDecoder::new(chunk.data),
-                        &mut inflated,
-                    )
-                    .map_err(|e| match e {
-                        ReadError::OverBudget(over) => ChargeError::OverBudget(over),
-                        ReadError::Inflate(e) => ChargeError::Damaged(e),
-                    })?;
-                charge_change(&inflated, budget)?;
-            }
+            COMPRESSED_CHANGE => charge_change(&charge_and_inflate(chunk.data, budget)?, budget)?,
             DOCUMENT => {
                 // Actors, heads, change columns' and op columns' metadata, then their data.
                 data.skip_actors().map_err(damaged)?;
