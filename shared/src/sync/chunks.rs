@@ -835,6 +835,15 @@ mod tests {
         }
     }
 
+    /// A panic of Automerge's on untrusted bytes is an error naming it, not a crash.
+    #[test]
+    fn a_panic_while_parsing_is_an_error() {
+        let caught: Result<(), String> = isolated(|| panic!("index out of bounds"));
+        let error = caught.unwrap_err();
+        assert!(error.contains("index out of bounds"), "{error}");
+        assert_eq!(isolated(|| Ok(7)), Ok(7));
+    }
+
     #[test]
     fn a_budget_bounds_reading_to_the_end() {
         let plain = vec![7u8; 100_000];
