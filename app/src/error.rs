@@ -31,6 +31,15 @@ pub enum AppError {
     /// The browser's key store failed; its reason.
     #[error("the phone's key store failed: {0}")]
     KeyStore(String),
+    /// The server refused a sync (a 4xx): the status, the error's code and the server's
+    /// message. The work stays stored on the phone; the app asks again only now and then
+    /// (see `state::retry`).
+    #[error("the server refused the sync: {status} {code}: {detail}")]
+    SyncRefused {
+        status: u16,
+        code: String,
+        detail: String,
+    },
 }
 
 impl AppError {
@@ -47,6 +56,25 @@ impl AppError {
             AppError::NotSaved(rule) => format!("{} {rule}", t.not_saved),
             AppError::BadReply(_) => t.bad_reply.into(),
             AppError::KeyStore(_) => t.key_store_failed.into(),
+            AppError::SyncRefused { status, code, .. } => {
+                let why = match code.as_str() {
+                    "too_large" => t.refused_too_large,
+                    "forbidden" => t.refused_forbidden,
+                    "bad_changes" | "damaged" | "malformed" | "duplicate_document" => {
+                        t.refused_damaged
+                    }
+                    "schema_violation" | "kind_mismatch" | "unknown_document"
+                    | "unknown_street" => t.refused_invalid,
+                    _ => t.refused_other,
+                };
+                // The status and code, for whoever helps them.
+                let code = if code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {code}")
+                };
+                format!("{why} {} ({status}{code})", t.refused_kept)
+            }
         }
     }
 }
@@ -76,11 +104,44 @@ mod tests {
             AppError::NotSaved("notes are longer than 20000 characters".into()),
             AppError::BadReply("x".into()),
             AppError::KeyStore("x".into()),
+            AppError::SyncRefused {
+                status: 413,
+                code: "too_large".into(),
+                detail: "request body is larger than the limit of 2000 bytes".into(),
+            },
         ];
         for error in errors {
             let (nl, en) = (error.message(Lang::Nl), error.message(Lang::En));
             assert!(!nl.is_empty() && !en.is_empty(), "{error:?}");
             assert_ne!(nl, en, "{error:?} has one message for both languages");
         }
+    }
+
+    #[test]
+    fn a_refused_sync_says_why_in_the_persons_words_and_that_the_work_is_kept() {
+        let refused = |status: u16, code: &str| AppError::SyncRefused {
+            status,
+            code: code.into(),
+            detail: "the server's own words".into(),
+        };
+        let too_large = refused(413, "too_large").message(Lang::Nl);
+        assert!(too_large.contains("te groot"), "{too_large}");
+        assert!(too_large.contains("bewaard"), "{too_large}");
+        assert!(too_large.ends_with("(413 too_large)"), "{too_large}");
+        assert!(!too_large.contains("own words"), "no developer's text");
+        let damaged = refused(400, "damaged").message(Lang::En);
+        assert!(damaged.contains("damaged"), "{damaged}");
+        assert!(damaged.contains("stay"), "{damaged}");
+        let forbidden = refused(403, "forbidden").message(Lang::Nl);
+        assert!(forbidden.contains("niet"), "{forbidden}");
+        // A proxy's page: no code, still a message.
+        let other = refused(404, "").message(Lang::Nl);
+        assert!(other.ends_with("(404)"), "{other}");
+        let messages: std::collections::BTreeSet<String> =
+            ["too_large", "forbidden", "damaged", "schema_violation", ""]
+                .iter()
+                .map(|code| refused(400, code).message(Lang::Nl))
+                .collect();
+        assert_eq!(messages.len(), 5, "each kind of refusal has its own words");
     }
 }

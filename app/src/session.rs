@@ -29,7 +29,12 @@ pub fn from_json<T: serde::de::DeserializeOwned>(json: JsValue) -> Option<T> {
 /// The message of an error's JSON body, or the status when the body is no API error (a
 /// proxy's page).
 pub fn error_message(json: JsValue, status: u16) -> String {
-    from_json::<ErrorBody>(json).map_or_else(|| format!("HTTP {status}"), |e| e.message)
+    error_body(json).map_or_else(|| format!("HTTP {status}"), |e| e.message)
+}
+
+/// An error's JSON body, if it is one of the API's.
+pub fn error_body(json: JsValue) -> Option<ErrorBody> {
+    from_json::<ErrorBody>(json)
 }
 
 /// A request to the API as `token` (if any), with a JSON body (if any).

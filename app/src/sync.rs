@@ -16,27 +16,23 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use crate::{actions::Actions, browser, session, ui::SyncState};
+use crate::{
+    actions::Actions,
+    browser,
+    error::AppError,
+    session,
+    state::retry::{Attempt, Retry},
+    ui::SyncState,
+};
 
 /// How long after a change the app waits for more changes before it syncs.
 const SETTLE: Duration = Duration::from_millis(800);
-/// How often an idle, synced app asks the server for others' changes.
-const POLL: Duration = Duration::from_secs(20);
-/// The first and the longest pause after a failed sync.
-const BACKOFF_FIRST: Duration = Duration::from_secs(2);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Round trips one sync may take (the server may ask for whole documents once).
 const MAX_ROUNDS: usize = 4;
 /// The largest response the app inflates (a whole street with its households).
 const MAX_INFLATED: usize = 64 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// Something changed on the phone.
-    Changed,
-    /// The builder asked, or the browser came back online.
-    Now,
-}
+pub use crate::state::retry::Wake;
 
 /// Starts the loop; it runs as long as the page.
 pub fn start(actions: Actions) {
@@ -52,24 +48,28 @@ pub fn start(actions: Actions) {
 }
 
 async fn run(actions: Actions, mut wakes: UnboundedReceiver<Wake>) {
-    let mut backoff = BACKOFF_FIRST;
+    // The pauses between attempts, and which wake-ups end them: see `state::retry`.
+    let mut retry = Retry::default();
     loop {
-        let outcome = sync_once(actions).await;
-        let pause = match outcome {
-            Ok(()) => {
-                backoff = BACKOFF_FIRST;
-                POLL
-            }
-            Err(_) => {
-                let pause = backoff;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-                pause
-            }
+        let attempt = match sync_once(actions).await {
+            Ok(()) => Attempt::Synced,
+            Err(SyncFailure::Refused) => Attempt::Refused,
+            Err(SyncFailure::Offline | SyncFailure::SignedOut) => Attempt::Unreachable,
         };
-        // Wait for the pause or a wake-up; after a change, let typing settle first.
-        let woke = futures::select! {
-            why = wakes.next() => why,
-            () = sleep(pause).fuse() => None,
+        let timer = sleep(retry.after(attempt)).fuse();
+        futures::pin_mut!(timer);
+        // Wait for the pause or a wake-up that ends it; after a change, let typing settle.
+        let woke = loop {
+            let why = futures::select! {
+                why = wakes.next() => why,
+                () = timer => break None,
+            };
+            match why {
+                Some(wake) if retry.wakes(wake) => break Some(wake),
+                // A change while refused: the same request would be refused again.
+                Some(_) => {}
+                None => break None,
+            }
         };
         if woke == Some(Wake::Changed) {
             loop {
@@ -128,8 +128,10 @@ async fn sync_once(actions: Actions) -> Result<(), SyncFailure> {
                 signed_out(actions);
                 return Err(SyncFailure::SignedOut);
             }
-            Err(PostError::Status(message)) => {
-                ui.sync.set(SyncState::Refused(message));
+            Err(PostError::Refused(refusal)) => {
+                ui.sync.set(SyncState::Refused(refusal.to_string()));
+                // Told in the person's words; the work stays stored, waiting.
+                actions.show_error(refusal);
                 return Err(SyncFailure::Refused);
             }
         };
@@ -137,6 +139,7 @@ async fn sync_once(actions: Actions) -> Result<(), SyncFailure> {
             Ok(response) => response,
             Err(e) => {
                 ui.sync.set(SyncState::Refused(e.to_string()));
+                actions.show_error(AppError::BadReply(e.to_string()));
                 return Err(SyncFailure::Refused);
             }
         };
@@ -147,6 +150,12 @@ async fn sync_once(actions: Actions) -> Result<(), SyncFailure> {
     ui.sync.set(SyncState::Synced {
         at_ms: browser::now_ms() as f64,
     });
+    if ui
+        .problem
+        .with_untracked(|p| matches!(p, Some(AppError::SyncRefused { .. })))
+    {
+        ui.problem.set(None);
+    }
     Ok(())
 }
 
@@ -159,8 +168,8 @@ enum PostError {
     Network,
     /// The session has ended.
     Unauthorized,
-    /// The server answered with an error; its message.
-    Status(String),
+    /// The server refused the request (a 4xx).
+    Refused(AppError),
 }
 
 async fn post(url: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, PostError> {
@@ -194,15 +203,21 @@ async fn post(url: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, PostError>
     if response.status() == 401 {
         return Err(PostError::Unauthorized);
     }
+    let status = response.status();
+    // 5xx: the server is there but unwell; 408 and 429: busy. Like being offline: try
+    // again soon. Every other 4xx refuses this request, which would be refused again.
+    if status >= 500 || status == 408 || status == 429 {
+        return Err(PostError::Network);
+    }
     // Errors are JSON (`voordeur_shared::api::ErrorBody`). A proxy's page is not.
     let json = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|text| js_sys::JSON::parse(text).ok())
         .unwrap_or(JsValue::NULL);
-    let message = session::error_message(json, response.status());
-    if response.status() >= 500 {
-        // The server is there but unwell: like being offline, try again later.
-        return Err(PostError::Network);
-    }
-    Err(PostError::Status(message))
+    let body = session::error_body(json);
+    Err(PostError::Refused(AppError::SyncRefused {
+        status,
+        code: body.as_ref().map_or_else(String::new, |b| b.error.clone()),
+        detail: body.map_or_else(|| format!("HTTP {status}"), |b| b.message),
+    }))
 }

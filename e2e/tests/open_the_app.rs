@@ -65,8 +65,10 @@ async fn a_deep_link_gets_the_app_and_english_is_one_tap_away() {
     .unwrap();
 }
 
-/// A server that refuses a sync (here: too large for its limit) is named in the status
-/// bar, with the server's reason; the change stays on the phone, waiting.
+/// A server that refuses a sync (here: too large for its limit) is a refusal, not "offline":
+/// the problem bar says why in Dutch, the status bar says refused, the change stays on the
+/// phone, waiting, and the phone does not send the refused request again at every change
+/// (only when asked).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_sync_says_why() {
     let server = Server::start_with_body_limit(2_000)
@@ -82,6 +84,9 @@ async fn a_refused_sync_says_why() {
             alphabet[(seed >> 33) as usize % alphabet.len()]
         })
         .collect();
+    // Sync requests the page has sent (and had answered).
+    let syncs = "performance.getEntriesByType('resource')\
+                 .filter(e => e.name.endsWith('/api/sync')).length";
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
         phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
@@ -98,18 +103,44 @@ async fn a_refused_sync_says_why() {
             .wait_for("document.querySelector('[data-sync=refused]')")
             .await?;
         let status = phone.status().await?;
-        assert!(
-            status.contains("De server weigerde een wijziging"),
-            "{status}"
-        );
-        assert!(
-            status.contains("limit"),
-            "the server's reason is shown: {status}"
-        );
+        assert!(status.contains("Geweigerd door de server"), "{status}");
+        let problem: String = phone
+            .eval("document.querySelector('p.problem')?.innerText ?? ''")
+            .await?;
+        assert!(problem.contains("te groot"), "why, in Dutch: {problem}");
+        assert!(problem.contains("bewaard"), "the work is kept: {problem}");
+        assert!(problem.contains("(413 too_large)"), "{problem}");
         let waiting: String = phone
             .eval("document.querySelector('[data-unsynced]').dataset.unsynced")
             .await?;
         assert_ne!(waiting, "0", "the refused change still waits");
+        if let Ok(dir) = std::env::var("VOORDEUR_SCREENSHOTS") {
+            phone
+                .screenshot(&std::path::Path::new(&dir).join("refused-sync.png"))
+                .await?;
+        }
+
+        // More typing does not resend the refused request; asking does.
+        let sent: u32 = phone.eval(syncs).await?;
+        phone
+            .type_into("article.visit textarea.notes", " en nog wat")
+            .await?;
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        assert_eq!(
+            phone.eval::<u32>(syncs).await?,
+            sent,
+            "no request per change"
+        );
+        phone.tap("button.sync-now").await?;
+        phone.wait_for(&format!("{syncs} > {sent}")).await?;
+        phone
+            .wait_for("document.querySelector('[data-sync=refused]')")
+            .await?;
+        // English, too.
+        phone.tap("header.status button[lang=en]").await?;
+        phone
+            .wait_for("document.querySelector('p.problem')?.innerText.includes('too large')")
+            .await?;
         Ok(())
     })
     .await

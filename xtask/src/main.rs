@@ -3,12 +3,18 @@
 //! - `cargo xtask run [server flags]`: install the wasm tools if missing, build the field
 //!   app, and start the server with the demo street on the embedded SQLite default.
 //! - `cargo xtask build-app`: only build the field app into `app/dist`.
-//! - `cargo xtask test`: every check: formatting, clippy, and all tests (it builds the app
-//!   and installs Debian's Chromium if missing, for the browser tests).
+//! - `cargo xtask test`: every check: formatting, clippy, all tests (it builds the app
+//!   and installs Debian's Chromium if missing, for the browser tests), and a fuzz smoke
+//!   run.
 //! - `cargo xtask bench`: the sync benchmark (figures in docs/benchmarks.md).
+//! - `cargo xtask fuzz [target] [seconds]`: run fuzz targets (`wire`, `changes`,
+//!   `exchange`; all by default) for a time each (docs/fuzzing.md); `test` runs each for
+//!   30 s.
 //!
 //! Tools come only from the package registries: the wasm32 target through rustup, and
-//! wasm-bindgen-cli through `cargo install` at exactly the version in Cargo.lock.
+//! wasm-bindgen-cli through `cargo install` at exactly the version in Cargo.lock; for
+//! fuzzing, the nightly toolchain through rustup and cargo-fuzz through `cargo install
+//! --locked`.
 
 use std::{
     env, fs,
@@ -95,6 +101,71 @@ fn ensure_chromium() -> anyhow::Result<()> {
         run(Command::new("apt-get").args(["install", "-y", "chromium"]))?;
     }
     Ok(())
+}
+
+/// The fuzz targets (the `fuzz/` crate, a workspace of its own).
+const FUZZ_TARGETS: [&str; 3] = ["wire", "changes", "exchange"];
+/// Each target's seconds in `cargo xtask test`: the smoke run stays under two minutes.
+const FUZZ_SMOKE_SECONDS: u32 = 30;
+
+/// Nightly (libFuzzer's instrumentation needs it) and cargo-fuzz, if missing.
+fn ensure_fuzz_tools() -> anyhow::Result<()> {
+    let nightly = Command::new("cargo")
+        .args(["+nightly", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !nightly {
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let fuzz = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !fuzz {
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    Ok(())
+}
+
+/// Runs fuzz target `target` for `seconds`, from the seed corpus its harness writes from
+/// real requests (into `target/fuzz-corpus/<target>`, kept between runs). An allocation
+/// over the request budget aborts (the harness's allocator), and so does resident memory
+/// over 2 GiB: both are crashes, as are panics and hangs (a run over 10 s).
+fn fuzz(target: &str, seconds: u32) -> anyhow::Result<()> {
+    let corpus = target_dir().join("fuzz-corpus").join(target);
+    fs::create_dir_all(&corpus).context("failed to create the fuzz corpus directory")?;
+    let fuzz_target_dir = target_dir().join("fuzz");
+    let mut command = Command::new("cargo");
+    command
+        .current_dir(root())
+        .env_remove("CARGO_TARGET_DIR")
+        .env("VOORDEUR_FUZZ_SEEDS", &corpus)
+        .args([
+            "+nightly",
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+            "--target-dir",
+        ])
+        .arg(&fuzz_target_dir)
+        .arg(target)
+        .arg(&corpus)
+        .args([
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-timeout=10",
+            "-rss_limit_mb=2048",
+            "-malloc_limit_mb=24",
+            "-print_final_stats=1",
+        ]);
+    run(&mut command)
 }
 
 /// npm's binaryen 132 for `wasm-opt`, installed under `target/tools` on first use.
@@ -238,9 +309,33 @@ fn main() -> anyhow::Result<()> {
                 "-D",
                 "warnings",
             ]))?;
-            run(cargo().args(["test", "--workspace"]))
+            run(cargo().args(["test", "--workspace"]))?;
+            // A short fuzz of each target (docs/fuzzing.md has the long runs).
+            ensure_fuzz_tools()?;
+            for target in FUZZ_TARGETS {
+                fuzz(target, FUZZ_SMOKE_SECONDS)?;
+            }
+            Ok(())
+        }
+        "fuzz" => {
+            ensure_fuzz_tools()?;
+            let targets: Vec<&str> = match rest.first().map(String::as_str) {
+                Some(target) if FUZZ_TARGETS.contains(&target) => vec![target],
+                Some(other) => bail!("no fuzz target {other:?}: {FUZZ_TARGETS:?}"),
+                None => FUZZ_TARGETS.to_vec(),
+            };
+            let seconds = match rest.get(1) {
+                Some(seconds) => seconds.parse().context("seconds must be a number")?,
+                None => FUZZ_SMOKE_SECONDS,
+            };
+            for target in targets {
+                fuzz(target, seconds)?;
+            }
+            Ok(())
         }
         "bench" => run(cargo().args(["bench", "--package", "voordeur-server", "--bench", "sync"])),
-        _ => bail!("usage: cargo xtask <run [server flags] | build-app | test | bench>"),
+        _ => bail!(
+            "usage: cargo xtask <run [server flags] | build-app | test | bench | fuzz [target] [seconds]>"
+        ),
     }
 }

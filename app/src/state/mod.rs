@@ -6,6 +6,7 @@
 
 pub mod cipher;
 pub mod kv;
+pub mod retry;
 pub mod store;
 #[cfg(test)]
 mod tests;

@@ -313,6 +313,58 @@ fn a_refused_sync_keeps_the_work_waiting() {
     assert_eq!(field.unsynced(), 0);
 }
 
+/// Unreachable is retried soon and at every change; refused is retried only after long
+/// pauses or when the person asks, so a refused phone does not hammer the server.
+#[test]
+fn a_refused_sync_is_retried_rarely_and_an_unreachable_one_soon() {
+    use std::time::Duration;
+
+    use super::retry::{Attempt, Retry, Wake};
+
+    let mut retry = Retry::default();
+    let secs = Duration::from_secs;
+    // The server cannot be reached: 2 s, doubling to 30 s; a change wakes it at once.
+    let pauses: Vec<Duration> = (0..6).map(|_| retry.after(Attempt::Unreachable)).collect();
+    assert_eq!(
+        pauses,
+        [secs(2), secs(4), secs(8), secs(16), secs(30), secs(30)]
+    );
+    assert!(retry.wakes(Wake::Changed) && retry.wakes(Wake::Now));
+    // Refused: a minute, doubling to half an hour; changes do not wake it, asking does.
+    let pauses: Vec<Duration> = (0..7).map(|_| retry.after(Attempt::Refused)).collect();
+    assert_eq!(
+        pauses,
+        [
+            secs(60),
+            secs(120),
+            secs(240),
+            secs(480),
+            secs(960),
+            secs(1800),
+            secs(1800)
+        ]
+    );
+    assert!(
+        !retry.wakes(Wake::Changed),
+        "typing does not resend a refused request"
+    );
+    assert!(retry.wakes(Wake::Now), "the person may ask");
+    // Even an hour of refusals sends few requests.
+    let mut fresh = Retry::default();
+    let mut elapsed = Duration::ZERO;
+    let mut requests = 0;
+    while elapsed < secs(3600) {
+        elapsed += fresh.after(Attempt::Refused);
+        requests += 1;
+    }
+    assert!(requests <= 7, "{requests} requests in an hour");
+    // Once synced, all is as at the start: polling, and changes sync at once.
+    assert_eq!(retry.after(Attempt::Synced), Retry::POLL);
+    assert_eq!(retry, Retry::default());
+    assert!(retry.wakes(Wake::Changed));
+    assert_eq!(retry.after(Attempt::Refused), secs(60));
+}
+
 #[test]
 fn consent_with_a_name_and_a_signal_for_the_care_organisation_are_stored() {
     let (_, mut field, door, visit) = after_a_talk();

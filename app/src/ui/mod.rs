@@ -38,7 +38,8 @@ pub enum SyncState {
     },
     /// The session has ended (expired, or ended on the server): sign in again.
     SignedOut,
-    /// The server refused the request; the message says why.
+    /// The server refused the request, or its reply did not read; the detail (for the
+    /// log: the person reads why in the problem bar).
     Refused(String),
 }
 
@@ -185,9 +186,8 @@ fn StatusBar(ui: Ui) -> impl IntoView {
                 format!("{} · {}", t.offline, t.changes_waiting(waiting)),
             ),
             SyncState::Offline => ("offline", t.offline.to_string()),
-            SyncState::Refused(message) => {
-                ("refused", format!("{} {message}", t.refused_by_server))
-            }
+            // Why, in the person's words, is in the problem bar (`AppError::SyncRefused`).
+            SyncState::Refused(_) => ("refused", t.refused_by_server.to_string()),
             SyncState::SignedOut => ("signed-out", t.sign_in.to_string()),
             _ if waiting > 0 => ("waiting", t.changes_waiting(waiting)),
             SyncState::Synced { at_ms } => ("synced", format!("{} {}", t.synced_at, clock(at_ms))),

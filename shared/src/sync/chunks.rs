@@ -40,6 +40,9 @@ const COMPRESSED_CHANGE: u8 = 2;
 const BUNDLE: u8 = 3;
 /// The bit of a column specification that marks its data DEFLATE-compressed.
 const DEFLATE_BIT: u64 = 0b1000;
+/// The bits of a column specification that say its type, and the type of string columns.
+const COLUMN_TYPE: u64 = 0b0111;
+const STRING_COLUMN: u64 = 5;
 /// A change hash is a SHA-256.
 const HASH_LEN: u64 = 32;
 
@@ -102,7 +105,7 @@ impl Budget {
     /// the budget allows (plus one read buffer), so an over-budget message costs at most
     /// the budget in memory.
     pub fn read_to_end(&mut self, reader: impl Read, out: &mut Vec<u8>) -> Result<(), ReadError> {
-        let mut limited = reader.take(self.left as u64 + 1);
+        let mut limited = reader.take((self.left as u64).saturating_add(1));
         let mut buffer = [0u8; 16 * 1024];
         loop {
             let n = match limited.read(&mut buffer) {
@@ -115,7 +118,7 @@ impl Budget {
             if out.capacity() - out.len() < n {
                 // Double as a Vec does, but never past what the budget can still allow.
                 let wanted = out.capacity().max(n).saturating_mul(2);
-                let cap = wanted.min(out.len() + n + self.left);
+                let cap = wanted.min((out.len() + n).saturating_add(self.left));
                 out.reserve_exact(cap - out.len());
             }
             out.extend_from_slice(&buffer[..n]);
@@ -123,15 +126,20 @@ impl Budget {
     }
 
     /// Inflates a DEFLATE stream into nothing, counting through a small fixed buffer, and
-    /// spends what it inflates to; stops as soon as the budget is exceeded.
-    fn charge_deflated(&mut self, deflated: &[u8]) -> Result<(), ChargeError> {
+    /// spends what it inflates to; stops as soon as the budget is exceeded. Returns the
+    /// inflated length.
+    fn charge_deflated(&mut self, deflated: &[u8]) -> Result<usize, ChargeError> {
         let decoder = flate2::bufread::DeflateDecoder::new(deflated);
-        let mut limited = decoder.take(self.left as u64 + 1);
+        let mut limited = decoder.take((self.left as u64).saturating_add(1));
         let mut buffer = [0u8; 8 * 1024];
+        let mut inflated = 0;
         loop {
             match limited.read(&mut buffer) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.spend(n)?,
+                Ok(0) => return Ok(inflated),
+                Ok(n) => {
+                    self.spend(n)?;
+                    inflated += n;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(ChargeError::Damaged(format!("does not inflate: {e}"))),
             }
@@ -160,6 +168,21 @@ impl<'a> Cursor<'a> {
         let (value, len) = uleb128(self.bytes).ok_or("bad LEB128 number")?;
         self.bytes = &self.bytes[len..];
         Ok(value)
+    }
+
+    fn sleb(&mut self) -> Result<i64, String> {
+        let mut value: i64 = 0;
+        for (i, byte) in self.bytes.iter().enumerate().take(10) {
+            value |= i64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                if i < 9 && byte & 0x40 != 0 {
+                    value |= -1 << (7 * (i + 1));
+                }
+                self.bytes = &self.bytes[i + 1..];
+                return Ok(value);
+            }
+        }
+        Err("bad LEB128 number".into())
     }
 
     fn take(&mut self, len: u64) -> Result<&'a [u8], String> {
@@ -226,7 +249,8 @@ fn uleb128(bytes: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// Charges the inflation of the DEFLATE-compressed columns among `meta` (as read by
-/// [`Cursor::columns`]) whose data is `data`.
+/// [`Cursor::columns`]) whose data is `data`, and checks every string column (see
+/// [`check_strings`]; a compressed one is inflated, within the budget, to be checked).
 fn charge_columns(meta: &[u8], data: &[u8], budget: &mut Budget) -> Result<(), ChargeError> {
     let mut meta = Cursor { bytes: meta };
     let mut data = Cursor { bytes: data };
@@ -235,11 +259,73 @@ fn charge_columns(meta: &[u8], data: &[u8], budget: &mut Budget) -> Result<(), C
         let spec = meta.uleb().map_err(ChargeError::Damaged)?;
         let len = meta.uleb().map_err(ChargeError::Damaged)?;
         let column = data.take(len).map_err(ChargeError::Damaged)?;
-        if spec & DEFLATE_BIT != 0 {
-            budget.charge_deflated(column)?;
+        let strings = spec & COLUMN_TYPE == STRING_COLUMN;
+        match (spec & DEFLATE_BIT != 0, strings) {
+            (false, false) => {}
+            (false, true) => check_strings(column)?,
+            (true, false) => {
+                budget.charge_deflated(column)?;
+            }
+            (true, true) => check_strings(&charge_and_inflate(column, budget)?)?,
         }
     }
     Ok(())
+}
+
+/// Charges what `deflated` inflates to (counting, without keeping it: a bomb is refused
+/// before anything is allocated), then inflates it for checking, into exactly that much.
+fn charge_and_inflate(deflated: &[u8], budget: &mut Budget) -> Result<Vec<u8>, ChargeError> {
+    let len = budget.charge_deflated(deflated)?;
+    let mut inflated = Vec::with_capacity(len);
+    flate2::bufread::DeflateDecoder::new(deflated)
+        .take(len as u64)
+        .read_to_end(&mut inflated)
+        .map_err(|e| ChargeError::Damaged(format!("does not inflate: {e}")))?;
+    Ok(inflated)
+}
+
+/// Checks that every string of an RLE-encoded string column (Automerge's keys) is no
+/// longer than the bytes left in its column. Automerge allocates a string's buffer from its
+/// stated length (up to 1 GB) before it reads the string: a few bytes could ask for a
+/// gibibyte.
+fn check_strings(column: &[u8]) -> Result<(), ChargeError> {
+    let damaged = |e: String| ChargeError::Damaged(format!("a string column: {e}"));
+    let mut column = Cursor { bytes: column };
+    while !column.bytes.is_empty() {
+        let count = column.sleb().map_err(damaged)?;
+        // A run is one string repeated; a literal run, that many strings (each at least a
+        // byte long, so the loop ends with the column); a null run, a count.
+        let strings = if count > 0 { 1 } else { count.unsigned_abs() };
+        if count == 0 {
+            column.uleb().map_err(damaged)?;
+        }
+        for _ in 0..strings {
+            let len = column.uleb().map_err(damaged)?;
+            column.take(len).map_err(damaged)?;
+        }
+    }
+    Ok(())
+}
+
+/// Charges and checks the body of a change chunk (after its header; for a compressed
+/// change, inflated): its fields, then its op columns (never compressed in a change).
+fn charge_change(body: &[u8], budget: &mut Budget) -> Result<(), ChargeError> {
+    let damaged = |e: String| ChargeError::Damaged(e);
+    let mut data = Cursor { bytes: body };
+    // Dependencies, actor, seq, start op, time, message, other actors, op columns.
+    let deps = data.uleb().map_err(damaged)?;
+    data.skip_n(deps, HASH_LEN).map_err(damaged)?;
+    let actor = data.uleb().map_err(damaged)?;
+    data.take(actor).map_err(damaged)?;
+    data.uleb().map_err(damaged)?;
+    data.uleb().map_err(damaged)?;
+    data.sleb().map_err(damaged)?;
+    let message = data.uleb().map_err(damaged)?;
+    data.take(message).map_err(damaged)?;
+    data.skip_actors().map_err(damaged)?;
+    let (op_meta, op_len) = data.columns().map_err(damaged)?;
+    let op_data = data.take(op_len).map_err(damaged)?;
+    charge_columns(op_meta, op_data, budget)
 }
 
 /// One chunk of a run of Automerge chunks.
@@ -310,9 +396,8 @@ pub fn charge(bytes: &[u8], budget: &mut Budget) -> Result<(), ChargeError> {
         let mut data = Cursor { bytes: chunk.data };
         let damaged = |e: String| ChargeError::Damaged(e);
         match chunk.kind {
-            // Automerge refuses compressed columns in a change chunk.
-            CHANGE => {}
-            COMPRESSED_CHANGE => budget.charge_deflated(chunk.data)?,
+            CHANGE => charge_change(chunk.data, budget)?,
+            COMPRESSED_CHANGE => charge_change(&charge_and_inflate(chunk.data, budget)?, budget)?,
             DOCUMENT => {
                 // Actors, heads, change columns' and op columns' metadata, then their data.
                 data.skip_actors().map_err(damaged)?;
@@ -722,6 +807,41 @@ mod tests {
         let mut both = held.raw_bytes().to_vec();
         both.extend_from_slice(forged.raw_bytes());
         assert!(parse_changes(&both).unwrap_err().contains("both change"));
+    }
+
+    /// Found by fuzzing (the `changes` target, crash-22f2c2618803df2fbfd553fa30ec3bbe100f1aae):
+    /// a key string stating a length of 1 GB in a change of a few hundred bytes, which
+    /// Automerge allocates before it reads.
+    #[test]
+    fn a_string_longer_than_its_column_is_refused_before_automerge_allocates_it() {
+        // A literal run of one string, stating 10^9 bytes where one follows.
+        let claimed = [0x7f, 0x80, 0x94, 0xeb, 0xdc, 0x03, b'a'];
+        let error = check_strings(&claimed).unwrap_err();
+        assert!(error.to_string().contains("string column"), "{error}");
+        check_strings(&[0x7f, 0x01, b'a']).unwrap();
+        // A run of one string repeated 3 times; a null run of 5.
+        check_strings(&[0x03, 0x02, b'a', b'b', 0x00, 0x05]).unwrap();
+        assert!(check_strings(&[0x03, 0x03, b'a', b'b']).is_err());
+        let fuzzed = include_bytes!("../../tests/fuzzed/changes-22f2c261.bin");
+        let error = charge(fuzzed, &mut Budget::new(8 << 20)).unwrap_err();
+        assert!(error.to_string().contains("string column"), "{error}");
+        // Within the column, strings of every length pass.
+        for text in ["", "a", &"b".repeat(200)] {
+            let mut doc = sample();
+            doc.put(ROOT, text, "x").unwrap();
+            doc.commit();
+            let change = doc.get_last_local_change().unwrap();
+            charge(change.raw_bytes(), &mut Budget::new(1 << 20)).unwrap();
+        }
+    }
+
+    /// A panic of Automerge's on untrusted bytes is an error naming it, not a crash.
+    #[test]
+    fn a_panic_while_parsing_is_an_error() {
+        let caught: Result<(), String> = isolated(|| panic!("index out of bounds"));
+        let error = caught.unwrap_err();
+        assert!(error.contains("index out of bounds"), "{error}");
+        assert_eq!(isolated(|| Ok(7)), Ok(7));
     }
 
     #[test]

@@ -147,7 +147,19 @@ fn decode<T: DeserializeOwned + Carries>(
     let compression = Compression::from_byte(header[4]).ok_or_else(unsupported)?;
     let reader: Box<dyn Read + '_> = match compression {
         #[cfg(feature = "brotli")]
-        Compression::Brotli => Box::new(brotli::Decompressor::new(body, 4096)),
+        Compression::Brotli => {
+            // The decoder allocates the window the stream asks for, before any output
+            // counts against the budget: up to 1 GiB with the large-window extension.
+            match body.first().and_then(|first| brotli_window_bits(*first)) {
+                Some(bits) if bits <= WINDOW_BITS => {}
+                _ => {
+                    return Err(WireError::Inflate(format!(
+                        "the Brotli window is larger than 2^{WINDOW_BITS} bytes"
+                    )));
+                }
+            }
+            Box::new(brotli::Decompressor::new(body, 4096))
+        }
         #[cfg(not(feature = "brotli"))]
         Compression::Brotli => return Err(unsupported()),
         Compression::Deflate => Box::new(flate2::read::DeflateDecoder::new(body)),
@@ -192,6 +204,23 @@ impl Carries for SyncRequest {
 impl Carries for SyncResponse {
     fn changes(&self) -> impl Iterator<Item = (DocumentId, &[u8])> {
         self.docs.iter().map(|reply| (reply.id, &reply.changes[..]))
+    }
+}
+
+/// The window size (as a power of two) a Brotli stream declares in its first byte (RFC 7932,
+/// 9.1); `None` for the large-window extension (up to 2^30), which this side never writes.
+#[cfg(feature = "brotli")]
+fn brotli_window_bits(first: u8) -> Option<u32> {
+    if first & 1 == 0 {
+        return Some(16);
+    }
+    match (first >> 1) & 0b111 {
+        0 => match (first >> 4) & 0b111 {
+            0 => Some(17),
+            1 => None,
+            m => Some(8 + u32::from(m)),
+        },
+        n => Some(17 + u32::from(n)),
     }
 }
 
@@ -394,6 +423,46 @@ mod tests {
             decode_response(&encode_response(&response), limit),
             Err(WireError::TooLarge { limit })
         );
+    }
+
+    /// Found by fuzzing (the `wire` target, crash-ca31764151f9c950260e273b74dde02d2d920fc8):
+    /// a budget of `usize::MAX` (no limit) overflowed while reading.
+    #[test]
+    fn an_unlimited_budget_reads() {
+        let bytes = encode_request_as(&request(), Compression::Deflate);
+        assert_eq!(decode_request(&bytes, usize::MAX), Ok(request()));
+        let found = b"VD\x02QD\xfb\xdds\xb2yicc\xb3:\xa3\x80=\xc3\x01\xaeY\x09\x01\xff\xa7\xed\xd3\xd6\xac.pQa\x00\x00";
+        if let Ok(request) = decode_request(found, 8 << 20) {
+            let again = encode_request_as(&request, Compression::Deflate);
+            assert_eq!(decode_request(&again, usize::MAX), Ok(request));
+        }
+    }
+
+    /// Found by fuzzing (the `wire` target, crash-b8a4dd51b2f1a10cb6a0711b7efcad29135a763e):
+    /// a Brotli stream asking for a large window made the decoder allocate it (over
+    /// 24 MiB from a 100-byte request) before a byte of output.
+    #[test]
+    fn a_brotli_window_larger_than_ours_is_refused() {
+        let found = include_bytes!("../../tests/fuzzed/wire-b8a4dd51.bin");
+        assert!(matches!(
+            decode_request(found, 8 << 20),
+            Err(WireError::Inflate(e)) if e.contains("window")
+        ));
+        // What this side writes passes, whatever the message's size.
+        for size in [0, 100, 1 << 20] {
+            let mut request = request();
+            request.docs[0].heads = vec![crate::sync::Hash([7; 32]); size / 32];
+            let bytes = encode_request_as(&request, Compression::Brotli);
+            assert!(brotli_window_bits(bytes[5]).is_some_and(|bits| bits <= WINDOW_BITS));
+            assert_eq!(decode_request(&bytes, 64 << 20), Ok(request));
+        }
+        // The header's forms (RFC 7932, 9.1).
+        assert_eq!(brotli_window_bits(0b0000_0000), Some(16));
+        assert_eq!(brotli_window_bits(0b0000_1011), Some(22));
+        assert_eq!(brotli_window_bits(0b0000_1111), Some(24));
+        assert_eq!(brotli_window_bits(0b0000_0001), Some(17));
+        assert_eq!(brotli_window_bits(0b0011_0001), Some(11));
+        assert_eq!(brotli_window_bits(0x11), None, "large window");
     }
 
     #[test]
