@@ -835,6 +835,17 @@ mod tests {
         }
     }
 
+    /// Found by the fuzz smoke run (the `changes` target, crash-d3431f6c…): an object id
+    /// whose actor index overflows makes Automerge's change parser panic (`types.rs`, an
+    /// unwrap of a failed conversion). The panic is caught: the change is refused.
+    #[test]
+    fn an_actor_index_that_overflows_is_refused_not_a_crash() {
+        let fuzzed = include_bytes!("../../tests/fuzzed/changes-d3431f6c.bin");
+        charge(fuzzed, &mut Budget::new(8 << 20)).unwrap();
+        let error = parse_changes(fuzzed).unwrap_err();
+        assert!(error.contains("Automerge failed on it"), "{error}");
+    }
+
     /// A panic of Automerge's on untrusted bytes is an error naming it, not a crash.
     #[test]
     fn a_panic_while_parsing_is_an_error() {
