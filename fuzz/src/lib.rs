@@ -443,8 +443,11 @@ pub fn start(target: Target) {
     ENFORCING.store(true, Ordering::Relaxed);
     // libFuzzer's panic hook aborts at every panic, also one the code under test catches
     // on purpose: Automerge panics on some damaged input, and the server catches that
-    // (`chunks::isolated`, the exchange's worker) and refuses the input as damaged. The
-    // default hook prints the panic; one that is not caught still ends the run as a crash,
-    // for libfuzzer-sys aborts when the input's call unwinds.
-    drop(std::panic::take_hook());
+    // (`chunks::isolated`, the exchange's worker) and refuses the input as damaged. This
+    // hook names the panic in one line (no backtrace: the fuzzer meets these often); one
+    // that is not caught still ends the run as a crash, for libfuzzer-sys aborts when the
+    // input's call unwinds, and the input is saved.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("voordeur-fuzz: panic (a crash only if nothing catches it): {info}");
+    }));
 }
