@@ -14,16 +14,12 @@ use voordeur_shared::{
 
 use super::{
     Store, WriteTx, now_ms,
-    people::{ACCOUNT_COLUMNS, ACCOUNT_FROM, account_of, uuid_of},
+    people::{ACCOUNT_COLUMNS, ACCOUNT_FROM, account_of, decode_err, uuid_of},
     placeholders,
 };
 
 /// Actors per statement: well under SQLite's and PostgreSQL's parameter limits.
 const ACTORS_PER_QUERY: usize = 500;
-
-fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
-    sqlx::Error::Decode(Box::new(e))
-}
 
 impl Store {
     /// See [`super::DocStore::writers`]. Two statements when, as usual, every actor is

@@ -30,7 +30,7 @@ pub struct NewAccount {
 /// Audit lines written by one statement (8 parameters each, well under SQLite's limit).
 const AUDIT_ROWS_PER_INSERT: usize = 500;
 
-fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+pub(super) fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
 }
 

@@ -214,13 +214,6 @@ pub struct Served {
     pub new_actors: BTreeSet<ActorId>,
 }
 
-impl Served {
-    /// The kinds of the documents the request changed (or created), in write order.
-    pub fn changed(&self) -> Vec<DocKind> {
-        self.writes.iter().map(|write| write.kind).collect()
-    }
-}
-
 /// Answers `incoming`, a request of [`Writers::sender`], against the documents in `loaded`
 /// (those [`Plan::to_load`] names, at the catalog's heads); new documents are created with
 /// `actor`. `plan` must be [`Plan::new`] of the same request, catalog and the sender's
@@ -670,7 +663,10 @@ mod tests {
         let here = household(address);
         let (_, served) = serve_with(&request(4, Vec::new(), vec![offer(here)]), loaded());
         let served = served.unwrap();
-        assert_eq!(served.changed(), vec![here]);
+        assert_eq!(
+            served.writes.iter().map(|w| w.kind).collect::<Vec<_>>(),
+            vec![here]
+        );
         assert!(served.writes[0].created);
         assert!(served.read.is_empty(), "the phone has all there is");
     }
