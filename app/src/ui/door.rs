@@ -220,7 +220,7 @@ fn VisitCard(
                 }).collect_view())}
             </ul>
             <form class="row" on:submit=add_wish hidden=!writes>
-                <select on:change=move |ev| {
+                <select aria-label=t.wishes on:change=move |ev| {
                     let index: usize = event_target_value(&ev).parse().unwrap_or(0);
                     wish_theme.set(Theme::ALL.get(index).copied().unwrap_or(Theme::Other));
                 }>
@@ -239,7 +239,7 @@ fn VisitCard(
                 }).collect_view())}
             </ul>
             <form class="row" on:submit=add_signal hidden=!writes>
-                <select on:change=move |ev| signal_kind.set(if event_target_value(&ev) == "moving" { SignalKind::MovingWish } else { SignalKind::CareNeed })>
+                <select aria-label=t.signals on:change=move |ev| signal_kind.set(if event_target_value(&ev) == "moving" { SignalKind::MovingWish } else { SignalKind::CareNeed })>
                     <option value="care">{texts(ui).signal(SignalKind::CareNeed)}</option>
                     <option value="moving">{texts(ui).signal(SignalKind::MovingWish)}</option>
                 </select>
