@@ -82,6 +82,72 @@ async fn main() -> anyhow::Result<()> {
     .await;
     admin.close().await?;
     result.context("admin screenshots")?;
+    refused_sync(&out)
+        .await
+        .context("refused sync screenshots")?;
     println!("screenshots in {}", out.display());
+    Ok(())
+}
+
+/// With `VOORDEUR_AXE` naming axe-core's `axe.min.js` (npm's axe-core), prints the
+/// accessibility violations axe finds on the page as it is.
+async fn axe(phone: &Phone, name: &str) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("VOORDEUR_AXE") else {
+        return Ok(());
+    };
+    let source = std::fs::read_to_string(&path).context("reading axe-core")?;
+    phone.run(&source).await?;
+    let violations: Vec<String> = phone
+        .eval(
+            "axe.run().then(r => r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.length}`))",
+        )
+        .await?;
+    println!("axe {name}: {} violations {violations:?}", violations.len());
+    Ok(())
+}
+
+/// A sync the server refuses (notes over a small body limit), as the problem bar tells it,
+/// on a phone and on a laptop.
+async fn refused_sync(out: &std::path::Path) -> anyhow::Result<()> {
+    let server = Server::start_with_body_limit(2_000).await?;
+    // Notes that do not compress below the limit.
+    let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+    let mut seed: u64 = 7;
+    let notes: String = (0..6000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            alphabet[(seed >> 33) as usize % alphabet.len()]
+        })
+        .collect();
+    for (screen, name) in [
+        (PHONE, "refused-sync-phone.png"),
+        (LAPTOP, "refused-sync-laptop.png"),
+    ] {
+        let profile = tempfile::tempdir()?;
+        let phone = Phone::open(profile.path(), &server.url("/"), screen).await?;
+        let result = async {
+            phone.sign_in("sanne").await?;
+            phone.wait_synced().await?;
+            phone.open_door("1").await?;
+            phone.tap("button[data-outcome=Talked]").await?;
+            phone
+                .run(&format!(
+                    "const ta = document.querySelector('article.visit textarea.notes'); \
+                     ta.value = {notes:?}; ta.dispatchEvent(new Event('input', {{ bubbles: true }}))"
+                ))
+                .await?;
+            phone.tap("button.sync-now").await?;
+            phone
+                .wait_for("document.querySelector('[data-sync=refused]')")
+                .await?;
+            phone.run("window.scrollTo(0, 0)").await?;
+            phone.screenshot(&out.join(name)).await?;
+            axe(&phone, name).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        phone.close().await?;
+        result?;
+    }
     Ok(())
 }
