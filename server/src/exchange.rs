@@ -126,14 +126,14 @@ pub async fn run<S: DocStore>(
             .writers(&mut tx, caller.account, &caller.grant, &actors)
             .await?
     };
-    let actor = actor.clone();
+    let serving = actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
     let (served, writers) = tokio::task::spawn_blocking(move || {
         // Automerge applies the client's changes in `serve`; a panic inside it on hostile
         // bytes is the request's fault: refused as damaged (400), nothing stored, and the
         // documents it touched are dropped with the closure, never cached.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            serve(&incoming, &catalog, &plan, loaded, &actor, &writers)
+            serve(&incoming, &catalog, &plan, loaded, &serving, &writers)
         }))
         .unwrap_or_else(|panic| Err(SyncError::Damaged(chunks::panic_message(&*panic))))
         .map(|served| (served, writers))
@@ -143,6 +143,12 @@ pub async fn run<S: DocStore>(
     store
         .bind(&mut tx, caller.account, &served.new_actors)
         .await?;
+    if served.repaired {
+        // The server's own repairs: its actor is no one's.
+        store
+            .bind(&mut tx, None, &BTreeSet::from([actor.clone()]))
+            .await?;
+    }
     // Who read and changed which residents' documents, committed with the changes.
     let read: Vec<Audited> = served.read.iter().copied().map(Audited::read).collect();
     store.audit(&mut tx, caller.account, "read", &read).await?;

@@ -14,18 +14,19 @@
 //! the household of door 12 offline therefore create the *same* document with the same
 //! skeleton, and their edits merge instead of one skeleton hiding the other.
 
-use std::{fmt, marker::PhantomData, str::FromStr};
+use std::{fmt, marker::PhantomData, str::FromStr, sync::OnceLock};
 
 use automerge::{
-    ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef,
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    ValueRef,
     transaction::{CommitOptions, Transactable},
 };
 use autosurgeon::{Hydrate, Reconcile};
 use uuid::Uuid;
 
 use crate::model::{
-    Address, Complex, Confidential, Conversation, Household, Partner, SchemaViolation, Signal,
-    Street, Visit, Wish,
+    Address, Clearance, Complex, Confidential, Consent, Conversation, Correction, Household,
+    Partner, SchemaViolation, Signal, Street, Visit, Wish,
 };
 
 /// Namespace for the UUID v5 document ids.
@@ -126,7 +127,16 @@ impl DocKind {
     /// A new document of this kind holding only its genesis change, written by `actor`
     /// from here on. The genesis change is byte-identical wherever it is made.
     pub fn genesis(&self, actor: ActorId) -> AutoCommit {
-        let mut doc = AutoCommit::new().with_actor(ActorId::from(GENESIS_ACTOR));
+        let mut doc = self.skeleton();
+        doc.apply_changes(self.upgrades().iter().cloned())
+            .expect("a kind's upgrades apply to its genesis");
+        doc.set_actor(actor);
+        doc
+    }
+
+    /// The genesis change alone, written by the genesis actor.
+    fn skeleton(&self) -> AutoCommit {
+        let mut doc = AutoCommit::new().with_actor(genesis_actor());
         let skeleton = match self {
             DocKind::Street { .. } => autosurgeon::reconcile(&mut doc, Street::default()),
             DocKind::Household { .. } => autosurgeon::reconcile(&mut doc, Household::default()),
@@ -136,26 +146,203 @@ impl DocKind {
         };
         skeleton.expect("reconciling a default value into an empty document cannot fail");
         doc.commit_with(CommitOptions::default().with_time(0));
-        doc.set_actor(actor);
         doc
+    }
+
+    /// The schema's upgrades of this kind: changes by the genesis actor, each building on
+    /// the one before and the first on genesis, byte-identical wherever they are made (like
+    /// genesis itself). A map the schema gains later is made by an upgrade, so every phone
+    /// that needs it makes the *same* map: two phones each making their own offline would
+    /// have one hide the other's entries.
+    ///
+    /// Upgrades are appended, never changed: a changed upgrade is a different change.
+    pub fn upgrades(&self) -> &'static [Change] {
+        static STREET: OnceLock<Vec<Change>> = OnceLock::new();
+        match self {
+            DocKind::Street { .. } => STREET.get_or_init(|| {
+                let mut doc = self.skeleton();
+                let mut made = Vec::new();
+                // 1: corrections of visits' outcomes, and cleared refusals.
+                for map in [CORRECTIONS.name, CLEARANCES.name] {
+                    doc.put_object(ROOT, map, ObjType::Map)
+                        .expect("a new key in the root map");
+                }
+                doc.commit_with(CommitOptions::default().with_time(0));
+                made.extend(doc.get_last_local_change());
+                made
+            }),
+            DocKind::Household { .. } | DocKind::Confidential { .. } => &[],
+        }
+    }
+
+    /// Whether `hash` is one of this kind's upgrades.
+    pub fn is_upgrade(&self, hash: &ChangeHash) -> bool {
+        self.upgrades().iter().any(|c| c.hash() == *hash)
+    }
+
+    /// Brings `doc`, a document of this kind made before some of its upgrades, up to date.
+    /// Returns whether it changed.
+    pub fn upgrade(&self, doc: &mut AutoCommit) -> Result<bool, automerge::AutomergeError> {
+        let missing: Vec<Change> = self
+            .upgrades()
+            .iter()
+            .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        doc.apply_changes(missing)?;
+        Ok(true)
     }
 
     /// Checks that `doc` is a well-formed document of this kind.
     pub fn validate(&self, doc: &AutoCommit) -> Result<(), SchemaViolation> {
-        fn typed<T: Hydrate>(doc: &AutoCommit) -> Result<T, SchemaViolation> {
-            autosurgeon::hydrate(doc).map_err(|e| SchemaViolation(e.to_string()))
+        fn typed<T: Hydrate>(doc: &AutoCommit, prop: Option<&str>) -> Result<T, SchemaViolation> {
+            match prop {
+                None => autosurgeon::hydrate(doc),
+                Some(prop) => autosurgeon::hydrate_prop(doc, ROOT, prop),
+            }
+            .map_err(|e| SchemaViolation(e.to_string()))
         }
         match self {
-            DocKind::Street { .. } => typed::<Street>(doc)?.validate(),
-            DocKind::Household { .. } => typed::<Household>(doc)?.validate(),
-            DocKind::Confidential { partner, .. } => typed::<Confidential>(doc)?.validate(*partner),
+            DocKind::Street { .. } => {
+                let street = typed::<Street>(doc, None)?;
+                street.validate()?;
+                // Absent until the upgrade that makes them reaches the document.
+                let corrections = match map_at(doc, &ROOT, CORRECTIONS.name) {
+                    Some(_) => typed(doc, Some(CORRECTIONS.name))?,
+                    None => Default::default(),
+                };
+                let clearances = match map_at(doc, &ROOT, CLEARANCES.name) {
+                    Some(_) => typed(doc, Some(CLEARANCES.name))?,
+                    None => Default::default(),
+                };
+                street.validate_amendments(&corrections, &clearances)
+            }
+            DocKind::Household { .. } => {
+                typed::<Household>(doc, None)?.validate(&consent_answers(doc)?)
+            }
+            DocKind::Confidential { partner, .. } => {
+                typed::<Confidential>(doc, None)?.validate(*partner)
+            }
         }
     }
+
+    /// Repairs what a merge of valid edits may leave against a rule: a resident's name or
+    /// contact beside a consent question that no answer says "yes" to (see
+    /// [`Household::needs_repair`]), cleared by a change written with `doc`'s actor. Every
+    /// replica reads an unrepaired document as a repaired one, so the repair only stops the
+    /// data from being kept; whoever merges first writes it (the server, on every sync).
+    /// Returns whether it changed `doc`.
+    pub fn repair(&self, doc: &mut AutoCommit) -> Result<bool, RepairError> {
+        let DocKind::Household { .. } = self else {
+            return Ok(false);
+        };
+        if Consent::allows_resident(&consent_answers(doc)?) {
+            return Ok(false);
+        }
+        let repaired = clear_resident(doc)?;
+        if repaired {
+            doc.commit_with(CommitOptions::default().with_time(0));
+        }
+        Ok(repaired)
+    }
+}
+
+/// Clears the resident's name and contact in a household document, in every copy a merge
+/// may hold side by side; returns whether anything was there. Not committed.
+pub fn clear_resident(doc: &mut AutoCommit) -> Result<bool, automerge::AutomergeError> {
+    let residents: Vec<ObjId> = doc
+        .get_all(ROOT, "resident")?
+        .into_iter()
+        .filter(|(value, _)| matches!(value, Value::Object(ObjType::Map)))
+        .map(|(_, id)| id)
+        .collect();
+    let empty = |value: &Value<'_>| matches!(value, Value::Scalar(s) if s.as_str() == Some(""));
+    let mut cleared = false;
+    for resident in residents {
+        for field in ["name", "contact"] {
+            let kept = doc.get_all(&resident, field)?;
+            if kept.iter().any(|(value, _)| !empty(value)) {
+                doc.put(&resident, field, "")?;
+                cleared = true;
+            }
+        }
+    }
+    Ok(cleared)
+}
+
+/// Why a document could not be repaired: it does not read as its kind.
+#[derive(Debug, thiserror::Error)]
+pub enum RepairError {
+    #[error(transparent)]
+    Schema(#[from] SchemaViolation),
+    #[error(transparent)]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+/// Every answer to the consent question a household document holds: its value, and the
+/// values beside it after two people answered differently offline.
+pub fn consent_answers(doc: &AutoCommit) -> Result<Vec<Consent>, SchemaViolation> {
+    let answers = doc
+        .get_all(ROOT, "consent")
+        .map_err(|e| SchemaViolation(e.to_string()))?;
+    answers
+        .iter()
+        .map(|(value, _)| match value {
+            Value::Scalar(s) => match s.as_str() {
+                Some(text) => Consent::parse(text)
+                    .ok_or_else(|| SchemaViolation(format!("consent {text:?} is no answer"))),
+                None => Err(SchemaViolation("consent is not text".into())),
+            },
+            Value::Object(_) => Err(SchemaViolation("consent is not text".into())),
+        })
+        .collect()
 }
 
 /// The actor of every genesis change: nobody's, so no one may write with it.
 pub fn genesis_actor() -> ActorId {
     ActorId::from(GENESIS_ACTOR)
+}
+
+/// Who made a change, and when: every change a person makes carries their name as its
+/// message and the time as its timestamp (in milliseconds since the Unix epoch), so that
+/// a conflict or a merged text can say whose each part is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature<'a> {
+    pub by: &'a str,
+    pub at_ms: i64,
+}
+
+impl Signature<'_> {
+    /// Commits `doc`'s pending operations as one change signed with this signature.
+    pub fn commit(self, doc: &mut AutoCommit) {
+        doc.commit_with(
+            CommitOptions::default()
+                .with_message(self.by.to_string())
+                .with_time(self.at_ms),
+        );
+    }
+}
+
+/// A signature read back from a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub by: String,
+    pub at_ms: i64,
+}
+
+/// Who signed the change that holds operation `op` of `doc`, and when; `None` for an
+/// unsigned change (the server's, or one made before changes were signed).
+pub fn signed(doc: &AutoCommit, op: &ObjId) -> Option<Signed> {
+    let hash = doc.hash_for_opid(op)?;
+    let change = ReadDoc::get_change_by_hash(doc, &hash)?;
+    let by = change.message().filter(|m| !m.is_empty())?;
+    Some(Signed {
+        by: by.to_string(),
+        at_ms: change.timestamp(),
+    })
 }
 
 /// A fresh random actor id for a device or process that writes documents.
@@ -227,6 +414,10 @@ pub const ADDRESSES: Collection<Address> = Collection::new("addresses");
 pub const VISITS: Collection<Visit> = Collection::new("visits");
 /// The street document's wishes.
 pub const WISHES: Collection<Wish> = Collection::new("wishes");
+/// The street document's corrections of visits' outcomes (made by an upgrade).
+pub const CORRECTIONS: Collection<Correction> = Collection::new("corrections");
+/// The street document's cleared refusals (made by an upgrade).
+pub const CLEARANCES: Collection<Clearance> = Collection::new("clearances");
 /// A household document's conversations, by visit id.
 pub const CONVERSATIONS: Collection<Conversation> = Collection::new("conversations");
 /// A confidential document's signals.
@@ -340,12 +531,33 @@ pub fn update_notes(doc: &mut AutoCommit, visit: &str, text: &str) -> Result<(),
     Ok(())
 }
 
-/// A field that two people changed concurrently: every value is kept in the document and
-/// shown, until someone writes the field again.
+/// One of the values a field holds: after two people wrote it at the same time, each
+/// value is kept in the document, and shown, until someone writes the field again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub value: String,
+    /// Who wrote it and when, if the change that did was signed.
+    pub by: Option<Signed>,
+}
+
+/// Every value field `key` of object `obj` holds: one, or several after concurrent
+/// writes, each with whose it is. Automerge orders them the same way on every replica.
+pub fn candidates(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<Candidate> {
+    doc.get_all(obj, key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(value, id)| Candidate {
+            value: render(&value),
+            by: signed(doc, &id),
+        })
+        .collect()
+}
+
+/// A field that two people changed concurrently.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
     pub field: String,
-    pub values: Vec<String>,
+    pub values: Vec<Candidate>,
 }
 
 /// The conflicting fields of entry `key` in the top-level map `collection`.
@@ -358,13 +570,66 @@ pub fn conflicts<T>(doc: &AutoCommit, of: Collection<T>, key: &str) -> Vec<Confl
     };
     doc.keys(&entry)
         .filter_map(|field| {
-            let all = doc.get_all(&entry, field.as_str()).ok()?;
-            (all.len() > 1).then(|| Conflict {
-                values: all.iter().map(|(value, _)| render(value)).collect(),
-                field,
-            })
+            let values = candidates(doc, &entry, &field);
+            (values.len() > 1).then_some(Conflict { field, values })
         })
         .collect()
+}
+
+/// Writes `value` over every value field `key` of `obj` holds: the one way to settle a
+/// conflict (a write of the value already shown would otherwise change nothing).
+pub fn settle(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: impl Into<ScalarValue>,
+) -> Result<(), EditError> {
+    doc.put(obj, key, value)?;
+    Ok(())
+}
+
+/// The notes of conversation `visit` in a household document, part by part, each with who
+/// wrote it: consecutive characters written by the same person make one part. Two people's
+/// offline additions, glued together by the merge, come apart again here.
+pub fn authorship(doc: &AutoCommit, visit: &str) -> Vec<(Option<Signed>, String)> {
+    let Ok(conversations) = collection(doc, CONVERSATIONS) else {
+        return Vec::new();
+    };
+    let Some(conversation) = map_at(doc, &conversations, visit) else {
+        return Vec::new();
+    };
+    let Ok(Some((Value::Object(ObjType::Text), notes))) = doc.get(&conversation, "notes") else {
+        return Vec::new();
+    };
+    // Runs by actor first (cheap), then each run's signer.
+    let mut runs: Vec<(Option<ActorId>, ObjId, String)> = Vec::new();
+    for item in doc.list_range(&notes, ..) {
+        let id = item.id();
+        let actor = match &id {
+            ObjId::Id(_, actor, _) => Some(actor.clone()),
+            ObjId::Root => None,
+        };
+        let text = match &item.value {
+            ValueRef::Scalar(automerge::ScalarValueRef::Str(text)) => text.to_string(),
+            ValueRef::Scalar(_) => String::new(),
+            ValueRef::Object(_) => String::new(),
+        };
+        match runs.last_mut() {
+            Some((last, _, run)) if *last == actor => run.push_str(&text),
+            _ => runs.push((actor, id, text)),
+        }
+    }
+    let mut parts: Vec<(Option<Signed>, String)> = Vec::new();
+    for (_, first, text) in runs {
+        let by = signed(doc, &first);
+        match parts.last_mut() {
+            Some((last, run)) if last.as_ref().map(|s| &s.by) == by.as_ref().map(|s| &s.by) => {
+                run.push_str(&text)
+            }
+            _ => parts.push((by, text)),
+        }
+    }
+    parts
 }
 
 fn render(value: &Value<'_>) -> String {
@@ -536,7 +801,7 @@ mod tests {
         a.merge(&mut b).unwrap();
         let found = conflicts(&a, VISITS, &visit);
         let outcome = found.iter().find(|c| c.field == "outcome").unwrap();
-        let mut values = outcome.values.clone();
+        let mut values: Vec<String> = outcome.values.iter().map(|c| c.value.clone()).collect();
         values.sort();
         assert_eq!(values, vec!["Refused".to_string(), "Talked".to_string()]);
         // The address was also written by both (different random ids): also a conflict.
@@ -547,6 +812,149 @@ mod tests {
             conflicts(&a, VISITS, &visit)
                 .iter()
                 .all(|c| c.field != "outcome")
+        );
+    }
+
+    /// Two phones that hold a street from before an upgrade each make the upgrade offline
+    /// and add a correction: the same change on both, so neither correction hides the other.
+    #[test]
+    fn an_upgrade_is_the_same_change_wherever_it_is_made() {
+        let kind = street_kind();
+        let old = kind.skeleton();
+        let mut a = old.clone().with_actor(new_actor());
+        let mut b = old.clone().with_actor(new_actor());
+        for (doc, by) in [(&mut a, "Sanne"), (&mut b, "Karim")] {
+            assert!(kind.upgrade(doc).unwrap());
+            assert!(!kind.upgrade(doc).unwrap(), "once");
+            let correction = Correction {
+                visit: new_id(),
+                outcome: Outcome::Talked,
+                return_on: None,
+                by: by.into(),
+                at_ms: 1,
+            };
+            put_entry(doc, CORRECTIONS, &new_id(), &correction).unwrap();
+            doc.commit();
+        }
+        a.merge(&mut b).unwrap();
+        let corrections: std::collections::BTreeMap<String, Correction> =
+            autosurgeon::hydrate_prop(&a, ROOT, CORRECTIONS.name).unwrap();
+        assert_eq!(corrections.len(), 2, "both kept");
+        assert_eq!(
+            kind.genesis(new_actor()).get_heads(),
+            vec![kind.upgrades()[0].hash()],
+            "new streets are made upgraded"
+        );
+    }
+
+    fn household_with(consent: Consent, name: &str, by: &str, base: &AutoCommit) -> AutoCommit {
+        let mut doc = base.clone().with_actor(new_actor());
+        settle(&mut doc, &ROOT, "consent", consent.name()).unwrap();
+        put_field(
+            &mut doc,
+            "resident",
+            &crate::model::Resident {
+                name: name.into(),
+                contact: String::new(),
+            },
+        )
+        .unwrap();
+        Signature { by, at_ms: 7 }.commit(&mut doc);
+        doc
+    }
+
+    /// Scenario of issue 11: at one door offline, one person taps "yes" and types the name,
+    /// the other taps "no". The merge keeps both answers, shown with whose they are, and
+    /// breaks no rule; settled as "no", the name goes.
+    #[test]
+    fn a_consent_clash_merges_into_a_conflict_not_a_broken_document() {
+        let kind = household_kind();
+        let base = kind.genesis(new_actor());
+        let mut yes = household_with(Consent::Given, "Jan Smit", "Sanne", &base);
+        let mut no = household_with(Consent::Refused, "", "Karim", &base);
+        yes.merge(&mut no).unwrap();
+        kind.validate(&yes).unwrap();
+        assert!(!kind.repair(&mut yes.clone()).unwrap(), "nothing to repair");
+        let answers = candidates(&yes, &ROOT, "consent");
+        let mut shown: Vec<(String, String)> = answers
+            .iter()
+            .map(|c| (c.value.clone(), c.by.as_ref().unwrap().by.clone()))
+            .collect();
+        shown.sort();
+        assert_eq!(
+            shown,
+            [
+                ("Given".into(), "Sanne".into()),
+                ("Refused".into(), "Karim".into())
+            ]
+        );
+
+        // Settled as "no" by a third: one answer, no name.
+        settle(&mut yes, &ROOT, "consent", Consent::Refused.name()).unwrap();
+        clear_resident(&mut yes).unwrap();
+        yes.commit();
+        let household: Household = read(&yes).unwrap();
+        assert_eq!(consent_answers(&yes).unwrap(), [Consent::Refused]);
+        assert!(household.resident.is_empty());
+        kind.validate(&yes).unwrap();
+    }
+
+    /// A name typed beside a later "no" (the "no" saw the earlier "yes"): no answer allows
+    /// it, so every replica reads it as absent and the repair clears it.
+    #[test]
+    fn a_name_typed_beside_a_later_no_is_repaired() {
+        let kind = household_kind();
+        let base = household_with(Consent::Given, "Jan", "Sanne", &kind.genesis(new_actor()));
+        let mut no = household_with(Consent::Refused, "", "Karim", &base);
+        let mut typed = household_with(Consent::Given, "Jan Smit", "Sanne", &base);
+        no.merge(&mut typed).unwrap();
+        let household: Household = read(&no).unwrap();
+        let answers = consent_answers(&no).unwrap();
+        assert!(household.needs_repair(&answers) || !Consent::allows_resident(&answers));
+        assert!(household.resident_shown(&answers).is_empty(), "never shown");
+        let mut repaired = no.clone();
+        assert!(kind.repair(&mut repaired).unwrap());
+        kind.validate(&repaired).unwrap();
+        assert!(read::<Household>(&repaired).unwrap().resident.is_empty());
+    }
+
+    /// Two people's offline additions to the same notes, glued by the merge, come apart
+    /// again by author.
+    #[test]
+    fn merged_notes_say_who_wrote_which_part() {
+        let mut a = household_kind().genesis(new_actor());
+        let visit = new_id();
+        put_entry(&mut a, CONVERSATIONS, &visit, &Conversation::default()).unwrap();
+        update_notes(&mut a, &visit, "Eerste gesprek. ").unwrap();
+        Signature {
+            by: "Sanne",
+            at_ms: 1,
+        }
+        .commit(&mut a);
+        let mut b = a.fork().with_actor(new_actor());
+        update_notes(&mut a, &visit, "Eerste gesprek. Wil een buurtbarbecue.").unwrap();
+        Signature {
+            by: "Sanne",
+            at_ms: 2,
+        }
+        .commit(&mut a);
+        update_notes(&mut b, &visit, "Eerste gesprek. Kan goed koken.").unwrap();
+        Signature {
+            by: "Karim",
+            at_ms: 3,
+        }
+        .commit(&mut b);
+        a.merge(&mut b).unwrap();
+        let parts: Vec<(String, String)> = authorship(&a, &visit)
+            .into_iter()
+            .map(|(by, text)| (by.map(|s| s.by).unwrap_or_default(), text))
+            .collect();
+        let karim = parts.iter().find(|(by, _)| by == "Karim").unwrap();
+        assert_eq!(karim.1, "Kan goed koken.");
+        let text: String = parts.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            text.len(),
+            "Eerste gesprek. Wil een buurtbarbecue.Kan goed koken.".len()
         );
     }
 

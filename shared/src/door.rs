@@ -5,16 +5,17 @@
 
 use std::collections::BTreeSet;
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use crate::{
-    docs,
+    docs::{self, Candidate, Signed},
     ids::{AddressId, VisitId},
     model::{
-        Address, Complex, Confidential, Consent, Household, IsoDate, Outcome, Resident, SignalKind,
-        Theme, Visit, Wish,
+        Address, Complex, Confidential, Consent, Correction, Household, IsoDate, Outcome, Resident,
+        SignalKind, Theme, Visit, Wish,
     },
     record::RecordError,
+    walk::{Corrections, read_clearances},
 };
 
 /// Everything the door screen shows of one visit.
@@ -23,8 +24,13 @@ pub struct VisitView {
     pub id: VisitId,
     pub author: String,
     pub at_ms: i64,
+    /// The outcome as corrected (the latest correction's, else the one recorded).
     pub outcome: Outcome,
     pub return_on: Option<IsoDate>,
+    /// The outcome recorded at the door, before any correction.
+    pub recorded: Outcome,
+    /// Every correction of the outcome, oldest first.
+    pub corrections: Vec<Correction>,
     pub notes: String,
     pub contribution: String,
     pub wishes: Vec<(Theme, String)>,
@@ -39,9 +45,76 @@ pub struct DoorView {
     pub building: String,
     pub floor: u32,
     pub consent: Consent,
+    /// The resident's name and contact: empty unless an answer to the consent question
+    /// allows them ([`Consent::allows_resident`]).
     pub resident: Resident,
     /// Newest first.
     pub visits: Vec<VisitView>,
+    /// Fields two people wrote differently at the same time: every value, with whose it is.
+    pub conflicts: Vec<FieldConflict>,
+    /// The refusal the door shows until someone clears it: the visit that recorded it.
+    pub refusal: Option<VisitId>,
+}
+
+/// A field of a door that holds several values after a merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldConflict {
+    pub field: ConflictField,
+    /// Every value, each with who wrote it and when (when known).
+    pub values: Vec<Candidate>,
+}
+
+/// Which field of a door a conflict is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictField {
+    /// The answer to the consent question; values are `Consent`s by name ("Given").
+    Consent,
+    ResidentName,
+    ResidentContact,
+    /// What the resident would like to contribute, in one visit's conversation.
+    Contribution(VisitId),
+}
+
+impl ConflictField {
+    /// Where the field is in the household document, and its key.
+    pub(crate) fn place(self, doc: &AutoCommit) -> Option<(ObjId, &'static str)> {
+        let map = |parent: &ObjId, key: &str| match doc.get(parent, key) {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+            _ => None,
+        };
+        match self {
+            ConflictField::Consent => Some((ROOT, "consent")),
+            ConflictField::ResidentName => Some((map(&ROOT, "resident")?, "name")),
+            ConflictField::ResidentContact => Some((map(&ROOT, "resident")?, "contact")),
+            ConflictField::Contribution(visit) => {
+                let conversations = map(&ROOT, docs::CONVERSATIONS.name)?;
+                Some((map(&conversations, &visit.to_string())?, "contribution"))
+            }
+        }
+    }
+}
+
+/// The conflicts of a household document, for the visits `visits`.
+fn household_conflicts(doc: &AutoCommit, visits: &[VisitId]) -> Vec<FieldConflict> {
+    let fields = [
+        ConflictField::Consent,
+        ConflictField::ResidentName,
+        ConflictField::ResidentContact,
+    ]
+    .into_iter()
+    .chain(visits.iter().map(|v| ConflictField::Contribution(*v)));
+    fields
+        .filter_map(|field| {
+            let (obj, key) = field.place(doc)?;
+            let values = docs::candidates(doc, &obj, key);
+            (values.len() > 1).then_some(FieldConflict { field, values })
+        })
+        .collect()
+}
+
+/// Who wrote the notes of a visit, part by part (see [`docs::authorship`]).
+pub fn notes_by_author(household: &AutoCommit, visit: VisitId) -> Vec<(Option<Signed>, String)> {
+    docs::authorship(household, &visit.to_string())
 }
 
 impl DoorView {
@@ -62,9 +135,29 @@ impl DoorView {
         let ids: BTreeSet<&str> = visits.iter().map(|(id, _)| id.as_str()).collect();
         let wishes: Vec<(String, Wish)> =
             docs::entries_where(street, docs::WISHES, "visit", |v| ids.contains(v))?;
+        let corrections = Corrections::read(street)?;
+        let clearances = read_clearances(street)?;
+        let answers = household
+            .and_then(|doc| docs::consent_answers(doc).ok())
+            .unwrap_or_default();
+        let conflicts = household
+            .map(|doc| {
+                let ids: Vec<VisitId> = visits
+                    .iter()
+                    .filter_map(|(id, _)| id.parse().ok())
+                    .collect();
+                household_conflicts(doc, &ids)
+            })
+            .unwrap_or_default();
         let household: Household = household
             .and_then(|doc| docs::read(doc).ok())
             .unwrap_or_default();
+        let cleared_ms = clearances
+            .values()
+            .filter(|c| c.address == key)
+            .map(|c| c.at_ms)
+            .max();
+        let mut refusal: Option<(i64, VisitId)> = None;
         let confidential: Vec<Confidential> = confidential
             .into_iter()
             .filter_map(|doc| docs::read(doc).ok())
@@ -76,12 +169,24 @@ impl DoorView {
                 continue;
             };
             let conversation = household.conversations.get(&id);
+            let latest = corrections.latest(&id);
+            let outcome = latest.map_or(visit.outcome, |c| c.outcome);
+            let return_on = latest.map_or(visit.return_on, |c| c.return_on);
+            let decided_ms = latest.map_or(visit.at_ms, |c| c.at_ms.max(visit.at_ms));
+            if outcome == Outcome::Refused
+                && cleared_ms.is_none_or(|at| at < decided_ms)
+                && refusal.is_none_or(|(at, _)| at < visit.at_ms)
+            {
+                refusal = Some((visit.at_ms, visit_id));
+            }
             views.push(VisitView {
                 id: visit_id,
                 author: visit.author,
                 at_ms: visit.at_ms,
-                outcome: visit.outcome,
-                return_on: visit.return_on,
+                outcome,
+                return_on: Visit::planned_return(outcome, return_on),
+                recorded: visit.outcome,
+                corrections: corrections.of(&id).iter().map(|(_, c)| c.clone()).collect(),
                 notes: conversation
                     .map(|c| c.notes.as_str().to_string())
                     .unwrap_or_default(),
@@ -107,8 +212,10 @@ impl DoorView {
             building: building.map(|c| c.name).unwrap_or_default(),
             floor: entry.floor,
             consent: household.consent,
-            resident: household.resident,
+            resident: household.resident_shown(&answers),
             visits: views,
+            conflicts,
+            refusal: refusal.map(|(_, id)| id),
         })
     }
 }

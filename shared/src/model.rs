@@ -213,6 +213,39 @@ pub struct Visit {
     pub return_on: Option<IsoDate>,
 }
 
+impl Visit {
+    /// The planned return, which only a visit to come back later has (a merge of two
+    /// corrections may pair a date with another outcome: the date then means nothing).
+    pub fn planned_return(outcome: Outcome, return_on: Option<IsoDate>) -> Option<IsoDate> {
+        return_on.filter(|_| outcome == Outcome::ComeBackLater)
+    }
+}
+
+/// A visit's outcome set right afterwards ("I tapped the wrong one"). A correction is an
+/// entry of its own, never an overwrite: two people who correct the same visit offline
+/// both keep theirs, the latest counts, and the visit's history shows every one.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Correction {
+    /// The visit corrected.
+    pub visit: String,
+    pub outcome: Outcome,
+    pub return_on: Option<IsoDate>,
+    /// Display name of who corrected it.
+    pub by: String,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// A refusal at a door set aside on purpose: from then on, the door no longer shows as
+/// refused (a later refusal shows again). Until someone clears it, a refusal stays on the
+/// walk list whatever visits come after it.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Clearance {
+    pub address: String,
+    pub by: String,
+    pub at_ms: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Reconcile, Hydrate)]
 pub enum Theme {
     Greenery,
@@ -288,12 +321,6 @@ impl Street {
                 )));
             }
             check_len("visit author", &visit.author, MAX_SHORT_CHARS)?;
-            if visit.return_on.is_some() && visit.outcome != Outcome::ComeBackLater {
-                return Err(violation(format!(
-                    "visit {id} plans a return but its outcome is {:?}",
-                    visit.outcome
-                )));
-            }
         }
         for (id, wish) in &self.wishes {
             check_uuid_key("wish", id)?;
@@ -304,6 +331,36 @@ impl Street {
                 )));
             }
             check_len("wish", &wish.text, MAX_SHORT_CHARS)?;
+        }
+        Ok(())
+    }
+
+    /// The rules of the street document's corrections and cleared refusals (kept beside
+    /// the street, which predates them: see `DocKind::upgrades`).
+    pub fn validate_amendments(
+        &self,
+        corrections: &BTreeMap<String, Correction>,
+        clearances: &BTreeMap<String, Clearance>,
+    ) -> Result<(), SchemaViolation> {
+        for (id, correction) in corrections {
+            check_uuid_key("correction", id)?;
+            if !self.visits.contains_key(&correction.visit) {
+                return Err(violation(format!(
+                    "correction {id} is of unknown visit {}",
+                    correction.visit
+                )));
+            }
+            check_len("correction author", &correction.by, MAX_SHORT_CHARS)?;
+        }
+        for (id, clearance) in clearances {
+            check_uuid_key("clearance", id)?;
+            if !self.addresses.contains_key(&clearance.address) {
+                return Err(violation(format!(
+                    "clearance {id} is at unknown address {}",
+                    clearance.address
+                )));
+            }
+            check_len("clearance author", &clearance.by, MAX_SHORT_CHARS)?;
         }
         Ok(())
     }
@@ -357,11 +414,57 @@ pub struct Household {
     pub conversations: BTreeMap<String, Conversation>,
 }
 
+impl Consent {
+    pub const ALL: [Consent; 4] = [
+        Consent::NotAsked,
+        Consent::Given,
+        Consent::Refused,
+        Consent::Withdrawn,
+    ];
+
+    /// Its name in the document (as autosurgeon writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Consent::NotAsked => "NotAsked",
+            Consent::Given => "Given",
+            Consent::Refused => "Refused",
+            Consent::Withdrawn => "Withdrawn",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Consent> {
+        Consent::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether a resident's name and contact details may be kept, given every answer to
+    /// the consent question the document holds: its value and, after two people answered
+    /// differently offline, the values beside it. While one of them is "yes" the name is
+    /// kept (and the conflict shown); once every answer is something else it must go.
+    ///
+    /// This rule holds for any merge of edits that each keep it: an edit that clears the
+    /// name also answers "no", so a "yes" beside a "no" keeps its own name, and a name
+    /// typed beside a later "no" is what [`Household::needs_repair`] finds.
+    pub fn allows_resident(answers: &[Consent]) -> bool {
+        answers.contains(&Consent::Given)
+    }
+}
+
+impl Resident {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_empty() && self.contact.is_empty()
+    }
+}
+
 impl Household {
-    pub fn validate(&self) -> Result<(), SchemaViolation> {
-        if self.consent != Consent::Given
-            && (!self.resident.name.is_empty() || !self.resident.contact.is_empty())
-        {
+    /// The rules every household document keeps, given every answer to the consent
+    /// question it holds (see [`Consent::allows_resident`]).
+    ///
+    /// Notes have no length rule here: two people each writing the longest notes the app
+    /// allows offline merge into longer ones, and a rule a merge of valid edits can break
+    /// would leave the second phone refused for good. The app keeps each person's edits
+    /// within [`MAX_NOTES_CHARS`]; a request's size bounds the rest.
+    pub fn validate(&self, answers: &[Consent]) -> Result<(), SchemaViolation> {
+        if self.needs_repair(answers) {
             return Err(violation(format!(
                 "resident name or contact kept without consent ({:?})",
                 self.consent
@@ -371,10 +474,26 @@ impl Household {
         check_len("resident contact", &self.resident.contact, MAX_SHORT_CHARS)?;
         for (id, conversation) in &self.conversations {
             check_uuid_key("conversation", id)?;
-            check_len("notes", conversation.notes.as_str(), MAX_NOTES_CHARS)?;
             check_len("contribution", &conversation.contribution, MAX_SHORT_CHARS)?;
         }
         Ok(())
+    }
+
+    /// Whether a name or contact is kept although no answer allows it: a merge of a name
+    /// typed on one phone with a "no" recorded later on another. Every replica reads such a
+    /// name as absent ([`Household::resident_shown`]), and the server clears it with a
+    /// change of its own (`DocKind::repair`), the same way whoever merges first.
+    pub fn needs_repair(&self, answers: &[Consent]) -> bool {
+        !Consent::allows_resident(answers) && !self.resident.is_empty()
+    }
+
+    /// The resident as anyone may see them: nobody without consent.
+    pub fn resident_shown(&self, answers: &[Consent]) -> Resident {
+        if Consent::allows_resident(answers) {
+            self.resident.clone()
+        } else {
+            Resident::default()
+        }
     }
 }
 

@@ -12,12 +12,13 @@ use uuid::Uuid;
 use automerge::AutoCommit;
 
 use crate::{
-    docs::{self, DocKind, EditError, new_id},
+    docs::{self, DocKind, EditError, Signature, new_id},
+    door::ConflictField,
     ids::VisitId,
     model::{
-        Address, Consent, Conversation, Household, IsoDate, MAX_NOTES_CHARS, MAX_SHORT_CHARS,
-        Outcome, Partner, Resident, SchemaViolation, Signal, SignalKind, SignalStatus, Theme,
-        Visit, Wish, WishStatus,
+        Address, Clearance, Consent, Conversation, Correction, IsoDate, MAX_NOTES_CHARS,
+        MAX_SHORT_CHARS, Outcome, Partner, Resident, SchemaViolation, Signal, SignalKind,
+        SignalStatus, Theme, Visit, Wish, WishStatus,
     },
     sync::client::Replica,
 };
@@ -77,6 +78,10 @@ impl VisitRecord {
     /// Writes the visit into `replica` and returns its id: one change per document.
     pub fn record(&self, replica: &mut Replica) -> Result<VisitId, RecordError> {
         self.check()?;
+        let signature = Signature {
+            by: &self.author,
+            at_ms: self.at_ms,
+        };
         let door = Door::find(replica, self.street, self.address)?;
         let street_doc = door.street_doc(replica)?;
         let visit_id = put_visit(
@@ -93,11 +98,11 @@ impl VisitRecord {
         for (theme, text) in &self.wishes {
             put_wish(street_doc, visit_id, *theme, text)?;
         }
-        street_doc.commit();
+        signature.commit(street_doc);
 
         let household = replica.open(door.household());
         put_conversation(household, visit_id, &self.notes, &self.contribution)?;
-        household.commit();
+        signature.commit(household);
 
         let mut by_partner: BTreeMap<_, Vec<_>> = BTreeMap::new();
         for (kind, text) in &self.signals {
@@ -111,7 +116,7 @@ impl VisitRecord {
             for (kind, text) in signals {
                 put_signal(confidential, visit_id, *kind, text)?;
             }
-            confidential.commit();
+            signature.commit(confidential);
         }
         Ok(visit_id)
     }
@@ -211,12 +216,13 @@ impl Door {
         notes: &str,
     ) -> Result<(), RecordError> {
         check_len("notes", notes, MAX_NOTES_CHARS)?;
+        let signer = replica.signer();
         let household = replica.open(self.household());
         match docs::update_notes(household, &visit.to_string(), notes) {
             Err(EditError::MissingEntry { .. }) => put_conversation(household, visit, notes, "")?,
             other => other?,
         }
-        household.commit();
+        commit(household, &signer);
         Ok(())
     }
 
@@ -227,6 +233,7 @@ impl Door {
         contribution: &str,
     ) -> Result<(), RecordError> {
         check_len("contribution", contribution, MAX_SHORT_CHARS)?;
+        let signer = replica.signer();
         let household = replica.open(self.household());
         let visit = visit.to_string();
         let mut conversation: Conversation =
@@ -238,7 +245,7 @@ impl Door {
             })?;
         conversation.contribution = contribution.to_string();
         docs::put_entry(household, docs::CONVERSATIONS, &visit, &conversation)?;
-        household.commit();
+        commit(household, &signer);
         Ok(())
     }
 
@@ -250,9 +257,10 @@ impl Door {
         text: &str,
     ) -> Result<(), RecordError> {
         check_len("a wish", text, MAX_SHORT_CHARS)?;
+        let signer = replica.signer();
         let street_doc = self.street_doc(replica)?;
         put_wish(street_doc, visit, theme, text)?;
-        street_doc.commit();
+        commit(street_doc, &signer);
         Ok(())
     }
 
@@ -265,35 +273,134 @@ impl Door {
         text: &str,
     ) -> Result<(), RecordError> {
         check_len("a signal", text, MAX_SHORT_CHARS)?;
+        let signer = replica.signer();
         let confidential = replica.open(self.confidential(kind.partner()));
         put_signal(confidential, visit, kind, text)?;
-        confidential.commit();
+        commit(confidential, &signer);
         Ok(())
     }
 
     /// Records the resident's answer to the consent question, with their name and contact
-    /// details only when they consent.
+    /// details only when they consent. The answer is written even when it is the one shown,
+    /// so that it also settles a conflict of answers; "no" clears every copy of the name.
     pub fn set_consent(
         &self,
         replica: &mut Replica,
+        signature: Signature<'_>,
         consent: Consent,
         resident: &Resident,
     ) -> Result<(), RecordError> {
+        check_len("resident name", &resident.name, MAX_SHORT_CHARS)?;
+        check_len("resident contact", &resident.contact, MAX_SHORT_CHARS)?;
         let kept = if consent == Consent::Given {
             resident.clone()
         } else {
             Resident::default()
         };
         let household = replica.open(self.household());
-        docs::put_field(household, "consent", &consent)?;
+        docs::settle(household, &automerge::ROOT, "consent", consent.name())?;
         docs::put_field(household, "resident", &kept)?;
-        let result: Household = docs::read(household).map_err(EditError::from)?;
-        if let Err(e) = result.validate() {
-            household.rollback();
-            return Err(e.into());
+        if consent != Consent::Given {
+            // A name another phone typed beside an earlier answer goes too.
+            docs::clear_resident(household).map_err(EditError::from)?;
         }
-        household.commit();
+        signature.commit(household);
         Ok(())
+    }
+
+    /// Settles a conflict: writes `value`, one of the values the field holds, over all of
+    /// them, for everyone.
+    pub fn settle(
+        &self,
+        replica: &mut Replica,
+        signature: Signature<'_>,
+        field: ConflictField,
+        value: &str,
+    ) -> Result<(), RecordError> {
+        if let ConflictField::Consent = field {
+            let consent = Consent::parse(value)
+                .ok_or_else(|| SchemaViolation(format!("{value:?} is not an answer")))?;
+            let household = replica.open(self.household());
+            let resident: Resident = docs::read::<crate::model::Household>(household)
+                .map_err(EditError::from)?
+                .resident;
+            return self.set_consent(replica, signature, consent, &resident);
+        }
+        check_len("a value", value, MAX_SHORT_CHARS)?;
+        let household = replica.open(self.household());
+        let (obj, key) = field
+            .place(household)
+            .ok_or_else(|| EditError::MissingEntry {
+                collection: docs::CONVERSATIONS.name,
+                key: format!("{field:?}"),
+            })?;
+        docs::settle(household, &obj, key, value)?;
+        signature.commit(household);
+        Ok(())
+    }
+
+    /// Corrects the outcome of `visit` (a wrong tap): a correction of its own, shown in
+    /// the visit's history; the latest correction counts.
+    pub fn correct_outcome(
+        &self,
+        replica: &mut Replica,
+        signature: Signature<'_>,
+        visit: VisitId,
+        outcome: Outcome,
+        return_on: Option<IsoDate>,
+    ) -> Result<(), RecordError> {
+        check_len("author", signature.by, MAX_SHORT_CHARS)?;
+        let kind = self.street_kind();
+        let street_doc = self.street_doc(replica)?;
+        let known: Option<Visit> = docs::get_entry(street_doc, docs::VISITS, &visit.to_string())?;
+        if known.is_none_or(|v| v.address != self.address.to_string()) {
+            return Err(EditError::MissingEntry {
+                collection: docs::VISITS.name,
+                key: visit.to_string(),
+            }
+            .into());
+        }
+        kind.upgrade(street_doc).map_err(EditError::from)?;
+        let correction = Correction {
+            visit: visit.to_string(),
+            outcome,
+            return_on: Visit::planned_return(outcome, return_on),
+            by: signature.by.to_string(),
+            at_ms: signature.at_ms,
+        };
+        docs::put_entry(street_doc, docs::CORRECTIONS, &new_id(), &correction)?;
+        signature.commit(street_doc);
+        Ok(())
+    }
+
+    /// Clears the refusal this door shows, on purpose: the door may be knocked on again.
+    pub fn clear_refusal(
+        &self,
+        replica: &mut Replica,
+        signature: Signature<'_>,
+    ) -> Result<(), RecordError> {
+        check_len("author", signature.by, MAX_SHORT_CHARS)?;
+        let kind = self.street_kind();
+        let street_doc = self.street_doc(replica)?;
+        kind.upgrade(street_doc).map_err(EditError::from)?;
+        let clearance = Clearance {
+            address: self.address.to_string(),
+            by: signature.by.to_string(),
+            at_ms: signature.at_ms,
+        };
+        docs::put_entry(street_doc, docs::CLEARANCES, &new_id(), &clearance)?;
+        signature.commit(street_doc);
+        Ok(())
+    }
+}
+
+/// Commits with the replica's signer (see [`Replica::sign_as`]), if it has one.
+fn commit(doc: &mut AutoCommit, signer: &Option<(String, i64)>) {
+    match signer {
+        Some((by, at_ms)) => Signature { by, at_ms: *at_ms }.commit(doc),
+        None => {
+            doc.commit();
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! that it can show the street before it has loaded a single document (a street with ten
 //! thousand visits takes far longer to load than a phone may take to open the app).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,10 +13,14 @@ use automerge::{AutoCommit, ROOT};
 use crate::{
     docs::{self, EditError},
     ids::AddressId,
-    model::{Address, AddressKind, Complex, IsoDate, Outcome, Street},
+    model::{
+        Address, AddressKind, Clearance, Complex, Correction, IsoDate, Outcome, Street, Visit,
+    },
 };
 
-/// Where a door stands, by its latest visit.
+/// Where a door stands, by its latest visit; but a refusal stays until someone clears it
+/// ([`Clearance`]), whatever visits come after it: a "no" is never overwritten by a
+/// colleague's later knock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DoorState {
     NotVisited,
@@ -69,23 +73,112 @@ fn house_number_key(number: &str) -> (u64, String) {
     (digits.parse().unwrap_or(u64::MAX), rest)
 }
 
-/// What the walk list needs of one visit.
+/// What the walk list needs of one visit, as corrected.
 struct Knock {
     address: String,
     at_ms: i64,
     outcome: Outcome,
     return_on: Option<IsoDate>,
+    /// When its outcome was last set: the visit, or its latest correction.
+    decided_ms: i64,
+}
+
+impl Knock {
+    fn new(id: &str, visit: &Visit, corrections: &Corrections) -> Knock {
+        let mut knock = Knock {
+            address: visit.address.clone(),
+            at_ms: visit.at_ms,
+            outcome: visit.outcome,
+            return_on: visit.return_on,
+            decided_ms: visit.at_ms,
+        };
+        if let Some(latest) = corrections.latest(id) {
+            knock.outcome = latest.outcome;
+            knock.return_on = latest.return_on;
+            knock.decided_ms = knock.decided_ms.max(latest.at_ms);
+        }
+        knock.return_on = Visit::planned_return(knock.outcome, knock.return_on);
+        knock
+    }
+}
+
+/// A street's corrections, by the visit they correct.
+#[derive(Debug, Default)]
+pub struct Corrections(BTreeMap<String, Vec<(String, Correction)>>);
+
+impl Corrections {
+    pub fn new(all: BTreeMap<String, Correction>) -> Corrections {
+        let mut by_visit: BTreeMap<String, Vec<(String, Correction)>> = BTreeMap::new();
+        for (id, correction) in all {
+            by_visit
+                .entry(correction.visit.clone())
+                .or_default()
+                .push((id, correction));
+        }
+        for list in by_visit.values_mut() {
+            list.sort_by(|(a_id, a), (b_id, b)| a.at_ms.cmp(&b.at_ms).then(a_id.cmp(b_id)));
+        }
+        Corrections(by_visit)
+    }
+
+    /// Reads them from a street document (none before its upgrade).
+    pub fn read(doc: &AutoCommit) -> Result<Corrections, EditError> {
+        Ok(Corrections::new(read_amendments(
+            doc,
+            docs::CORRECTIONS.name,
+        )?))
+    }
+
+    /// The corrections of visit `id`, oldest first.
+    pub fn of(&self, id: &str) -> &[(String, Correction)] {
+        self.0.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The correction that counts: the latest, ties broken by id, the same on every phone.
+    pub fn latest(&self, id: &str) -> Option<&Correction> {
+        self.of(id).last().map(|(_, c)| c)
+    }
+}
+
+/// A map an upgrade adds to the street document, empty before it.
+fn read_amendments<T: autosurgeon::Hydrate>(
+    doc: &AutoCommit,
+    name: &str,
+) -> Result<BTreeMap<String, T>, EditError> {
+    match automerge::ReadDoc::get(doc, ROOT, name)? {
+        Some(_) => Ok(autosurgeon::hydrate_prop(doc, ROOT, name)?),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+/// Reads a street's cleared refusals (none before its upgrade).
+pub fn read_clearances(doc: &AutoCommit) -> Result<BTreeMap<String, Clearance>, EditError> {
+    read_amendments(doc, docs::CLEARANCES.name)
 }
 
 impl WalkList {
+    /// The walk list of a street read whole, before any correction or cleared refusal.
     pub fn of(street: &Street) -> Self {
-        let knocks = street.visits.values().map(|v| Knock {
-            address: v.address.clone(),
-            at_ms: v.at_ms,
-            outcome: v.outcome,
-            return_on: v.return_on,
-        });
-        Self::build(&street.name, &street.complexes, &street.addresses, knocks)
+        Self::amended(street, &Corrections::default(), &BTreeMap::new())
+    }
+
+    /// The walk list of a street read whole, with its corrections and cleared refusals.
+    pub fn amended(
+        street: &Street,
+        corrections: &Corrections,
+        clearances: &BTreeMap<String, Clearance>,
+    ) -> Self {
+        let knocks = street
+            .visits
+            .iter()
+            .map(|(id, v)| Knock::new(id, v, corrections));
+        Self::build(
+            &street.name,
+            &street.complexes,
+            &street.addresses,
+            knocks,
+            clearances,
+        )
     }
 
     /// The walk list of a street document, reading of each visit only the four fields it
@@ -97,14 +190,18 @@ impl WalkList {
             autosurgeon::hydrate_prop(doc, ROOT, docs::COMPLEXES.name)?;
         let addresses: BTreeMap<String, Address> =
             autosurgeon::hydrate_prop(doc, ROOT, docs::ADDRESSES.name)?;
+        let corrections = Corrections::read(doc)?;
+        let clearances = read_clearances(doc)?;
         let mut knocks = Vec::new();
-        docs::for_each_entry(doc, docs::VISITS, |_, visit| {
-            knocks.push(Knock {
+        docs::for_each_entry(doc, docs::VISITS, |id, visit| {
+            let visit = Visit {
                 address: autosurgeon::hydrate_prop(doc, visit, "address")?,
                 at_ms: autosurgeon::hydrate_prop(doc, visit, "at_ms")?,
                 outcome: autosurgeon::hydrate_prop(doc, visit, "outcome")?,
                 return_on: autosurgeon::hydrate_prop(doc, visit, "return_on")?,
-            });
+                author: String::new(),
+            };
+            knocks.push(Knock::new(id, &visit, &corrections));
             Ok(())
         })?;
         Ok(Self::build(
@@ -112,6 +209,7 @@ impl WalkList {
             &complexes,
             &addresses,
             knocks.into_iter(),
+            &clearances,
         ))
     }
 
@@ -120,12 +218,35 @@ impl WalkList {
         complexes: &BTreeMap<String, Complex>,
         addresses: &BTreeMap<String, Address>,
         knocks: impl Iterator<Item = Knock>,
+        clearances: &BTreeMap<String, Clearance>,
     ) -> Self {
         let mut latest: BTreeMap<String, (i64, DoorState)> = BTreeMap::new();
         let mut not_home: BTreeMap<String, u32> = BTreeMap::new();
+        let mut cleared: BTreeMap<&str, i64> = BTreeMap::new();
+        for clearance in clearances.values() {
+            let at = cleared
+                .entry(clearance.address.as_str())
+                .or_insert(i64::MIN);
+            *at = (*at).max(clearance.at_ms);
+        }
+        // Doors with a refusal no one cleared after it: refused, whatever came later.
+        let mut refused: BTreeSet<String> = BTreeSet::new();
+        let mut latest_ms: BTreeMap<String, i64> = BTreeMap::new();
         for knock in knocks {
+            let at = latest_ms.entry(knock.address.clone()).or_insert(i64::MIN);
+            *at = (*at).max(knock.at_ms);
             if knock.outcome == Outcome::NotHome {
                 *not_home.entry(knock.address.clone()).or_default() += 1;
+            }
+            if knock.outcome == Outcome::Refused {
+                let cleared_after = cleared
+                    .get(knock.address.as_str())
+                    .is_some_and(|at| *at >= knock.decided_ms);
+                if cleared_after {
+                    // Set aside on purpose: the door stands as its other visits say.
+                    continue;
+                }
+                refused.insert(knock.address.clone());
             }
             let state = match knock.outcome {
                 Outcome::NotHome => DoorState::NotHome { times: 0 },
@@ -150,11 +271,13 @@ impl WalkList {
                 continue;
             };
             let times = not_home.get(id.as_str()).copied().unwrap_or(0);
-            let (latest_ms, state) = match latest.remove(id.as_str()) {
-                None => (0, DoorState::NotVisited),
-                Some((at, DoorState::NotHome { .. })) => (at, DoorState::NotHome { times }),
-                Some((at, state)) => (at, state),
+            let state = match latest.remove(id.as_str()) {
+                None => DoorState::NotVisited,
+                Some(_) if refused.contains(id.as_str()) => DoorState::Refused,
+                Some((_, DoorState::NotHome { .. })) => DoorState::NotHome { times },
+                Some((_, state)) => state,
             };
+            let latest_ms = latest_ms.get(id.as_str()).copied().unwrap_or(0);
             buildings
                 .entry((complex.name.as_str(), address.complex.as_str()))
                 .or_default()
@@ -206,20 +329,28 @@ impl WalkList {
         if outcome == Outcome::NotHome {
             door.not_home += 1;
         }
-        if at_ms < door.latest_ms {
+        let newer = at_ms >= door.latest_ms;
+        door.latest_ms = door.latest_ms.max(at_ms);
+        // A refusal stays until someone clears it, and a new one shows whenever it was.
+        if door.state == DoorState::Refused || outcome == Outcome::Refused {
+            door.state = DoorState::Refused;
+            return;
+        }
+        if !newer {
             if let DoorState::NotHome { times } = &mut door.state {
                 *times = door.not_home;
             }
             return;
         }
-        door.latest_ms = at_ms;
         door.state = match outcome {
             Outcome::NotHome => DoorState::NotHome {
                 times: door.not_home,
             },
             Outcome::Talked => DoorState::Talked,
             Outcome::Refused => DoorState::Refused,
-            Outcome::ComeBackLater => DoorState::ComeBackLater { on: return_on },
+            Outcome::ComeBackLater => DoorState::ComeBackLater {
+                on: Visit::planned_return(outcome, return_on),
+            },
         };
     }
 
@@ -284,7 +415,11 @@ mod tests {
             street: demo::street_id(),
         };
         let doc = &replica.get(&kind.id()).unwrap().doc;
-        let list = WalkList::of(&docs::read(doc).unwrap());
+        let list = WalkList::amended(
+            &docs::read(doc).unwrap(),
+            &Corrections::read(doc).unwrap(),
+            &read_clearances(doc).unwrap(),
+        );
         assert_eq!(WalkList::read(doc).unwrap(), list);
         list
     }
@@ -363,9 +498,69 @@ mod tests {
         .unwrap();
         assert_eq!(state(&replica), DoorState::ComeBackLater { on: Some(on) });
         // An older visit synced in later does not hide the newer one.
-        at.record_visit(&mut replica, "Coach", 500, Outcome::Refused, None)
+        at.record_visit(&mut replica, "Coach", 500, Outcome::Talked, None)
             .unwrap();
         assert_eq!(state(&replica), DoorState::ComeBackLater { on: Some(on) });
+    }
+
+    /// Two people at one door, offline: one hears "no", the other knocks later and talks.
+    /// The door stays refused until someone clears it on purpose; a later "no" shows again.
+    #[test]
+    fn a_refusal_stays_until_someone_clears_it() {
+        let mut replica = demo_replica();
+        let door = walk_list(&replica).doors().next().unwrap().clone();
+        let at = DoorRef::find(&replica, demo::street_id(), door.id.0).unwrap();
+        let state = |replica: &Replica| {
+            walk_list(replica)
+                .doors()
+                .find(|d| d.id == door.id)
+                .unwrap()
+                .state
+                .clone()
+        };
+        let refusal = at
+            .record_visit(&mut replica, "Sanne", 1_000, Outcome::Refused, None)
+            .unwrap();
+        let mut known = walk_list(&replica);
+        at.record_visit(&mut replica, "Karim", 2_000, Outcome::Talked, None)
+            .unwrap();
+        known.knock(door.id, 2_000, Outcome::Talked, None);
+        assert_eq!(state(&replica), DoorState::Refused);
+        assert_eq!(known, walk_list(&replica), "taken in by hand alike");
+
+        let by = |name, at_ms| crate::docs::Signature { by: name, at_ms };
+        at.clear_refusal(&mut replica, by("Sanne", 3_000)).unwrap();
+        assert_eq!(state(&replica), DoorState::Talked);
+        at.record_visit(&mut replica, "Karim", 4_000, Outcome::Refused, None)
+            .unwrap();
+        assert_eq!(state(&replica), DoorState::Refused);
+        at.clear_refusal(&mut replica, by("Sanne", 5_000)).unwrap();
+        assert_eq!(
+            state(&replica),
+            DoorState::Talked,
+            "as its other visits say"
+        );
+
+        // A correction of the first visit to "no" after the clearance shows again; set
+        // right once more, it does not.
+        at.correct_outcome(
+            &mut replica,
+            by("Karim", 6_000),
+            refusal,
+            Outcome::Refused,
+            None,
+        )
+        .unwrap();
+        assert_eq!(state(&replica), DoorState::Refused);
+        at.correct_outcome(
+            &mut replica,
+            by("Karim", 7_000),
+            refusal,
+            Outcome::NotHome,
+            None,
+        )
+        .unwrap();
+        assert_ne!(state(&replica), DoorState::Refused);
     }
 
     #[test]

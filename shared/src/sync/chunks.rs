@@ -557,9 +557,12 @@ mod tests {
     use super::*;
     use crate::docs::{DocKind, new_actor};
 
+    /// A document of one change (a household's genesis; a street's has its upgrades too).
     fn sample() -> AutoCommit {
-        DocKind::Street {
+        DocKind::Household {
             street: uuid::Uuid::from_u128(1),
+            address: uuid::Uuid::from_u128(2),
+            epoch: 0,
         }
         .genesis(new_actor())
     }

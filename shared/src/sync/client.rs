@@ -106,6 +106,8 @@ pub struct Replica {
     /// omits the server's heads means "the heads you offered".
     offered: VecDeque<(u64, BTreeMap<DocumentId, Vec<Hash>>)>,
     next_request: u64,
+    /// Who the next edits are by, and when: their changes are signed with it.
+    signer: Option<(String, i64)>,
 }
 
 /// How many requests' offered heads a replica remembers; a response to an older request
@@ -124,7 +126,19 @@ impl Replica {
             // Random, so that an answer to a request of an earlier run is never mistaken
             // for one of this run.
             next_request: Uuid::new_v4().as_u64_pair().0,
+            signer: None,
         }
+    }
+
+    /// Signs the edits made from now on as `by`'s, at `at_ms` (see
+    /// [`crate::docs::Signature`]): the app calls it before each edit.
+    pub fn sign_as(&mut self, by: &str, at_ms: i64) {
+        self.signer = Some((by.to_string(), at_ms));
+    }
+
+    /// Who the next edits are signed by, and when.
+    pub fn signer(&self) -> Option<(String, i64)> {
+        self.signer.clone()
     }
 
     pub fn actor(&self) -> &ActorId {

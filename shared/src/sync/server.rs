@@ -196,6 +196,8 @@ pub struct DocWrite {
     /// The actors of the new changes the request brought (none for a document the server
     /// only created): who wrote them, for the audit log.
     pub authors: BTreeSet<ActorId>,
+    /// The server added a repair of its own after the merge.
+    pub repaired: bool,
 }
 
 /// The outcome of a request the server accepted.
@@ -212,6 +214,9 @@ pub struct Served {
     /// Actors the server had never seen whose changes it stores: the store binds them to
     /// the sender with the writes.
     pub new_actors: BTreeSet<ActorId>,
+    /// The server wrote changes of its own with its actor (repairs: see
+    /// [`DocKind::repair`]): the store binds that actor to no account.
+    pub repaired: bool,
 }
 
 /// Answers `incoming`, a request of [`Writers::sender`], against the documents in `loaded`
@@ -273,6 +278,7 @@ pub fn serve(
 
     let mut writes: Vec<DocWrite> = Vec::new();
     let mut read = Vec::new();
+    let mut repaired = false;
     for (kind, offer, changes) in offers {
         if plan.idle.contains(&offer.id) {
             replies.push(DocReply {
@@ -299,8 +305,10 @@ pub fn serve(
             }
         };
         let readable = grant.access(&kind).read;
-        let (reply, write) =
-            merge_offer(&mut doc, kind, offer, changes, existed, readable, writers)?;
+        let (reply, write) = merge_offer(
+            &mut doc, kind, offer, changes, existed, readable, writers, actor,
+        )?;
+        repaired |= write.as_ref().is_some_and(|w| w.repaired);
         if !reply.changes.is_empty() {
             read.push(kind);
         }
@@ -346,6 +354,7 @@ pub fn serve(
         read,
         docs: loaded,
         new_actors,
+        repaired,
     })
 }
 
@@ -461,6 +470,13 @@ fn apply_checked(
     // Changes by authors who may write the whole document need no look at their
     // operations (the schema is checked after the merge): applied at once.
     let whole = authors.iter().all(|actor| {
+        if *actor == docs::genesis_actor() {
+            // The schema's upgrades, byte for byte, and nothing else.
+            return pending
+                .iter()
+                .filter(|c| c.actor_id() == actor)
+                .all(|c| kind.is_upgrade(&c.hash()));
+        }
         writers
             .author(actor)
             .is_some_and(|(writer, _)| writer.grant.access(kind).writes_everything())
@@ -487,6 +503,7 @@ fn apply_checked(
     Ok((authors, pending.is_empty()))
 }
 
+#[allow(clippy::too_many_arguments)] // reason: one offer's merge needs the request's context
 fn merge_offer(
     doc: &mut AutoCommit,
     kind: DocKind,
@@ -495,6 +512,7 @@ fn merge_offer(
     existed: bool,
     readable: bool,
     writers: &Writers,
+    actor: &ActorId,
 ) -> Result<(DocReply, Option<DocWrite>), SyncError> {
     let before = doc.get_heads();
     let (authors, complete) = apply_checked(doc, &kind, offer.id, changes, writers)?;
@@ -521,7 +539,20 @@ fn merge_offer(
         };
         return Ok((reply, None));
     }
-    let after = doc.get_heads();
+    let mut after = doc.get_heads();
+    let mut repaired = false;
+    if after != before {
+        // A merge of valid edits may need a repair (a name beside a later "no"): the
+        // server writes it with its own actor, and it goes out with the reply.
+        let theirs = doc.get_actor().clone();
+        doc.set_actor(actor.clone());
+        repaired = kind.repair(doc).map_err(|e| SyncError::SchemaViolation {
+            id: offer.id,
+            reason: e.to_string(),
+        })?;
+        doc.set_actor(theirs);
+        after = doc.get_heads();
+    }
     let write = if after != before || !existed {
         kind.validate(doc)
             .map_err(|violation| SyncError::SchemaViolation {
@@ -539,6 +570,7 @@ fn merge_offer(
             },
             heads: after.clone(),
             authors,
+            repaired,
         })
     } else {
         None
