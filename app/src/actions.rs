@@ -287,8 +287,12 @@ impl Actions {
     /// Applies an edit at door `address`.
     pub fn edit(&self, address: AddressId, edit: Edit) {
         let revision = edit.structural();
-        self.report(self.with(|f| f.edit(address, edit)));
+        let now = browser::now_ms();
+        let walk = self
+            .report(self.with(|f| f.edit(address, edit, now)))
+            .flatten();
         self.settle(After {
+            walk,
             revision,
             wake: Some(Wake::Changed),
             ..After::default()

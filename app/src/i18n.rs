@@ -2,7 +2,7 @@
 //! [`Texts`], so a language that misses one does not compile.
 
 use serde::{Deserialize, Serialize};
-use voordeur_shared::model::{Outcome, SignalKind, Theme};
+use voordeur_shared::model::{Consent, Outcome, SignalKind, Theme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Lang {
@@ -125,6 +125,24 @@ pub struct Texts {
     pub themes: [&'static str; 7],
     pub care_need: &'static str,
     pub moving_wish: &'static str,
+    // Merges: conflicts, corrections, refusals, who wrote what.
+    pub conflict_title: &'static str,
+    pub conflict_explain: &'static str,
+    pub conflict_consent: &'static str,
+    pub conflict_contribution: &'static str,
+    pub choose_this: &'static str,
+    pub someone: &'static str,
+    pub empty_value: &'static str,
+    pub consent_not_asked: &'static str,
+    pub consent_withdrawn: &'static str,
+    pub corrected: &'static str,
+    pub recorded_as: &'static str,
+    pub correct_outcome: &'static str,
+    pub correct_to: &'static str,
+    pub refusal_title: &'static str,
+    pub refusal_explain: &'static str,
+    pub clear_refusal: &'static str,
+    pub who_wrote_what: &'static str,
 }
 
 impl Texts {
@@ -140,6 +158,15 @@ impl Texts {
     pub fn theme(&self, theme: Theme) -> &'static str {
         let index = Theme::ALL.iter().position(|t| *t == theme).unwrap_or(0);
         self.themes[index]
+    }
+
+    pub fn consent_answer(&self, consent: Consent) -> &'static str {
+        match consent {
+            Consent::NotAsked => self.consent_not_asked,
+            Consent::Given => self.consent_yes,
+            Consent::Refused => self.consent_no,
+            Consent::Withdrawn => self.consent_withdrawn,
+        }
     }
 
     pub fn signal(&self, kind: SignalKind) -> &'static str {
@@ -261,6 +288,23 @@ pub static NL: Texts = Texts {
     ],
     care_need: "Zorgsignaal (alleen zorgorganisatie)",
     moving_wish: "Verhuiswens (alleen corporatie)",
+    conflict_title: "Twee antwoorden tegelijk",
+    conflict_explain: "Twee mensen vulden hier iets anders in terwijl ze offline waren. Beide staan er nog. Kies wat klopt: dat geldt dan voor iedereen.",
+    conflict_consent: "Toestemming",
+    conflict_contribution: "Wil meedoen met",
+    choose_this: "Dit klopt",
+    someone: "iemand",
+    empty_value: "(leeg)",
+    consent_not_asked: "Nog niet gevraagd",
+    consent_withdrawn: "Ingetrokken",
+    corrected: "gecorrigeerd",
+    recorded_as: "Vastgelegd als",
+    correct_outcome: "Uitkomst corrigeren",
+    correct_to: "Verkeerd getikt? Kies wat het wel was:",
+    refusal_title: "Deze bewoner wil niet",
+    refusal_explain: "Klop hier niet opnieuw aan. Heeft de bewoner zelf laten weten dat het toch mag? Hef de weigering dan op.",
+    clear_refusal: "Weigering opheffen",
+    who_wrote_what: "Wie schreef wat",
 };
 
 pub static EN: Texts = Texts {
@@ -364,4 +408,21 @@ pub static EN: Texts = Texts {
     ],
     care_need: "Care need (care organisation only)",
     moving_wish: "Moving wish (housing corporation only)",
+    conflict_title: "Two answers at once",
+    conflict_explain: "Two people filled in something different here while offline. Both are still there. Choose what is right: it then holds for everyone.",
+    conflict_consent: "Consent",
+    conflict_contribution: "Would like to contribute",
+    choose_this: "This is right",
+    someone: "someone",
+    empty_value: "(empty)",
+    consent_not_asked: "Not asked yet",
+    consent_withdrawn: "Withdrawn",
+    corrected: "corrected",
+    recorded_as: "Recorded as",
+    correct_outcome: "Correct the outcome",
+    correct_to: "Tapped the wrong one? Choose what it was:",
+    refusal_title: "This resident does not want visits",
+    refusal_explain: "Do not knock here again. Did the resident say themselves that it is fine after all? Then clear the refusal.",
+    clear_refusal: "Clear the refusal",
+    who_wrote_what: "Who wrote what",
 };

@@ -31,6 +31,8 @@ pub struct VisitView {
     pub recorded: Outcome,
     /// Every correction of the outcome, oldest first.
     pub corrections: Vec<Correction>,
+    /// The notes part by part, each with who wrote it (see [`docs::authorship`]).
+    pub notes_by: Vec<(Option<Signed>, String)>,
     pub notes: String,
     pub contribution: String,
     pub wishes: Vec<(Theme, String)>,
@@ -112,11 +114,6 @@ fn household_conflicts(doc: &AutoCommit, visits: &[VisitId]) -> Vec<FieldConflic
         .collect()
 }
 
-/// Who wrote the notes of a visit, part by part (see [`docs::authorship`]).
-pub fn notes_by_author(household: &AutoCommit, visit: VisitId) -> Vec<(Option<Signed>, String)> {
-    docs::authorship(household, &visit.to_string())
-}
-
 impl DoorView {
     /// Reads door `address` from its street document, its household document (absent
     /// until someone records a conversation there) and the confidential documents at hand.
@@ -140,6 +137,11 @@ impl DoorView {
         let answers = household
             .and_then(|doc| docs::consent_answers(doc).ok())
             .unwrap_or_default();
+        let notes_by = |id: &str| {
+            household
+                .map(|doc| docs::authorship(doc, id))
+                .unwrap_or_default()
+        };
         let conflicts = household
             .map(|doc| {
                 let ids: Vec<VisitId> = visits
@@ -187,6 +189,7 @@ impl DoorView {
                 return_on: Visit::planned_return(outcome, return_on),
                 recorded: visit.outcome,
                 corrections: corrections.of(&id).iter().map(|(_, c)| c.clone()).collect(),
+                notes_by: notes_by(&id),
                 notes: conversation
                     .map(|c| c.notes.as_str().to_string())
                     .unwrap_or_default(),

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use voordeur_shared::{
     access::{Grant, Role},
     api,
-    docs::{self, DocKind, DocumentId},
-    door::DoorView,
+    docs::{self, DocKind, DocumentId, Signature},
+    door::{ConflictField, DoorView},
     ids::{AccountId, AddressId, StreetId, VisitId},
     model::{Consent, IsoDate, Outcome, Partner, Resident, SignalKind, Theme},
     record::{Door, RecordError},
@@ -118,6 +118,19 @@ pub enum Edit {
         consent: Consent,
         resident: Resident,
     },
+    /// One of a conflict's values chosen, for everyone.
+    Settle {
+        field: ConflictField,
+        value: String,
+    },
+    /// A visit's outcome set right.
+    Correct {
+        visit: VisitId,
+        outcome: Outcome,
+        return_on: Option<IsoDate>,
+    },
+    /// The door's refusal set aside on purpose.
+    ClearRefusal,
 }
 
 impl Edit {
@@ -333,10 +346,24 @@ impl<K: Kv> Field<K> {
         })
     }
 
-    /// Applies one edit to a door's documents and stores it.
-    pub fn edit(&mut self, address: AddressId, edit: Edit) -> Result<(), AppError> {
+    /// Applies one edit to a door's documents at `at_ms`, signed with the person's name,
+    /// and stores it. Returns the walk list when the door's state changed.
+    pub fn edit(
+        &mut self,
+        address: AddressId,
+        edit: Edit,
+        at_ms: i64,
+    ) -> Result<Option<WalkList>, AppError> {
         let door = self.door(address)?;
+        let by = self
+            .session
+            .as_ref()
+            .map(|s| s.person.display_name.clone())
+            .unwrap_or_default();
+        let signature = Signature { by: &by, at_ms };
         let replica = &mut self.replica;
+        replica.sign_as(&by, at_ms);
+        let mut door_changed = false;
         let touched = match edit {
             Edit::Notes { visit, text } => {
                 door.set_notes(replica, visit, &text)?;
@@ -355,20 +382,41 @@ impl<K: Kv> Field<K> {
                 door.confidential(kind.partner())
             }
             Edit::Consent { consent, resident } => {
-                door.set_consent(replica, consent, &resident)?;
+                door.set_consent(replica, signature, consent, &resident)?;
                 door.household()
+            }
+            Edit::Settle { field, value } => {
+                door.settle(replica, signature, field, &value)?;
+                door.household()
+            }
+            Edit::Correct {
+                visit,
+                outcome,
+                return_on,
+            } => {
+                door.correct_outcome(replica, signature, visit, outcome, return_on)?;
+                door_changed = true;
+                door.street_kind()
+            }
+            Edit::ClearRefusal => {
+                door.clear_refusal(replica, signature)?;
+                door_changed = true;
+                door.street_kind()
             }
         };
         self.persist(&touched.id())?;
-        if touched == door.street_kind() {
-            // A wish leaves every door's state as it was: the walk list stays, at the new
-            // heads.
-            match self.walk.take() {
-                Some(walk) => self.keep_walk(walk),
-                None => self.read_street(),
-            };
+        if touched != door.street_kind() {
+            return Ok(None);
         }
-        Ok(())
+        if door_changed {
+            return Ok(self.read_street());
+        }
+        // A wish leaves every door's state as it was: the walk list stays, at the new
+        // heads.
+        Ok(match self.walk.take() {
+            Some(walk) => self.keep_walk(walk),
+            None => self.read_street(),
+        })
     }
 
     /// The next sync request: every document's offer, and the streets followed.

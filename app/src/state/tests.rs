@@ -10,6 +10,7 @@ use voordeur_shared::{
     automerge::AutoCommit,
     demo,
     docs::{DocKind, DocumentId, new_actor},
+    door::ConflictField,
     ids::{AccountId, AddressId, StreetId, VisitId},
     model::{Consent, Outcome, Partner, Resident, SignalKind, Theme},
     sync::{
@@ -104,13 +105,17 @@ impl Server {
 }
 
 fn session() -> Session {
+    session_of("Sanne")
+}
+
+fn session_of(name: &str) -> Session {
     Session {
         token: "token".into(),
         expires_ms: i64::MAX,
         person: Person {
             id: AccountId(voordeur_shared::uuid::Uuid::from_u128(1)),
-            username: "sanne".into(),
-            display_name: "Sanne".into(),
+            username: name.to_lowercase(),
+            display_name: name.into(),
             role: Role::CommunityBuilder,
             partner: Some(Partner::Municipality),
             streets: vec![demo::street_id()],
@@ -120,8 +125,12 @@ fn session() -> Session {
 
 /// A signed-in phone that follows the demo street and holds it (one sync).
 fn phone(server: &mut Server) -> Field<MemoryKv> {
+    phone_of(server, "Sanne")
+}
+
+fn phone_of(server: &mut Server, name: &str) -> Field<MemoryKv> {
     let mut field = Field::open(MemoryKv::new(), Cipher::new(&KEY)).unwrap();
-    field.sign_in(session()).unwrap();
+    field.sign_in(session_of(name)).unwrap();
     field.follow(StreetId(demo::street_id())).unwrap();
     sync(&mut field, server).unwrap();
     field
@@ -179,6 +188,7 @@ fn a_visit_recorded_is_stored_and_shows_after_a_reload() {
                 visit,
                 text: "Over de tuin".into(),
             },
+            2_000,
         )
         .unwrap();
 
@@ -207,7 +217,7 @@ fn a_sync_brings_the_work_to_the_server_and_others_work_back() {
         theme: Theme::Greenery,
         text: "Meer groen".into(),
     };
-    sanne.edit(door, wish).unwrap();
+    sanne.edit(door, wish, 2_000).unwrap();
     sync(&mut sanne, &mut server).unwrap();
     assert_eq!(sanne.unsynced(), 0);
     assert!(
@@ -240,6 +250,7 @@ fn a_change_that_does_not_fit_in_storage_is_kept_and_stored_with_the_next_write(
             visit,
             text: "Eerste zin.".into(),
         },
+        2_000,
     );
     assert_eq!(full, Err(AppError::StorageFull));
     // Room again: the next edit stores both.
@@ -251,6 +262,7 @@ fn a_change_that_does_not_fit_in_storage_is_kept_and_stored_with_the_next_write(
                 visit,
                 text: "Eerste zin. Tweede zin.".into(),
             },
+            2_000,
         )
         .unwrap();
     let mut field = reload(field);
@@ -379,6 +391,7 @@ fn consent_with_a_name_and_a_signal_for_the_care_organisation_are_stored() {
                 consent: Consent::Given,
                 resident: resident.clone(),
             },
+            2_000,
         )
         .unwrap();
     field
@@ -389,6 +402,7 @@ fn consent_with_a_name_and_a_signal_for_the_care_organisation_are_stored() {
                 kind: SignalKind::CareNeed,
                 text: "Hulp bij de post".into(),
             },
+            2_000,
         )
         .unwrap();
     let mut field = reload(field);
@@ -433,4 +447,144 @@ fn an_expired_session_has_no_token_but_keeps_its_person() {
     assert_eq!(field.token(4_999).as_deref(), Some("token"));
     assert_eq!(field.token(5_000), None);
     assert_eq!(field.session().unwrap().person.display_name, "Sanne");
+}
+
+/// Issue 11's clash: offline at the same door, Sanne taps "yes" and types the name, Karim
+/// taps "no". Neither phone is refused (the second was refused for good before: 422); both
+/// show the two answers with whose they are; Karim settles it with one tap, for everyone.
+#[test]
+fn a_consent_clash_syncs_and_is_settled_with_one_tap() {
+    let mut server = Server::with_demo_street();
+    let mut sanne = phone_of(&mut server, "Sanne");
+    let mut karim = phone_of(&mut server, "Karim");
+    let door = first_door(&mut sanne);
+    sanne
+        .record_visit(door, Outcome::Talked, None, 1_000)
+        .unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    sync(&mut karim, &mut server).unwrap();
+
+    // Both offline now.
+    let named = Resident {
+        name: "Jan Smit".into(),
+        contact: String::new(),
+    };
+    let yes = Edit::Consent {
+        consent: Consent::Given,
+        resident: named.clone(),
+    };
+    sanne.edit(door, yes, 2_000).unwrap();
+    let no = Edit::Consent {
+        consent: Consent::Refused,
+        resident: Resident::default(),
+    };
+    karim.edit(door, no, 2_100).unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    sync(&mut karim, &mut server).expect("the second phone is not refused");
+    sync(&mut sanne, &mut server).unwrap();
+    assert_eq!(karim.unsynced(), 0);
+
+    for phone in [&mut sanne, &mut karim] {
+        let view = phone.door_view(door).unwrap();
+        let conflict = view
+            .conflicts
+            .iter()
+            .find(|c| c.field == ConflictField::Consent)
+            .expect("the clash is shown");
+        let mut answers: Vec<(String, String, i64)> = conflict
+            .values
+            .iter()
+            .map(|c| {
+                let by = c.by.clone().unwrap();
+                (c.value.clone(), by.by, by.at_ms)
+            })
+            .collect();
+        answers.sort();
+        assert_eq!(
+            answers,
+            [
+                ("Given".into(), "Sanne".into(), 2_000),
+                ("Refused".into(), "Karim".into(), 2_100)
+            ]
+        );
+        assert_eq!(view.resident, named, "kept while one answer is yes");
+    }
+
+    let settle = Edit::Settle {
+        field: ConflictField::Consent,
+        value: "Refused".into(),
+    };
+    karim.edit(door, settle, 3_000).unwrap();
+    sync(&mut karim, &mut server).unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    let view = sanne.door_view(door).unwrap();
+    assert!(view.conflicts.is_empty(), "{:?}", view.conflicts);
+    assert_eq!(view.consent, Consent::Refused);
+    assert_eq!(view.resident, Resident::default());
+    let household = server.household(StreetId(demo::street_id()), door).unwrap();
+    let kept: voordeur_shared::model::Household = voordeur_shared::docs::read(&household).unwrap();
+    assert!(
+        kept.resident.is_empty(),
+        "the name is gone from the server too"
+    );
+}
+
+/// Two people at one door: Sanne hears "no", Karim knocks later and talks. The door stays
+/// refused on both phones until someone clears it; a wrong tap is corrected, visibly.
+#[test]
+fn a_refusal_stays_until_cleared_and_an_outcome_can_be_corrected() {
+    let mut server = Server::with_demo_street();
+    let mut sanne = phone_of(&mut server, "Sanne");
+    let mut karim = phone_of(&mut server, "Karim");
+    let door = first_door(&mut sanne);
+    let state = |phone: &mut Field<MemoryKv>| {
+        phone
+            .stored_walk()
+            .unwrap()
+            .doors()
+            .find(|d| d.id == door)
+            .unwrap()
+            .state
+            .clone()
+    };
+    sanne
+        .record_visit(door, Outcome::Refused, None, 1_000)
+        .unwrap();
+    karim
+        .record_visit(door, Outcome::Talked, None, 2_000)
+        .unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    sync(&mut karim, &mut server).unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    assert_eq!(state(&mut sanne), DoorState::Refused);
+    assert_eq!(state(&mut karim), DoorState::Refused);
+
+    // Karim's knock was really nobody home: corrected, with the history kept.
+    let talk = karim
+        .door_view(door)
+        .unwrap()
+        .visits
+        .iter()
+        .find(|v| v.author == "Karim")
+        .unwrap()
+        .id;
+    let correct = Edit::Correct {
+        visit: talk,
+        outcome: Outcome::NotHome,
+        return_on: None,
+    };
+    karim.edit(door, correct, 2_500).unwrap();
+    karim.edit(door, Edit::ClearRefusal, 3_000).unwrap();
+    assert_eq!(state(&mut karim), DoorState::NotHome { times: 1 });
+    sync(&mut karim, &mut server).unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+    assert_eq!(state(&mut sanne), DoorState::NotHome { times: 1 });
+    let view = sanne.door_view(door).unwrap();
+    assert_eq!(view.refusal, None);
+    let corrected = view.visits.iter().find(|v| v.id == talk).unwrap();
+    assert_eq!(
+        (corrected.recorded, corrected.outcome),
+        (Outcome::Talked, Outcome::NotHome)
+    );
+    assert_eq!(corrected.corrections[0].by, "Karim");
 }

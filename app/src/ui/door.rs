@@ -3,12 +3,14 @@
 
 use leptos::{ev, prelude::*};
 use voordeur_shared::{
-    door::{DoorView, VisitView},
+    docs::Signed,
+    door::{ConflictField, DoorView, FieldConflict, VisitView},
     ids::{AddressId, VisitId},
     model::{Consent, IsoDate, Outcome, Resident, SignalKind, Theme},
 };
 
-use super::{Ui, day, floor_name, texts};
+use super::{Ui, caret, day, floor_name, texts};
+use crate::i18n::Texts;
 use crate::{actions::use_actions, error::AppError, state::Edit};
 
 #[component]
@@ -66,10 +68,24 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
             .and_then(Result::ok)
             .map(|d| (d.consent, d.resident))
     });
+    let conflicts = Memo::new(move |_| {
+        door.get()
+            .and_then(Result::ok)
+            .map(|d| d.conflicts)
+            .unwrap_or_default()
+    });
+    // The refusal the door shows, with whose it is.
+    let refusal = Memo::new(move |_| {
+        let d = door.get().and_then(Result::ok)?;
+        let id = d.refusal?;
+        d.visits.into_iter().find(|v| v.id == id)
+    });
     view! {
         <nav><a class="back" href="#/">{t.back}</a></nav>
         {body}
         <Show when=move || matches!(door.get(), Some(Ok(_)))>
+            <RefusalCard ui=ui address=address refusal=refusal writes=writes />
+            <ConflictsCard ui=ui address=address conflicts=conflicts door=door writes=writes />
             {if writes {
                 view! { <NewVisit ui=ui address=address /> }.into_any()
             } else {
@@ -152,6 +168,9 @@ fn VisitCard(
             if let Some(on) = v.return_on {
                 outcome = format!("{outcome} ({} {on})", t.come_back_on);
             }
+            if !v.corrections.is_empty() {
+                outcome = format!("{outcome} ({})", t.corrected);
+            }
             let author = if v.author.is_empty() {
                 "—".to_string()
             } else {
@@ -160,9 +179,81 @@ fn VisitCard(
             format!("{} · {outcome} · {} {author}", day(v.at_ms), t.by)
         })
     };
+    // The outcome's history: as recorded, then every correction with whose it is.
+    let history = move || {
+        let v = visit.get()?;
+        if v.corrections.is_empty() {
+            return None;
+        }
+        let t = texts(ui);
+        let mut steps = vec![format!(
+            "{} {} ({}, {})",
+            t.recorded_as,
+            t.outcome(v.recorded),
+            v.author,
+            day(v.at_ms)
+        )];
+        steps.extend(v.corrections.iter().map(|c| {
+            format!(
+                "{} {} ({}, {})",
+                t.corrected,
+                t.outcome(c.outcome),
+                c.by,
+                day(c.at_ms)
+            )
+        }));
+        Some(view! { <p class="history">{steps.join(" → ")}</p> })
+    };
+    let correct_date = RwSignal::new(String::new());
+    let correct = move |outcome: Outcome| {
+        let return_on = (outcome == Outcome::ComeBackLater)
+            .then(|| correct_date.get_untracked().parse().ok())
+            .flatten();
+        act(Edit::Correct {
+            visit: id,
+            outcome,
+            return_on,
+        });
+    };
     let notes_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
         act(Edit::Notes { visit: id, text });
+    };
+    // The notes follow the documents without moving the caret of someone typing in them.
+    let notes_area = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        let text = visit.get().map(|v| v.notes).unwrap_or_default();
+        if let Some(area) = notes_area.get() {
+            caret::replace_value(&area, &text);
+        }
+    });
+    // Who wrote which part, once more than one person did.
+    let authorship = move || {
+        let parts = visit.get()?.notes_by;
+        let mut authors: Vec<Option<&str>> = parts
+            .iter()
+            .map(|(by, _)| by.as_ref().map(|s| s.by.as_str()))
+            .collect();
+        authors.dedup();
+        authors.sort();
+        authors.dedup();
+        if authors.len() < 2 {
+            return None;
+        }
+        let t = texts(ui);
+        let rows = parts
+            .into_iter()
+            .filter(|(_, text)| !text.trim().is_empty())
+            .map(|(by, text)| {
+                view! { <li><span class="who">{who(t, by.as_ref())}</span>" "{text.trim().to_string()}</li> }
+            })
+            .collect_view();
+        Some(view! {
+            <div class="authorship">
+                <h4>{t.who_wrote_what}</h4>
+                <ul>{rows}</ul>
+            </div>
+        })
     };
     let contribution_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
@@ -201,12 +292,37 @@ fn VisitCard(
     view! {
         <article class="visit" data-visit=id.to_string()>
             <h3>{header}</h3>
+            {history}
+            <details class="correct" hidden=!writes>
+                <summary>{t.correct_outcome}</summary>
+                <p>{t.correct_to}</p>
+                <div class="outcomes">
+                    {[
+                        (Outcome::NotHome, "outcome not-home"),
+                        (Outcome::Talked, "outcome talked"),
+                        (Outcome::Refused, "outcome refused"),
+                        (Outcome::ComeBackLater, "outcome come-back"),
+                    ]
+                    .into_iter()
+                    .map(|(outcome, class)| view! {
+                        <button class=class data-correct=format!("{outcome:?}")
+                            on:click=move |_| correct(outcome)>
+                            {texts(ui).outcome(outcome)}
+                        </button>
+                    })
+                    .collect_view()}
+                </div>
+                <label>{t.come_back_on}
+                    <input type="date" prop:value=move || correct_date.get()
+                        on:input=move |ev| correct_date.set(event_target_value(&ev)) />
+                </label>
+            </details>
             <label>
                 {t.notes}
                 <textarea class="notes" rows="4" placeholder=t.notes_hint readonly=!writes
-                    prop:value=move || visit.get().map(|v| v.notes).unwrap_or_default()
-                    on:input=notes_input></textarea>
+                    node_ref=notes_area on:input=notes_input></textarea>
             </label>
+            {authorship}
             <label>
                 {t.contribution}
                 <input class="contribution" placeholder=t.contribution_hint readonly=!writes
@@ -298,5 +414,114 @@ fn ConsentCard(
                 </label>
             </Show>
         </section>
+    }
+}
+
+/// "Sanne · 30-11-2026 14:02", or "someone" for an unsigned change.
+fn who(t: &Texts, by: Option<&Signed>) -> String {
+    match by {
+        Some(signed) => format!("{} · {}", signed.by, day(signed.at_ms)),
+        None => t.someone.to_string(),
+    }
+}
+
+/// The refusal a door shows until someone clears it on purpose.
+#[component]
+fn RefusalCard(
+    ui: Ui,
+    address: AddressId,
+    refusal: Memo<Option<VisitView>>,
+    writes: bool,
+) -> impl IntoView {
+    let actions = use_actions();
+    move || {
+        let visit = refusal.get()?;
+        let t = texts(ui);
+        Some(view! {
+            <section class="card refusal" role="status">
+                <h2>{t.refusal_title}</h2>
+                <p class="who">{format!("{} · {}", visit.author, day(visit.at_ms))}</p>
+                <p>{t.refusal_explain}</p>
+                <button class="clear-refusal" hidden=!writes
+                    on:click=move |_| actions.edit(address, Edit::ClearRefusal)>
+                    {t.clear_refusal}
+                </button>
+            </section>
+        })
+    }
+}
+
+/// Fields two people filled in differently while offline: every value, whose it is and
+/// when, and one tap to settle it for everyone.
+#[component]
+fn ConflictsCard(
+    ui: Ui,
+    address: AddressId,
+    conflicts: Memo<Vec<FieldConflict>>,
+    door: RwSignal<Option<Result<DoorView, AppError>>>,
+    writes: bool,
+) -> impl IntoView {
+    let actions = use_actions();
+    let label = move |t: &'static Texts, field: ConflictField| match field {
+        ConflictField::Consent => t.conflict_consent.to_string(),
+        ConflictField::ResidentName => t.resident_name.to_string(),
+        ConflictField::ResidentContact => t.resident_contact.to_string(),
+        ConflictField::Contribution(visit) => {
+            let at = door
+                .get_untracked()
+                .and_then(Result::ok)
+                .and_then(|d| d.visits.into_iter().find(|v| v.id == visit))
+                .map(|v| day(v.at_ms))
+                .unwrap_or_default();
+            format!("{} ({at})", t.conflict_contribution)
+        }
+    };
+    move || {
+        let conflicts = conflicts.get();
+        if conflicts.is_empty() {
+            return None;
+        }
+        let t = texts(ui);
+        let fields = conflicts
+            .into_iter()
+            .map(|conflict| {
+                let field = conflict.field;
+                let values = conflict
+                    .values
+                    .into_iter()
+                    .map(|candidate| {
+                        let shown = match field {
+                            ConflictField::Consent => Consent::parse(&candidate.value)
+                                .map_or(candidate.value.clone(), |c| {
+                                    t.consent_answer(c).to_string()
+                                }),
+                            _ if candidate.value.is_empty() => t.empty_value.to_string(),
+                            _ => candidate.value.clone(),
+                        };
+                        let value = candidate.value.clone();
+                        view! {
+                            <li>
+                                <span class="value">{shown}</span>
+                                <span class="who">{who(t, candidate.by.as_ref())}</span>
+                                <button class="choose" hidden=!writes on:click=move |_| {
+                                    actions.edit(address, Edit::Settle { field, value: value.clone() })
+                                }>{t.choose_this}</button>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <h3>{label(t, field)}</h3>
+                    <ul class="candidates">{values}</ul>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <section class="card conflicts" role="alert">
+                <h2>{t.conflict_title}</h2>
+                <p>{t.conflict_explain}</p>
+                {fields}
+            </section>
+        })
     }
 }

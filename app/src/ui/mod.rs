@@ -6,6 +6,7 @@
 
 mod account;
 mod admin;
+mod caret;
 mod door;
 mod walk;
 
