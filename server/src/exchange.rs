@@ -141,7 +141,7 @@ pub async fn run<S: DocStore>(
     .await??;
     let chunks = store.write(&mut tx, &served.writes).await?;
     store
-        .bind(&mut tx, caller.account, &served.new_actors)
+        .bind(&mut tx, Some(caller.account), &served.new_actors)
         .await?;
     if served.repaired {
         // The server's own repairs: its actor is no one's.

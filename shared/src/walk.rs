@@ -528,7 +528,7 @@ mod tests {
         assert_eq!(state(&replica), DoorState::Refused);
         assert_eq!(known, walk_list(&replica), "taken in by hand alike");
 
-        let by = |name, at_ms| crate::docs::Signature { by: name, at_ms };
+        let by = |name, at_ms| docs::Signature { by: name, at_ms };
         at.clear_refusal(&mut replica, by("Sanne", 3_000)).unwrap();
         assert_eq!(state(&replica), DoorState::Talked);
         at.record_visit(&mut replica, "Karim", 4_000, Outcome::Refused, None)

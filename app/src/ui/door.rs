@@ -397,13 +397,15 @@ fn ConsentCard(
             <h2>{t.consent}</h2>
             <p>{t.consent_question}</p>
             <div class="row" hidden=!writes>
-                <button class:chosen=given on:click=move |_| answer(Consent::Given)>{t.consent_yes}</button>
-                <button class:chosen=move || current.get().is_some_and(|(c, _)| c == Consent::Refused)
+                <button data-consent="Given" class:chosen=given
+                    on:click=move |_| answer(Consent::Given)>{t.consent_yes}</button>
+                <button data-consent="Refused"
+                    class:chosen=move || current.get().is_some_and(|(c, _)| c == Consent::Refused)
                     on:click=move |_| answer(Consent::Refused)>{t.consent_no}</button>
             </div>
             <Show when=given>
                 <label>{t.resident_name}
-                    <input autocomplete="off" readonly=!writes prop:value=move || name.get()
+                    <input class="resident-name" autocomplete="off" readonly=!writes prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev))
                         on:change=move |_| answer(Consent::Given) />
                 </label>

@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
     refused_sync(&out)
         .await
         .context("refused sync screenshots")?;
+    conflict(&out).await.context("conflict screenshots")?;
     println!("screenshots in {}", out.display());
     Ok(())
 }
@@ -150,4 +151,102 @@ async fn refused_sync(out: &std::path::Path) -> anyhow::Result<()> {
         result?;
     }
     Ok(())
+}
+
+/// Two people at one door with no signal answer the consent question differently and
+/// write different contributions: the door shows both answers with whose they are, on the
+/// phone (with one tap to settle) and on a coordinator's laptop (read only). Karim's notes
+/// beside Sanne's show who wrote which part.
+async fn conflict(out: &std::path::Path) -> anyhow::Result<()> {
+    let mut server = Server::start().await?;
+    let profiles = [
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    ];
+    let sanne = Phone::open(profiles[0].path(), &server.url("/"), PHONE).await?;
+    let karim = Phone::open(profiles[1].path(), &server.url("/"), PHONE).await?;
+    let result = async {
+        for (phone, who) in [(&sanne, "sanne"), (&karim, "karim")] {
+            phone.sign_in(who).await?;
+            phone.wait_synced().await?;
+        }
+        sanne.open_door("19").await?;
+        sanne.tap("button[data-outcome=Talked]").await?;
+        sanne
+            .type_into(
+                "article.visit textarea.notes",
+                "Woont hier sinds de zomer. Kent nog weinig buren.",
+            )
+            .await?;
+        sanne.wait_synced().await?;
+        karim.open_door("19").await?;
+        karim
+            .wait_for("document.querySelector('article.visit textarea.notes').value.length > 0")
+            .await?;
+        server.stop().await?;
+        sanne.tap("button[data-consent=Given]").await?;
+        sanne
+            .type_into("input.resident-name", "Mevrouw El Amrani")
+            .await?;
+        sanne.tap("button[data-consent=Given]").await?;
+        sanne
+            .type_into(
+                "article.visit input.contribution",
+                "Koken voor de buurtbarbecue",
+            )
+            .await?;
+        karim.tap("button[data-consent=Refused]").await?;
+        karim
+            .type_into("article.visit input.contribution", "Helpen bij de moestuin")
+            .await?;
+        karim
+            .type_into(
+                "article.visit textarea.notes",
+                " Zoon helpt met de post; belt terug.",
+            )
+            .await?;
+        server.restart().await?;
+        for phone in [&sanne, &karim] {
+            phone.wait_synced().await?;
+        }
+        sanne
+            .wait_for("document.querySelectorAll('.conflicts .candidates li').length >= 4")
+            .await?;
+        sanne
+            .run("document.querySelector('.conflicts').scrollIntoView()")
+            .await?;
+        sanne.screenshot(&out.join("conflict-phone.png")).await?;
+        axe(&sanne, "conflict-phone.png").await?;
+        sanne
+            .wait_for("document.querySelectorAll('.authorship li').length >= 2")
+            .await?;
+        sanne
+            .run("document.querySelector('.authorship').scrollIntoView({block: 'center'})")
+            .await?;
+        sanne
+            .screenshot(&out.join("notes-by-author-phone.png"))
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    sanne.close().await?;
+    karim.close().await?;
+    result?;
+    let laptop = Phone::open(profiles[2].path(), &server.url("/"), LAPTOP).await?;
+    let result = async {
+        laptop.sign_in("joost").await?;
+        laptop.wait_synced().await?;
+        laptop.open_door("19").await?;
+        laptop
+            .wait_for("document.querySelector('.conflicts')")
+            .await?;
+        laptop.run("window.scrollTo(0, 0)").await?;
+        laptop.screenshot(&out.join("conflict-laptop.png")).await?;
+        axe(&laptop, "conflict-laptop.png").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    laptop.close().await?;
+    result
 }

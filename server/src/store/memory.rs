@@ -104,7 +104,7 @@ pub struct MemoryTx<'a> {
     _writer: tokio::sync::MutexGuard<'a, ()>,
     /// The documents written, as they will be once committed.
     written: BTreeMap<DocumentId, StoredDoc>,
-    bound: BTreeMap<ActorId, AccountId>,
+    bound: BTreeMap<ActorId, Option<AccountId>>,
     audit: Vec<AuditLine>,
     last_chunk: i64,
 }
@@ -319,7 +319,7 @@ impl DocStore for MemoryStore {
     async fn bind<'s>(
         &'s self,
         tx: &mut MemoryTx<'s>,
-        account: AccountId,
+        account: Option<AccountId>,
         actors: &BTreeSet<ActorId>,
     ) -> Result<(), StoreError> {
         tx.bound
@@ -346,7 +346,7 @@ impl DocStore for MemoryStore {
     async fn commit<'s>(&'s self, tx: MemoryTx<'s>) -> Result<(), StoreError> {
         let mut held = self.held();
         for (actor, account) in tx.bound {
-            held.actors.entry(actor).or_insert(Some(account));
+            held.actors.entry(actor).or_insert(account);
         }
         held.docs.extend(tx.written);
         held.audit.extend(tx.audit);

@@ -96,12 +96,12 @@ pub trait DocStore: Send + Sync {
         actors: &BTreeSet<ActorId>,
     ) -> impl Future<Output = Result<Writers, StoreError>> + Send;
 
-    /// Binds `actors`, new to the store, to `account`. One that another transaction bound
-    /// meanwhile keeps that binding.
+    /// Binds `actors`, new to the store, to `account` (`None`: the server's own). One that
+    /// another transaction bound meanwhile keeps that binding.
     fn bind<'s>(
         &'s self,
         tx: &mut Self::Tx<'s>,
-        account: AccountId,
+        account: Option<AccountId>,
         actors: &BTreeSet<ActorId>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -507,6 +507,7 @@ impl Store {
             heads: doc.get_heads(),
             changes: doc.save(),
             authors: BTreeSet::new(),
+            repaired: false,
         };
         self.write(&mut tx, &[write]).await?;
         self.commit(tx).await
@@ -688,10 +689,10 @@ impl DocStore for Store {
     async fn bind<'s>(
         &'s self,
         tx: &mut WriteTx<'s>,
-        account: AccountId,
+        account: Option<AccountId>,
         actors: &BTreeSet<ActorId>,
     ) -> Result<(), StoreError> {
-        Ok(Store::bind(self, tx, Some(account), actors).await?)
+        Ok(Store::bind(self, tx, account, actors).await?)
     }
 
     async fn audit<'s>(

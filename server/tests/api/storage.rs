@@ -79,6 +79,7 @@ async fn write_change<S: DocStore>(store: &S, doc: &mut AutoCommit, name: &str) 
         changes: doc.save_after(&before),
         heads: doc.get_heads(),
         authors: Default::default(),
+        repaired: false,
     };
     let mut tx = store.begin().await.unwrap();
     let chunks = store.write(&mut tx, &[write]).await.unwrap();

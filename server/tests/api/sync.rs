@@ -175,7 +175,79 @@ async fn many_devices_syncing_at_once_all_converge(backend: Backend) {
     }
 }
 
+/// Issue 11: offline, one person answers "yes" and types the name, another "no"; and a
+/// name typed beside a later "no". Every sync is accepted (the second phone was refused
+/// with 422 for good before); the clash stays visible as two answers; the name beside the
+/// later "no" is cleared by the server's repair, on the server and on every phone.
+async fn consent_answered_differently_offline_never_blocks_a_phone(backend: Backend) {
+    use voordeur_shared::{
+        docs::Signature,
+        model::{Consent, Resident},
+        record::Door,
+    };
+    let db = TestDb::new(backend).await;
+    let app = spawn_app(&db).await;
+    let (mut builder, mut coach) = (device(), device());
+    app.sync(&mut builder).await;
+    let visit = record_visit(&mut builder, &mut rng(2));
+    let address = street_of(&builder).visits[&visit].address.parse().unwrap();
+    let door = Door::find(&builder, voordeur_shared::demo::street_id(), address).unwrap();
+    app.sync(&mut builder).await;
+    app.sync(&mut coach).await;
+    let jan = |name: &str| Resident {
+        name: name.into(),
+        contact: String::new(),
+    };
+    let by = |name| Signature { by: name, at_ms: 1 };
+    let answer = |replica: &mut voordeur_shared::sync::client::Replica, who, consent, name| {
+        door.set_consent(replica, by(who), consent, &jan(name))
+            .unwrap();
+    };
+    let household = |replica: &voordeur_shared::sync::client::Replica| -> Household {
+        docs::read(&replica.get(&door.household().id()).unwrap().doc).unwrap()
+    };
+
+    // Both from "not asked": two answers side by side, the name kept while one is yes.
+    answer(&mut builder, "Sanne", Consent::Given, "Jan Smit");
+    answer(&mut coach, "Karim", Consent::Refused, "");
+    app.sync(&mut builder).await;
+    app.sync(&mut coach).await;
+    app.sync(&mut builder).await;
+    for replica in [&builder, &coach] {
+        let doc = &replica.get(&door.household().id()).unwrap().doc;
+        let mut answers = docs::consent_answers(doc).unwrap();
+        answers.sort_by_key(|c| c.name());
+        assert_eq!(answers, [Consent::Given, Consent::Refused]);
+        assert_eq!(household(replica).resident.name, "Jan Smit");
+    }
+
+    // Settled as "yes"; then withdrawn on one phone while the other changes the name
+    // alone (the app answers "yes" again with a name; an older one did not).
+    answer(&mut builder, "Sanne", Consent::Given, "Jan Smit");
+    app.sync(&mut builder).await;
+    app.sync(&mut coach).await;
+    answer(&mut coach, "Karim", Consent::Withdrawn, "");
+    let doc = &mut builder.get_mut(&door.household().id()).unwrap().doc;
+    docs::put_field(doc, "resident", &jan("J. Smit")).unwrap();
+    doc.commit();
+    app.sync(&mut coach).await;
+    app.sync(&mut builder).await;
+    app.sync(&mut coach).await;
+    let mut fresh = device();
+    app.sync(&mut fresh).await;
+    for replica in [&builder, &coach, &fresh] {
+        let kept = household(replica);
+        assert_eq!(kept.consent, Consent::Withdrawn);
+        assert!(
+            kept.resident.is_empty(),
+            "the repair reached every phone: {kept:?}"
+        );
+    }
+    assert_eq!(heads(&mut builder), heads(&mut coach));
+}
+
 crate::on_both_backends!(
+    consent_answered_differently_offline_never_blocks_a_phone,
     a_new_device_receives_the_whole_street_in_one_round_trip,
     offline_work_on_two_devices_merges_in_one_round_trip_each,
     notes_edited_on_two_offline_devices_keep_both_texts,
