@@ -54,12 +54,18 @@ const DEFAULT_KILLS: usize = 100;
 /// Of the kills, the share that lands while the server starts (migrations, seeding
 /// check, binding), before it has answered its health check.
 const STARTUP_KILL_SHARE: f64 = 0.1;
-/// After the server answers, it is killed within this many milliseconds (uniformly).
+/// After the server answers (and, for half the kills, after it answered a sync), it is
+/// killed within this many milliseconds (uniformly).
 const MAX_RUN_MS: u64 = 250;
+const AFTER_ACK_SHARE: f64 = 0.5;
 /// The first kills land in the first starts, within this many milliseconds of each (the
 /// demo's seeding takes about half a second in a debug build).
 const FIRST_STARTS: usize = 5;
 const FIRST_START_MS: u64 = 600;
+/// A phone's pause after a failed attempt grows from 10 ms to this (the app's grows to
+/// 30 s; here the server lives 125 ms on average between kills, and a phone that waits
+/// longer than that syncs in few of its lives).
+const MAX_PAUSE: Duration = Duration::from_millis(80);
 /// A phone gives up (and the test fails) when it cannot sync for this long.
 const SYNC_DEADLINE: Duration = Duration::from_secs(60);
 /// The server must answer its health check this soon after it starts.
@@ -393,7 +399,7 @@ impl Phone {
             }
             let jitter = Duration::from_millis(self.rng.gen_range(0..10));
             tokio::time::sleep(pause + jitter).await;
-            pause = (pause * 2).min(Duration::from_millis(320));
+            pause = (pause * 2).min(MAX_PAUSE);
         }
     }
 }
@@ -508,6 +514,20 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
             startup_kills += 1;
         } else {
             server.wait_ready(&http, &shared.base).await;
+            if rng.gen_bool(AFTER_ACK_SHARE) {
+                // After a sync is answered: the phones always make progress, however
+                // long a sync takes as the documents grow (and the kill may land in the
+                // compaction that follows a commit, or in the next sync).
+                let before = shared.acknowledged.load(Ordering::SeqCst);
+                let deadline = Instant::now() + SYNC_DEADLINE;
+                while shared.acknowledged.load(Ordering::SeqCst) == before {
+                    assert!(
+                        Instant::now() < deadline && !tasks.iter().any(|t| t.is_finished()),
+                        "no sync was answered for {SYNC_DEADLINE:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
             tokio::time::sleep(Duration::from_millis(rng.gen_range(0..MAX_RUN_MS))).await;
         }
         if shared.in_flight.load(Ordering::SeqCst) > 0 {
