@@ -673,6 +673,7 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
 /// chunk is parsed once (chunks never change: compaction deletes them and writes a new
 /// one).
 struct OnDisk {
+    postgres: bool,
     conn: sqlx::AnyConnection,
     chunks: BTreeMap<i64, (DocumentId, Vec<ChangeHash>)>,
 }
@@ -681,6 +682,7 @@ impl OnDisk {
     async fn new(url: &str) -> OnDisk {
         sqlx::any::install_default_drivers();
         OnDisk {
+            postgres: url.starts_with("postgres"),
             conn: sqlx::AnyConnection::connect(url).await.unwrap(),
             chunks: BTreeMap::new(),
         }
@@ -691,8 +693,17 @@ impl OnDisk {
         &mut self,
         acked: &BTreeMap<DocumentId, BTreeSet<ChangeHash>>,
     ) -> Result<(), String> {
+        // One snapshot: on PostgreSQL the killed server's last statements may still be
+        // finishing (a commit it sent, a compaction), and add or replace chunks meanwhile.
+        let mut tx = self.conn.begin().await.unwrap();
+        if self.postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
         let ids: BTreeSet<i64> = sqlx::query("SELECT id FROM chunks")
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *tx)
             .await
             .unwrap()
             .iter()
@@ -705,7 +716,7 @@ impl OnDisk {
             }
             let row = sqlx::query("SELECT doc_id, bytes FROM chunks WHERE id = $1")
                 .bind(id)
-                .fetch_one(&mut self.conn)
+                .fetch_one(&mut *tx)
                 .await
                 .unwrap();
             let doc: DocumentId = row.get::<String, _>("doc_id").parse().unwrap();
@@ -715,6 +726,7 @@ impl OnDisk {
             self.chunks
                 .insert(id, (doc, changes.iter().map(|c| c.hash()).collect()));
         }
+        tx.rollback().await.unwrap();
         let mut stored: BTreeMap<DocumentId, BTreeSet<ChangeHash>> = BTreeMap::new();
         for (doc, hashes) in self.chunks.values() {
             stored.entry(*doc).or_default().extend(hashes);
