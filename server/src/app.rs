@@ -2,7 +2,7 @@
 //! demo street if asked, and binds the listener (port 0 allowed); [`router`] is the whole
 //! HTTP surface, for tests to call directly.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{collections::BTreeSet, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use axum::{
@@ -223,10 +223,14 @@ async fn seed_demo_people(store: &Store) -> anyhow::Result<()> {
                 organisation: organisation.map(String::from),
                 password: demo::PASSWORD.into(),
             };
-            people::create_account(store, form).await?;
-            if role != voordeur_shared::access::Role::Administrator {
-                people::assign(store, username, demo::street_id()).await?;
-            }
+            // With their street in the same transaction: a person created here is never
+            // left without the street by a crash (a restart skips people who exist).
+            let streets = if role == voordeur_shared::access::Role::Administrator {
+                BTreeSet::new()
+            } else {
+                BTreeSet::from([demo::street_id()])
+            };
+            people::create_account_in(store, form, streets).await?;
         }
     }
     tracing::info!(

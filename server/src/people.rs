@@ -194,7 +194,31 @@ pub struct AccountForm {
 /// Creates an account. Its username and display name are normalised and must not look
 /// like another account's (usernames against usernames, display names against display
 /// names): whoever reads the audit log or a colleague's name must know who it is.
-pub async fn create_account(store: &Store, mut form: AccountForm) -> Result<Account, AppError> {
+pub async fn create_account(store: &Store, form: AccountForm) -> Result<Account, AppError> {
+    create_account_in(store, form, BTreeSet::new()).await
+}
+
+/// Creates an account (as [`create_account`]) that works in `streets` from the start: the
+/// account and its streets are one transaction, so a crash in between cannot leave the
+/// account without its streets (the demo's seeding skips people who exist).
+pub async fn create_account_in(
+    store: &Store,
+    mut form: AccountForm,
+    streets: BTreeSet<Uuid>,
+) -> Result<Account, AppError> {
+    if form.role == Role::Administrator && !streets.is_empty() {
+        return Err(invalid(
+            "administrators set streets up; they are not assigned to one",
+        ));
+    }
+    for street in &streets {
+        if !store
+            .exists(DocKind::Street { street: *street }.id())
+            .await?
+        {
+            return Err(invalid(format!("there is no street {street}")));
+        }
+    }
     form.username = form.username.nfc().collect::<String>().trim().to_string();
     check_username(&form.username)?;
     form.display_name = normalise_name("a display name", &form.display_name)?;
@@ -239,14 +263,14 @@ pub async fn create_account(store: &Store, mut form: AccountForm) -> Result<Acco
         organisation: organisation.as_ref().map(|o| o.id),
         password_hash,
     };
-    let id = store.create_account(&new).await?;
+    let id = store.create_account(&new, &streets).await?;
     Ok(Account {
         id: AccountId(id),
         username: new.username,
         display_name: new.display_name,
         role: new.role,
         organisation,
-        streets: BTreeSet::new(),
+        streets: streets.into_iter().map(StreetId).collect(),
     })
 }
 

@@ -7,6 +7,9 @@
 //!   and installs Debian's Chromium if missing, for the browser tests), and a fuzz smoke
 //!   run.
 //! - `cargo xtask bench`: the sync benchmark (figures in docs/benchmarks.md).
+//! - `cargo xtask crash [--kills N] [--seed S]`: the crash test (`server/tests/killed.rs`)
+//!   with N kills of the server process per backend (1,000 by default; `test` runs 100),
+//!   PostgreSQL required; prints the figures recorded in docs/crash-safety.md.
 //! - `cargo xtask fuzz [target] [seconds]`: run fuzz targets (`wire`, `changes`,
 //!   `exchange`; all by default) for a time each (docs/fuzzing.md); `test` runs each for
 //!   30 s.
@@ -165,6 +168,42 @@ fn fuzz(target: &str, seconds: u32) -> anyhow::Result<()> {
             "-malloc_limit_mb=24",
             "-print_final_stats=1",
         ]);
+    run(&mut command)
+}
+
+/// The crash test with `--kills N` (default 1,000) kills per backend, one backend after
+/// the other, PostgreSQL required; `--seed S` replays the kill moments of a run.
+fn crash(args: &[String]) -> anyhow::Result<()> {
+    let mut kills = "1000".to_string();
+    let mut seed = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--kills" => kills = value?.clone(),
+            "--seed" => seed = Some(value?.clone()),
+            other => bail!("usage: cargo xtask crash [--kills N] [--seed S], not {other:?}"),
+        }
+    }
+    kills.parse::<usize>().context("--kills must be a number")?;
+    let mut command = cargo();
+    command
+        .env("VOORDEUR_CRASH_KILLS", &kills)
+        .env("VOORDEUR_REQUIRE_POSTGRES", "1")
+        .args([
+            "test",
+            "--package",
+            "voordeur-server",
+            "--test",
+            "killed",
+            "--",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
+    if let Some(seed) = seed {
+        seed.parse::<u64>().context("--seed must be a number")?;
+        command.env("VOORDEUR_CRASH_SEED", seed);
+    }
     run(&mut command)
 }
 
@@ -334,8 +373,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "bench" => run(cargo().args(["bench", "--package", "voordeur-server", "--bench", "sync"])),
+        "crash" => crash(rest),
         _ => bail!(
-            "usage: cargo xtask <run [server flags] | build-app | test | bench | fuzz [target] [seconds]>"
+            "usage: cargo xtask <run [server flags] | build-app | test | bench | fuzz [target] [seconds] | crash [--kills N] [--seed S]>"
         ),
     }
 }

@@ -130,9 +130,16 @@ impl Store {
             .transpose()
     }
 
-    pub async fn create_account(&self, new: &NewAccount) -> Result<Uuid, sqlx::Error> {
+    /// Creates an account working in `streets`, in one transaction: a crash leaves the
+    /// account with its streets or not at all.
+    pub async fn create_account(
+        &self,
+        new: &NewAccount,
+        streets: &BTreeSet<Uuid>,
+    ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
         let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (id, username, display_name, role, organisation_id, password_hash, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -144,8 +151,16 @@ impl Store {
         .bind(new.organisation.map(|o| o.to_string()))
         .bind(new.password_hash.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        for street in streets {
+            sqlx::query("INSERT INTO street_members (account_id, street_id) VALUES ($1, $2)")
+                .bind(id.to_string())
+                .bind(street.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(id)
     }
 
