@@ -160,6 +160,14 @@ fn VisitCard(
             format!("{} · {outcome} · {} {author}", day(v.at_ms), t.by)
         })
     };
+    // Set by hand, not `prop:value`, so the caret stays put when others' edits come in.
+    let notes_field = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        let notes = visit.get().map(|v| v.notes).unwrap_or_default();
+        if let Some(field) = notes_field.get() {
+            super::show_text(&field, &notes);
+        }
+    });
     let notes_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
         act(Edit::Notes { visit: id, text });
@@ -204,8 +212,7 @@ fn VisitCard(
             <label>
                 {t.notes}
                 <textarea class="notes" rows="4" placeholder=t.notes_hint readonly=!writes
-                    prop:value=move || visit.get().map(|v| v.notes).unwrap_or_default()
-                    on:input=notes_input></textarea>
+                    node_ref=notes_field on:input=notes_input></textarea>
             </label>
             <label>
                 {t.contribution}
