@@ -208,10 +208,15 @@ impl Tab {
         .await
     }
 
-    /// Clicks the first element matching `selector`, as a tap.
+    /// Clicks the first element matching `selector`, as a tap. The tab comes to the front
+    /// first: a tab behind another takes no input.
     pub async fn tap(&self, selector: &str) -> anyhow::Result<()> {
         self.wait_for(&format!("document.querySelector({selector:?})"))
             .await?;
+        self.page
+            .bring_to_front()
+            .await
+            .context("bringing the tab to the front")?;
         self.page
             .find_element(selector)
             .await?
@@ -230,6 +235,29 @@ impl Tab {
         self.run(&format!(
             "const e = document.querySelector({selector:?}); \
              e.setSelectionRange(e.value.length, e.value.length);"
+        ))
+        .await?;
+        self.page
+            .find_element(selector)
+            .await?
+            .type_str(text)
+            .await
+            .with_context(|| format!("typing into {selector}"))?;
+        Ok(())
+    }
+
+    /// Types `text` into the field matching `selector` at character `at` (the end if
+    /// `None`), key by key.
+    pub async fn type_at(
+        &self,
+        selector: &str,
+        at: Option<usize>,
+        text: &str,
+    ) -> anyhow::Result<()> {
+        self.tap(selector).await?;
+        let at = at.map_or("e.value.length".to_string(), |at| at.to_string());
+        self.run(&format!(
+            "const e = document.querySelector({selector:?}); e.setSelectionRange({at}, {at});"
         ))
         .await?;
         self.page

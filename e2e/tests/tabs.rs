@@ -7,13 +7,6 @@ use voordeur_e2e::{PHONE, Phone, Server, Tab};
 
 const NOTES: &str = "article.visit textarea.notes";
 
-/// Records a talk at door `number` in `tab` and types notes there.
-async fn talk(tab: &Tab, number: &str, who: &str) -> anyhow::Result<()> {
-    tab.open_door(number).await?;
-    tab.tap("button[data-outcome=Talked]").await?;
-    tab.type_into(NOTES, &notes(number, who)).await
-}
-
 fn notes(number: &str, who: &str) -> String {
     format!("Tab {who} aan deur {number}.")
 }
@@ -27,6 +20,27 @@ async fn shows(tab: &Tab, number: &str, texts: &[&str]) -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join(" && ");
     tab.wait_for(&all).await
+}
+
+/// Each tab types its text a word at a time, taking turns; `at`: where the tab starts
+/// typing (the end if `None`), then it goes on after its own words.
+async fn turns(typists: &[(&Tab, Option<usize>, &str)]) -> anyhow::Result<()> {
+    let words: Vec<Vec<&str>> = typists
+        .iter()
+        .map(|(_, _, text)| text.split_inclusive(' ').collect())
+        .collect();
+    let mut typed = vec![0usize; typists.len()];
+    let rounds = words.iter().map(Vec::len).max().unwrap_or(0);
+    for round in 0..rounds {
+        for (i, (tab, at, _)) in typists.iter().enumerate() {
+            if let Some(word) = words[i].get(round) {
+                let at = at.map(|start| start + typed[i]);
+                tab.type_at(NOTES, at, word).await?;
+                typed[i] += word.chars().count();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,10 +66,17 @@ async fn two_tabs_editing_at_once_lose_nothing_and_show_each_others_edits() {
             if round == "offline" {
                 server.stop().await?;
             }
-            // At once, at different doors.
-            let (one, two) = tokio::join!(talk(first, a, "A"), talk(&second, b, "B"));
-            one?;
-            two?;
+            // At once, at different doors: the tabs take turns, a word at a time (a tab
+            // behind another takes no keys).
+            for (tab, door) in [(first, a), (&second, b)] {
+                tab.open_door(door).await?;
+                tab.tap("button[data-outcome=Talked]").await?;
+            }
+            turns(&[
+                (first, None, &notes(a, "A")),
+                (&second, None, &notes(b, "B")),
+            ])
+            .await?;
             // Both at one door: the first tab records the talk, the second sees it come.
             first.open_door(same).await?;
             first.tap("button[data-outcome=Talked]").await?;
@@ -63,13 +84,13 @@ async fn two_tabs_editing_at_once_lose_nothing_and_show_each_others_edits() {
             second
                 .wait_for(&format!("document.querySelector({NOTES:?})"))
                 .await?;
-            // At once, in the same notes.
-            let (one, two) = tokio::join!(
-                first.type_into(NOTES, "Eerst tab A over de tuin."),
-                second.type_into(NOTES, "Dan tab B over de trap.")
-            );
-            one?;
-            two?;
+            // At once, in the same notes: the first tab writes at the end, the second at the
+            // start, each hearing of the other's words between its own.
+            turns(&[
+                (first, None, "Eerst tab A over de tuin."),
+                (&second, Some(0), "Dan tab B over de trap."),
+            ])
+            .await?;
             same_doors.push(same);
             for (name, tab) in [("first", first), ("second", &second)] {
                 shows(
@@ -85,7 +106,9 @@ async fn two_tabs_editing_at_once_lose_nothing_and_show_each_others_edits() {
         }
         // Still without signal: both tabs reloaded show all of it.
         for tab in [first, &second] {
+            tab.page.bring_to_front().await?;
             tab.reload().await?;
+            tab.goto_walk_list().await?;
             tab.wait_for("document.querySelectorAll('a.door.talked').length === 6")
                 .await?;
             for same in &same_doors {
