@@ -86,8 +86,9 @@ impl Actions {
         if after.marked {
             browser::mark("record-shown");
         }
-        if let Some((unsynced, usage)) = self.with(|f| (f.unsynced(), f.usage())) {
-            ui.unsynced.set(unsynced);
+        if let Some((waiting, usage)) = self.with(|f| (f.waiting(), f.usage())) {
+            ui.unsynced.set(waiting.docs);
+            ui.waiting.set(waiting);
             ui.usage.set(usage);
         }
         if after.marked {
@@ -146,7 +147,9 @@ impl Actions {
     }
 
     fn open(&self, cipher: Cipher) -> Result<(), AppError> {
-        let field = Field::open(LocalKv::open(), cipher)?.with_marks(browser::mark);
+        let field = Field::open(LocalKv::open(), cipher)?
+            .with_marks(browser::mark)
+            .with_clock(browser::now_ms);
         self.field.set_value(Some(field));
         Ok(())
     }
@@ -295,6 +298,21 @@ impl Actions {
             walk,
             revision,
             wake: Some(Wake::Changed),
+            ..After::default()
+        });
+    }
+
+    /// Takes in another tab's write to storage (the browser's `storage` event): its edits
+    /// show here too.
+    pub fn take_in(&self, key: &str, value: Option<String>, old: Option<String>) {
+        let Some(taken) =
+            self.report(self.with(|f| f.take_in(key, value.as_deref(), old.as_deref())))
+        else {
+            return;
+        };
+        self.settle(After {
+            walk: taken.walk,
+            revision: taken.changed,
             ..After::default()
         });
     }

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use voordeur_shared::model::{Consent, Outcome, SignalKind, Theme};
 
+use crate::state::waiting::Waiting;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Lang {
     #[default]
@@ -176,14 +178,63 @@ impl Texts {
         }
     }
 
-    /// "3 changes waiting" / "3 wijzigingen wachten".
-    pub fn changes_waiting(&self, n: usize) -> String {
-        match (self.lang_code, n) {
-            ("nl", 1) => "1 wijziging wacht".into(),
-            ("nl", n) => format!("{n} wijzigingen wachten"),
-            (_, 1) => "1 change waiting".into(),
-            (_, n) => format!("{n} changes waiting"),
+    /// What waits, as a person counts it, and how old the oldest is: "3 bezoeken en 2
+    /// notities bij 4 deuren wachten · oudste 25 min" / "3 visits and 2 notes at 4 doors
+    /// waiting · oldest 25 min".
+    pub fn waiting(&self, waiting: &Waiting, now_ms: i64) -> String {
+        let nl = self.lang_code == "nl";
+        let count = |n: usize, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        let mut things = Vec::new();
+        if waiting.visits > 0 {
+            things.push(match nl {
+                true => count(waiting.visits, "bezoek", "bezoeken"),
+                false => count(waiting.visits, "visit", "visits"),
+            });
         }
+        if waiting.notes > 0 {
+            things.push(match nl {
+                true => count(waiting.notes, "notitie", "notities"),
+                false => count(waiting.notes, "note", "notes"),
+            });
+        }
+        let one = things.len() == 1 && (waiting.visits + waiting.notes) == 1;
+        let things = match (things.is_empty(), nl) {
+            (true, true) => "wijzigingen".to_string(),
+            (true, false) => "changes".to_string(),
+            (false, true) => things.join(" en "),
+            (false, false) => things.join(" and "),
+        };
+        let doors = match (waiting.doors, nl) {
+            (0, _) => String::new(),
+            (n, true) => format!(" bij {}", count(n, "deur", "deuren")),
+            (n, false) => format!(" at {}", count(n, "door", "doors")),
+        };
+        let verb = match (one, nl) {
+            (true, true) => "wacht",
+            (false, true) => "wachten",
+            (_, false) => "waiting",
+        };
+        let mut text = format!("{things}{doors} {verb}");
+        if let Some(since) = waiting.since_ms {
+            let minutes = (now_ms - since).max(0) / 60_000;
+            let age = match (minutes, nl) {
+                (0, _) => "< 1 min".to_string(),
+                (m @ 1..60, _) => format!("{m} min"),
+                (m @ 60..1440, true) => format!("{} uur", m / 60),
+                (m @ 60..1440, false) => format!("{} h", m / 60),
+                (m, true) => count((m / 1440) as usize, "dag", "dagen"),
+                (m, false) => count((m / 1440) as usize, "day", "days"),
+            };
+            let oldest = if nl { "oudste" } else { "oldest" };
+            text = format!("{text} · {oldest} {age}");
+        }
+        text
     }
 }
 

@@ -42,8 +42,15 @@ pub fn start(actions: Actions) {
     let offline = window_event_listener(leptos::ev::offline, move |_| {
         actions.ui.sync.set(SyncState::Offline);
     });
+    // Another tab of the app wrote to local storage: take its edits in (see
+    // `state::store`, "Several tabs"). The browser tells every other tab of the origin.
+    let storage = window_event_listener(leptos::ev::storage, move |event| {
+        if let Some(key) = event.key().filter(|key| key.starts_with("vd.")) {
+            actions.take_in(&key, event.new_value(), event.old_value());
+        }
+    });
     // The listeners live as long as the page.
-    std::mem::forget((online, offline));
+    std::mem::forget((online, offline, storage));
     leptos::task::spawn_local(run(actions, rx));
 }
 
@@ -100,7 +107,13 @@ fn signed_out(actions: Actions) {
     }
 }
 
+/// One sync at a time on the device: tabs of the app take turns (a Web Lock); the protocol
+/// would also bear two at once, at the cost of sending the same changes twice.
 async fn sync_once(actions: Actions) -> Result<(), SyncFailure> {
+    browser::locked("voordeur-sync", sync_locked(actions)).await
+}
+
+async fn sync_locked(actions: Actions) -> Result<(), SyncFailure> {
     let ui = actions.ui;
     if actions.street_id().is_none() {
         return Ok(());

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use voordeur_server::{Application, Config};
 
 mod phone;
-pub use phone::{LAPTOP, PHONE, Phone, Screen};
+pub use phone::{LAPTOP, PHONE, Phone, Screen, Tab};
 
 /// The built field app.
 pub fn app_dir() -> PathBuf {

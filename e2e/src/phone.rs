@@ -47,7 +47,45 @@ const PATIENCE: Duration = Duration::from_secs(60);
 pub struct Phone {
     browser: Browser,
     handler: tokio::task::JoinHandle<()>,
+    /// The first tab; the phone's methods are its (`Deref`).
+    tab: Tab,
+}
+
+/// One tab of the browser: the app as a person drives it.
+#[derive(Debug)]
+pub struct Tab {
     pub page: Page,
+}
+
+impl std::ops::Deref for Phone {
+    type Target = Tab;
+
+    fn deref(&self) -> &Tab {
+        &self.tab
+    }
+}
+
+/// Opens `url` in a new tab of `browser`.
+async fn new_tab(browser: &Browser, url: &str) -> anyhow::Result<Tab> {
+    let page = browser
+        .new_page("about:blank")
+        .await
+        .context("opening a tab")?;
+    // chromiumoxide has the tab pause every worker it starts until the debugger lets it
+    // run, and lets service workers go racily: the app's service worker then sometimes
+    // never installs. Workers start unpaused and unwatched instead.
+    page.execute(
+        SetAutoAttachParams::builder()
+            .auto_attach(false)
+            .wait_for_debugger_on_start(false)
+            .flatten(true)
+            .build()
+            .map_err(anyhow::Error::msg)?,
+    )
+    .await
+    .context("letting workers run")?;
+    page.goto(url).await.context("opening the app")?;
+    Ok(Tab { page })
 }
 
 impl Phone {
@@ -77,29 +115,18 @@ impl Phone {
             .await
             .map_err(|e| anyhow::anyhow!("Chromium did not start: {e:?}"))?;
         let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
-        let page = browser
-            .new_page("about:blank")
-            .await
-            .context("opening a tab")?;
-        // chromiumoxide has the tab pause every worker it starts until the debugger lets it
-        // run, and lets service workers go racily: the app's service worker then sometimes
-        // never installs. Workers start unpaused and unwatched instead.
-        page.execute(
-            SetAutoAttachParams::builder()
-                .auto_attach(false)
-                .wait_for_debugger_on_start(false)
-                .flatten(true)
-                .build()
-                .map_err(anyhow::Error::msg)?,
-        )
-        .await
-        .context("letting workers run")?;
-        page.goto(url).await.context("opening the app")?;
+        let tab = new_tab(&browser, url).await?;
         Ok(Phone {
             browser,
             handler,
-            page,
+            tab,
         })
+    }
+
+    /// Opens `url` in another tab of the same browser: the same profile, so the same
+    /// storage, as a second tab or window of the app on one phone.
+    pub async fn open_tab(&self, url: &str) -> anyhow::Result<Tab> {
+        new_tab(&self.browser, url).await
     }
 
     /// Opens a browser, runs `body` with it, and closes the browser whatever `body`
@@ -126,7 +153,9 @@ impl Phone {
         self.handler.abort();
         Ok(())
     }
+}
 
+impl Tab {
     /// Runs `script` (an expression; promises are awaited) and returns its value.
     pub async fn eval<T: DeserializeOwned>(&self, script: &str) -> anyhow::Result<T> {
         let result = self
@@ -179,10 +208,15 @@ impl Phone {
         .await
     }
 
-    /// Clicks the first element matching `selector`, as a tap.
+    /// Clicks the first element matching `selector`, as a tap. The tab comes to the front
+    /// first: a tab behind another takes no input.
     pub async fn tap(&self, selector: &str) -> anyhow::Result<()> {
         self.wait_for(&format!("document.querySelector({selector:?})"))
             .await?;
+        self.page
+            .bring_to_front()
+            .await
+            .context("bringing the tab to the front")?;
         self.page
             .find_element(selector)
             .await?
@@ -201,6 +235,29 @@ impl Phone {
         self.run(&format!(
             "const e = document.querySelector({selector:?}); \
              e.setSelectionRange(e.value.length, e.value.length);"
+        ))
+        .await?;
+        self.page
+            .find_element(selector)
+            .await?
+            .type_str(text)
+            .await
+            .with_context(|| format!("typing into {selector}"))?;
+        Ok(())
+    }
+
+    /// Types `text` into the field matching `selector` at character `at` (the end if
+    /// `None`), key by key.
+    pub async fn type_at(
+        &self,
+        selector: &str,
+        at: Option<usize>,
+        text: &str,
+    ) -> anyhow::Result<()> {
+        self.tap(selector).await?;
+        let at = at.map_or("e.value.length".to_string(), |at| at.to_string());
+        self.run(&format!(
+            "const e = document.querySelector({selector:?}); e.setSelectionRange({at}, {at});"
         ))
         .await?;
         self.page

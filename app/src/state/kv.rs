@@ -86,3 +86,96 @@ impl Kv for MemoryKv {
         self.entries.remove(key);
     }
 }
+
+/// One [`MemoryKv`] shared by several handles, as local storage is by the tabs of an
+/// origin, for tests: every write is logged with the handle that made it, so a test can
+/// tell each other tab, as the browser's `storage` event does.
+#[cfg(test)]
+#[derive(Debug, Clone)]
+pub struct SharedKv {
+    kv: std::rc::Rc<std::cell::RefCell<MemoryKv>>,
+    log: std::rc::Rc<std::cell::RefCell<Vec<Write>>>,
+    tab: usize,
+}
+
+/// A write to a [`SharedKv`]: by which handle, the key, its new and its old value.
+#[cfg(test)]
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub tab: usize,
+    pub key: String,
+    pub value: Option<String>,
+    pub old: Option<String>,
+}
+
+#[cfg(test)]
+impl SharedKv {
+    pub fn new() -> SharedKv {
+        SharedKv {
+            kv: Default::default(),
+            log: Default::default(),
+            tab: 0,
+        }
+    }
+
+    /// Another handle on the same storage: tab number `tab`.
+    pub fn tab(&self, tab: usize) -> SharedKv {
+        SharedKv {
+            tab,
+            ..self.clone()
+        }
+    }
+
+    /// The writes made since the log held `since`, by handles other than this one.
+    pub fn writes_by_others(&self, since: usize) -> Vec<Write> {
+        self.log.borrow()[since..]
+            .iter()
+            .filter(|w| w.tab != self.tab)
+            .cloned()
+            .collect()
+    }
+
+    pub fn logged(&self) -> usize {
+        self.log.borrow().len()
+    }
+
+    /// The storage as it is.
+    pub fn contents(&self) -> MemoryKv {
+        self.kv.borrow().clone()
+    }
+
+    fn record(&self, key: &str, value: Option<&str>, old: Option<String>) {
+        self.log.borrow_mut().push(Write {
+            tab: self.tab,
+            key: key.to_string(),
+            value: value.map(str::to_string),
+            old,
+        });
+    }
+}
+
+#[cfg(test)]
+impl Kv for SharedKv {
+    fn keys(&self) -> Result<Vec<String>, KvError> {
+        self.kv.borrow().keys()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        self.kv.borrow().get(key)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), KvError> {
+        let old = self.kv.borrow().get(key)?;
+        self.kv.borrow_mut().set(key, value)?;
+        self.record(key, Some(value), old);
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &str) {
+        let old = self.kv.borrow().get(key).ok().flatten();
+        self.kv.borrow_mut().remove(key);
+        if old.is_some() {
+            self.record(key, None, old);
+        }
+    }
+}

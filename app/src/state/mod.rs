@@ -10,11 +10,15 @@ pub mod retry;
 pub mod store;
 #[cfg(test)]
 mod tests;
+pub mod waiting;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use voordeur_shared::{
     access::{Grant, Role},
     api,
+    automerge::ChangeHash,
     docs::{self, DocKind, DocumentId, Signature},
     door::{ConflictField, DoorView},
     ids::{AccountId, AddressId, StreetId, VisitId},
@@ -28,12 +32,13 @@ use voordeur_shared::{
     walk::WalkList,
 };
 
-#[cfg(test)]
-pub use self::kv::MemoryKv;
 pub use self::kv::{Kv, KvError};
+#[cfg(test)]
+pub use self::kv::{MemoryKv, SharedKv};
 use self::{
     cipher::Cipher,
-    store::{Settings, Store, StoreError, Usage},
+    store::{Foreign, Settings, Store, StoreError, Usage},
+    waiting::{DocWaiting, Waiting},
 };
 use crate::{error::AppError, i18n::Lang};
 
@@ -149,6 +154,15 @@ pub struct Synced {
     pub walk: Option<WalkList>,
 }
 
+/// What another tab's write changed here.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// Documents in memory changed: screens read them again.
+    pub changed: bool,
+    /// The walk list, if the street document moved on.
+    pub walk: Option<WalkList>,
+}
+
 /// The phone's state: documents, their storage, settings and session.
 #[derive(Debug)]
 pub struct Field<K> {
@@ -162,13 +176,19 @@ pub struct Field<K> {
     /// Marks a moment of an action (the app marks the browser's performance timeline,
     /// which the benchmarks read).
     mark: fn(&str),
+    /// The time now, in milliseconds since the Unix epoch (the app's is the browser's).
+    clock: fn() -> i64,
+    /// What waits per document, with the heads and server heads it was read at.
+    waiting: BTreeMap<DocumentId, (Vec<ChangeHash>, Vec<ChangeHash>, DocWaiting)>,
 }
 
 impl<K: Kv> Field<K> {
     /// Opens storage with the phone's data key; documents are not loaded yet.
     pub fn open(kv: K, cipher: Cipher) -> Result<Field<K>, AppError> {
-        let mut store = Store::open(kv, cipher)?;
-        let actor = store.actor()?;
+        let store = Store::open(kv, cipher)?;
+        // An actor per opening: two tabs writing as one actor would both make change 1, 2,
+        // … of it, different changes with one number, which no peer accepts.
+        let actor = docs::new_actor();
         let settings = store.settings();
         let session = store.session();
         let mut replica = Replica::new(actor);
@@ -182,7 +202,15 @@ impl<K: Kv> Field<K> {
             session,
             walk: None,
             mark: |_| {},
+            clock: || 0,
+            waiting: BTreeMap::new(),
         })
+    }
+
+    /// Reads the time from `clock`.
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Field<K> {
+        self.clock = clock;
+        self
     }
 
     /// Marks the steps of loading and recording with `mark`.
@@ -213,9 +241,56 @@ impl<K: Kv> Field<K> {
             .map(|s| s.token.clone())
     }
 
-    /// Changes made here that the server has not acknowledged.
+    /// Automerge changes made here that the server has not acknowledged (the tests compare
+    /// them with what a person counts: [`Field::waiting`]).
+    #[cfg(test)]
     pub fn unsynced(&mut self) -> usize {
         self.replica.unsynced()
+    }
+
+    /// What waits to be sent, as a person counts it (see `waiting`). Each document is
+    /// read again only when its heads or the server's moved.
+    pub fn waiting(&mut self) -> Waiting {
+        let ids: Vec<DocumentId> = self.replica.docs().map(|(id, _)| *id).collect();
+        let mut visits = BTreeSet::new();
+        let mut notes = BTreeSet::new();
+        let mut doors = BTreeSet::new();
+        let mut total = Waiting::default();
+        self.waiting.retain(|id, _| ids.contains(id));
+        for id in ids {
+            let Some(entry) = self.replica.get_mut(&id) else {
+                continue;
+            };
+            let heads = entry.doc.get_heads();
+            let server = entry.server_heads().to_vec();
+            if heads == server {
+                self.waiting.remove(&id);
+                continue;
+            }
+            total.docs += 1;
+            let cached = self
+                .waiting
+                .get(&id)
+                .filter(|(h, s, _)| *h == heads && *s == server);
+            let doc_waiting = match cached {
+                Some((_, _, w)) => w.clone(),
+                None => {
+                    let w = waiting::in_doc(entry.kind, &mut entry.doc, &server);
+                    self.waiting.insert(id, (heads, server, w.clone()));
+                    w
+                }
+            };
+            visits.extend(doc_waiting.visits);
+            notes.extend(doc_waiting.notes);
+            doors.extend(doc_waiting.doors);
+            if let Some(since) = self.store.waiting_since(&id) {
+                total.since_ms = Some(total.since_ms.map_or(since, |s: i64| s.min(since)));
+            }
+        }
+        total.visits = visits.len();
+        total.notes = notes.len();
+        total.doors = doors.len();
+        total
     }
 
     pub fn usage(&self) -> Usage {
@@ -336,6 +411,9 @@ impl<K: Kv> Field<K> {
         (self.mark)("record-street-stored");
         self.persist(&door.household().id())?;
         (self.mark)("record-household-stored");
+        self.store
+            .set_waiting(&door.street_kind().id(), at_ms, true);
+        self.store.set_waiting(&door.household().id(), at_ms, true);
         // The one door changed: no need to read ten thousand visits again.
         Ok(match self.walk.take() {
             Some(mut walk) => {
@@ -405,6 +483,7 @@ impl<K: Kv> Field<K> {
             }
         };
         self.persist(&touched.id())?;
+        self.store.set_waiting(&touched.id(), (self.clock)(), true);
         if touched != door.street_kind() {
             return Ok(None);
         }
@@ -431,10 +510,18 @@ impl<K: Kv> Field<K> {
             let doc = self.store.load(&id)?;
             self.replica.unpark(&id, doc);
         }
+        let acknowledged = |replica: &Replica| -> BTreeMap<DocumentId, Vec<ChangeHash>> {
+            replica
+                .docs()
+                .map(|(id, d)| (*id, d.server_heads().to_vec()))
+                .collect()
+        };
+        let before = acknowledged(&self.replica);
         let received = self.replica.receive(response);
         let ids: Vec<DocumentId> = self.replica.docs().map(|(id, _)| *id).collect();
         for id in &ids {
             self.persist(id)?;
+            self.note_acknowledged(id, before.get(id));
         }
         let street_changed = self
             .street_id()
@@ -445,6 +532,117 @@ impl<K: Kv> Field<K> {
             None
         };
         Ok(Synced { received, walk })
+    }
+
+    /// Keeps the age of what waits in `id` true after the server acknowledged heads (it
+    /// had acknowledged `before`): all sent, nothing waits; partly sent (edits made while
+    /// the request was under way), the oldest waiting edit is from the sync's time.
+    fn note_acknowledged(&mut self, id: &DocumentId, before: Option<&Vec<ChangeHash>>) {
+        let Some(entry) = self.replica.get_mut(id) else {
+            return;
+        };
+        let server = entry.server_heads().to_vec();
+        if entry.doc.get_heads() == server {
+            self.store.clear_waiting(id);
+        } else if before.is_some_and(|b| *b != server) {
+            self.store.set_waiting(id, (self.clock)(), false);
+        }
+    }
+
+    /// Takes in another tab's write to storage (`key`, now `value`, before `old`), as the
+    /// browser's `storage` event reports it: another tab's edits are merged into the
+    /// documents here, a document it made is loaded, what it learnt from the server is
+    /// learnt here.
+    pub fn take_in(
+        &mut self,
+        key: &str,
+        value: Option<&str>,
+        old: Option<&str>,
+    ) -> Result<Taken, AppError> {
+        let mut taken = Taken::default();
+        let changed = match self.store.take_in(key, value, old) {
+            Foreign::Chunk(id, Some(bytes)) => {
+                let Some(entry) = self.replica.get_mut(&id) else {
+                    // Parked or unknown here: loading it reads this chunk too.
+                    return Ok(taken);
+                };
+                let before = entry.doc.get_heads();
+                if entry.doc.load_incremental(&bytes).is_err() {
+                    return Ok(taken);
+                }
+                if entry.doc.get_heads() == before {
+                    return Ok(taken);
+                }
+                self.store.merged(&id, &before, &mut entry.doc);
+                let (kind, server) = (entry.kind, entry.server_heads().to_vec());
+                // The meta here knows of both tabs' edits.
+                self.store.set_meta(kind, &mut entry.doc, &server)?;
+                Some(id)
+            }
+            Foreign::Meta(id, meta) if meta.kind.id() == id => self.learn(id, meta)?,
+            _ => None,
+        };
+        let Some(id) = changed else {
+            return Ok(taken);
+        };
+        taken.changed = true;
+        if self
+            .street_id()
+            .is_some_and(|street| street_kind(street).id() == id)
+        {
+            // Read anew: the other tab's visits may be at any door.
+            taken.walk = self.read_street();
+        }
+        Ok(taken)
+    }
+
+    /// What another tab stored of a document's meta: a document it made, or edited while
+    /// it is parked here, is loaded; heads the server acknowledged to it are taken on, if
+    /// this tab holds them and knew of no later ones. Returns the document if its content
+    /// here changed.
+    fn learn(&mut self, id: DocumentId, meta: store::Meta) -> Result<Option<DocumentId>, AppError> {
+        let server = meta.server_heads();
+        let Some(entry) = self.replica.get_mut(&id) else {
+            let parked = self.replica.is_parked(&id);
+            if parked && meta.synced() {
+                // Synced here and there: it stays parked, at the heads the server holds.
+                self.replica.park(meta.kind, server);
+                return Ok(None);
+            }
+            // Its chunks came first (a document is stored before its meta); if they did
+            // not all arrive, loading it later reads them.
+            let Ok(doc) = self.store.load(&id) else {
+                return Ok(None);
+            };
+            self.replica.park(meta.kind, server);
+            self.replica.unpark(&id, doc);
+            return Ok(Some(id));
+        };
+        let ours = entry.server_heads().to_vec();
+        if server.is_empty() || server == ours {
+            return Ok(None);
+        }
+        if !server
+            .iter()
+            .all(|h| entry.doc.get_change_by_hash(h).is_some())
+        {
+            // Changes this tab has not taken in yet; their chunks arrive, then the meta again.
+            return Ok(None);
+        }
+        // Only forward: heads the server acknowledged here must be behind the new ones.
+        let later: BTreeSet<ChangeHash> = entry
+            .doc
+            .get_changes(&server)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        if ours.iter().any(|h| later.contains(h)) {
+            return Ok(None);
+        }
+        let doc = std::mem::take(&mut entry.doc);
+        self.replica.park(meta.kind, server);
+        self.replica.unpark(&id, doc);
+        Ok(None)
     }
 
     /// Makes the walk list anew after the street document changed, and stores it.

@@ -2,19 +2,35 @@
 //! storage in the app, memory in tests).
 //!
 //! Keys, all under `vd.`:
-//! - `vd.actor`: this device's Automerge actor id; `vd.settings`: language, streets.
+//! - `vd.settings`: language, streets. (`vd.actor`, a device's Automerge actor id, is no
+//!   longer written: every opening writes as an actor of its own, so two tabs never make
+//!   two different changes with one actor and sequence number, which no peer would accept.)
 //! - `vd.salt`, `vd.key`: the salt and the wrapped data key of the [`vault`](crate::vault).
 //! - `vd.session`: the signed-in person and their session (see `session`).
 //! - `vd.heads.<doc>`: a document's kind, its heads and the heads the server acknowledged
 //!   (`vd.meta.<doc>` held the same with the heads as hex text; it is still read, strictly,
 //!   and replaced at the document's next write).
-//! - `vd.snap.<doc>`: a saved document; `vd.inc.<doc>.<n>`: the changes made after it, one
-//!   key per edit, so a keystroke writes a few hundred bytes, not the whole document. Loading
-//!   concatenates them; after [`COMPACT_AFTER`] increments they are folded into the snapshot.
+//! - `vd.snap.<doc>.<tab>.<n>`: a saved document; `vd.inc.<doc>.<tab>.<n>`: the changes
+//!   made after it, one key per edit, so a keystroke writes a few hundred bytes, not the
+//!   whole document. Loading concatenates a document's snapshots and increments (snapshots
+//!   first); after [`COMPACT_AFTER`] increments they are folded into a new snapshot.
+//!   (`vd.snap.<doc>` and `vd.inc.<doc>.<n>`, as stored before, are still read and folded.)
+//! - `vd.wait.<doc>`: when the oldest edit of a document that the server has not
+//!   acknowledged was made (see `Field::waiting`).
+//!
+//! **Several tabs.** Every tab of the app on a device opens its own `Store` on the same
+//! storage. `<tab>` is a random name each store picks when it opens and `<n>` its own
+//! counter, so two tabs never write the same snapshot or increment key: those keys are
+//! written once and never rewritten. A store knows which of them it has folded into its
+//! documents in memory (read at load, written by itself, or taken in from another tab's
+//! write with [`Store::take_in`], which the app calls on the browser's `storage` event), and
+//! compaction writes a new snapshot under a new key before it removes exactly those keys:
+//! an increment another tab wrote meanwhile is never removed unread, and two tabs
+//! compacting at once each keep a snapshot holding everything they removed.
 //! - `vd.walk.<street>`: the walk list as last computed, so the app shows the street at
 //!   once, before it loads any document.
 //!
-//! `<doc>` and `<street>` are pseudonyms, and every value but the actor, the settings and
+//! `<doc>` and `<street>` are pseudonyms, and every value but the settings and
 //! the vault's own is sealed by the [`Cipher`]: the storage shows neither what a document
 //! holds nor which door it is about.
 //!
@@ -28,8 +44,8 @@ use std::collections::BTreeMap;
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde::{Deserialize, Serialize};
 use voordeur_shared::{
-    automerge::{ActorId, AutoCommit, ChangeHash},
-    docs::{DocKind, DocumentId, new_actor},
+    automerge::{AutoCommit, ChangeHash},
+    docs::{DocKind, DocumentId},
     ids::StreetId,
     sync::Hash,
     walk::WalkList,
@@ -37,7 +53,7 @@ use voordeur_shared::{
 
 use super::{
     Session,
-    cipher::Cipher,
+    cipher::{Cipher, random},
     kv::{Kv, KvError},
 };
 use crate::i18n::Lang;
@@ -52,6 +68,7 @@ pub const WARN_AT: f64 = 0.8;
 const SNAP: &str = "vd.snap.";
 const INC: &str = "vd.inc.";
 const META: &str = "vd.heads.";
+const WAIT: &str = "vd.wait.";
 /// Metas as stored before heads had one type (hex text); read, never written.
 const LEGACY_META: &str = "vd.meta.";
 const SETTINGS: &str = "vd.settings";
@@ -148,12 +165,57 @@ impl Usage {
     }
 }
 
+/// Where a snapshot or increment key sorts among a document's chunks: snapshots first (a
+/// document chunk must come first when Automerge loads them), then increments by the tab
+/// that wrote them and their number. `tab` is empty for keys stored before tabs had names.
+type ChunkOrder = (bool, String, u32);
+
+/// A snapshot or increment key: the document's pseudonym and where the chunk sorts.
+fn parse_chunk(key: &str) -> Option<(&str, ChunkOrder)> {
+    let (increment, rest) = if let Some(rest) = key.strip_prefix(SNAP) {
+        (false, rest)
+    } else {
+        (true, key.strip_prefix(INC)?)
+    };
+    let mut parts = rest.split('.');
+    let name = parts.next()?;
+    let order = match (parts.next(), parts.next(), parts.next()) {
+        // `vd.snap.<doc>`, as stored before tabs had names.
+        (None, None, None) if !increment => (increment, String::new(), 0),
+        // `vd.inc.<doc>.<n>`, likewise.
+        (Some(n), None, None) if increment => (increment, String::new(), n.parse().ok()?),
+        (Some(tab), Some(n), None) if !tab.is_empty() => {
+            (increment, tab.to_string(), n.parse().ok()?)
+        }
+        _ => return None,
+    };
+    Some((name, order))
+}
+
+/// What another tab's write was, as [`Store::take_in`] reads it.
+#[derive(Debug)]
+pub enum Foreign {
+    /// A snapshot or increment of a document: its content (`None`: it was removed).
+    Chunk(DocumentId, Option<Vec<u8>>),
+    /// A document's meta.
+    Meta(DocumentId, Meta),
+    /// Anything else (settings, the session, the walk list, another app's key).
+    Other,
+}
+
 #[derive(Debug)]
 pub struct Store<K> {
     raw: K,
     cipher: Cipher,
-    /// Per document: the increment numbers stored.
-    incs: BTreeMap<DocumentId, Vec<u32>>,
+    /// This store's name in its keys, random per opening (see "Several tabs" above).
+    tab: String,
+    /// The number of the next snapshot or increment this store writes.
+    next: u32,
+    /// Per document: its snapshot and increment keys in storage, by where they sort. For a
+    /// document in memory, exactly the keys whose content it holds.
+    chunks: BTreeMap<DocumentId, BTreeMap<ChunkOrder, String>>,
+    /// Per document with edits the server has not acknowledged: when the oldest was made.
+    waits: BTreeMap<DocumentId, i64>,
     /// Per document: the heads as last stored (or loaded). Documents not in here have
     /// never been stored on this device.
     saved: BTreeMap<DocumentId, Vec<ChangeHash>>,
@@ -166,10 +228,14 @@ pub struct Store<K> {
 
 impl<K: Kv> Store<K> {
     pub fn open(raw: K, cipher: Cipher) -> Result<Store<K>, StoreError> {
+        let tab: String = random::<4>().iter().map(|b| format!("{b:02x}")).collect();
         let mut store = Store {
             raw,
             cipher,
-            incs: BTreeMap::new(),
+            tab,
+            next: 0,
+            chunks: BTreeMap::new(),
+            waits: BTreeMap::new(),
             saved: BTreeMap::new(),
             metas: Vec::new(),
             chars: 0,
@@ -195,15 +261,20 @@ impl<K: Kv> Store<K> {
                     .ok_or_else(|| StoreError::Damaged(id, "its heads do not read".into()))?;
                 legacy.push((id, meta));
             }
-            if let Some(rest) = key.strip_prefix(INC)
-                && let Some((doc, n)) = rest.split_once('.')
-                && let (Some(doc), Ok(n)) = (store.cipher.id_of(doc), n.parse())
+            if let Some((name, order)) = parse_chunk(&key)
+                && let Some(doc) = store.cipher.id_of(name)
             {
-                store.incs.entry(doc).or_default().push(n);
+                store
+                    .chunks
+                    .entry(doc)
+                    .or_default()
+                    .insert(order, key.clone());
             }
-        }
-        for numbers in store.incs.values_mut() {
-            numbers.sort_unstable();
+            if let Some(id) = key.strip_prefix(WAIT).and_then(|n| store.cipher.id_of(n))
+                && let Some(since) = value.as_deref().and_then(|v| store.open_record(v))
+            {
+                store.waits.insert(id, since);
+            }
         }
         // A document's current meta wins over a legacy one left by a failed removal.
         for (id, meta) in legacy {
@@ -269,18 +340,6 @@ impl<K: Kv> Store<K> {
         self.cipher.name(id)
     }
 
-    /// This device's actor id, made on first use.
-    pub fn actor(&mut self) -> Result<ActorId, StoreError> {
-        if let Ok(Some(hex)) = self.raw.get("vd.actor")
-            && let Ok(actor) = hex.parse::<ActorId>()
-        {
-            return Ok(actor);
-        }
-        let actor = new_actor();
-        self.set("vd.actor", &actor.to_hex_string())?;
-        Ok(actor)
-    }
-
     pub fn settings(&self) -> Settings {
         settings(&self.raw)
     }
@@ -313,7 +372,8 @@ impl<K: Kv> Store<K> {
         for key in keys {
             self.remove(&key);
         }
-        self.incs.clear();
+        self.chunks.clear();
+        self.waits.clear();
         self.saved.clear();
         self.metas.clear();
     }
@@ -341,22 +401,24 @@ impl<K: Kv> Store<K> {
         std::mem::take(&mut self.metas)
     }
 
-    /// Loads a stored document: its snapshot and every increment after it.
+    /// Loads a stored document: its snapshots and every increment after them.
     pub fn load(&mut self, id: &DocumentId) -> Result<AutoCommit, StoreError> {
         let damaged = |e: String| StoreError::Damaged(*id, e);
-        let name = self.name(id);
         let mut bytes = Vec::new();
-        let keys = std::iter::once(format!("{SNAP}{name}")).chain(
-            self.incs
-                .get(id)
-                .into_iter()
-                .flatten()
-                .map(|n| format!("{INC}{name}.{n}")),
-        );
+        let keys: Vec<String> = self
+            .chunks
+            .get(id)
+            .into_iter()
+            .flat_map(|chunks| chunks.values().cloned())
+            .collect();
         for key in keys {
-            if let Some(text) = self.raw.get(&key)? {
-                let plain = self.cipher.open(&text);
-                bytes.extend(plain.ok_or_else(|| damaged("does not open".into()))?);
+            match self.raw.get(&key)? {
+                Some(text) => {
+                    let plain = self.cipher.open(&text);
+                    bytes.extend(plain.ok_or_else(|| damaged("does not open".into()))?);
+                }
+                // Removed by another tab's compaction: its snapshot holds it, and arrives.
+                None => self.forget_chunk(id, &key),
             }
         }
         let mut doc = AutoCommit::load(&bytes).map_err(|e| damaged(e.to_string()))?;
@@ -373,27 +435,37 @@ impl<K: Kv> Store<K> {
     ) -> Result<(), StoreError> {
         let id = kind.id();
         let Some(saved) = self.saved.get(&id) else {
-            // New on this device (made here, or received whole from the server).
+            // New in this tab (made here, or received whole from the server). Another tab
+            // may have stored it meanwhile: what it stored goes into the new snapshot
+            // before that tab's keys go.
+            if self.chunks.get(&id).is_some_and(|c| !c.is_empty()) {
+                let mut stored = self.load(&id)?;
+                doc.merge(&mut stored)
+                    .map_err(|e| StoreError::Damaged(id, e.to_string()))?;
+            }
             self.compact(&id, doc)?;
             return self.set_meta(kind, doc, server_heads);
         };
         if doc.get_heads() != *saved {
             let sealed = self.cipher.seal(&doc.save_after(saved));
-            let numbers = self.incs.entry(id).or_default();
-            let n = numbers.last().map_or(0, |n| n + 1);
-            let written = self.set(&format!("{INC}{}.{n}", self.name(&id)), &sealed);
+            let (order, key) = self.new_key(INC, &id);
+            let written = self.set(&key, &sealed);
             if let Err(e) = written {
                 // Perhaps folding the increments frees enough room.
                 if self.compact(&id, doc).is_err() {
                     return Err(e);
                 }
             } else {
-                self.incs.entry(id).or_default().push(n);
+                self.chunks.entry(id).or_default().insert(order, key);
                 self.saved.insert(id, doc.get_heads());
             }
         }
         self.set_meta(kind, doc, server_heads)?;
-        if self.incs.get(&id).is_some_and(|n| n.len() > COMPACT_AFTER) {
+        let increments = self
+            .chunks
+            .get(&id)
+            .map_or(0, |c| c.keys().filter(|(inc, _, _)| *inc).count());
+        if increments > COMPACT_AFTER {
             // A failed compaction leaves the increments in place: nothing is lost.
             let _ = self.compact(&id, doc);
         }
@@ -418,17 +490,109 @@ impl<K: Kv> Store<K> {
         Ok(())
     }
 
-    /// Replaces a document's snapshot and increments by one snapshot. The new snapshot is
-    /// written before the increments go, so a failure at any point loses nothing.
+    /// Replaces the snapshots and increments `doc` holds by one new snapshot. The new
+    /// snapshot is written, under a key of its own, before the others go, so a failure at
+    /// any point loses nothing; keys `doc` does not hold (another tab's increment written
+    /// meanwhile) stay.
     fn compact(&mut self, id: &DocumentId, doc: &mut AutoCommit) -> Result<(), StoreError> {
-        let name = self.name(id);
         let snapshot = self.cipher.seal(&doc.save());
-        self.set(&format!("{SNAP}{name}"), &snapshot)?;
-        for n in self.incs.remove(id).unwrap_or_default() {
-            self.remove(&format!("{INC}{name}.{n}"));
+        let (order, key) = self.new_key(SNAP, id);
+        self.set(&key, &snapshot)?;
+        let folded = self.chunks.remove(id).unwrap_or_default();
+        for old in folded.values() {
+            self.remove(old);
         }
+        self.chunks.entry(*id).or_default().insert(order, key);
         self.saved.insert(*id, doc.get_heads());
         Ok(())
+    }
+
+    /// A key for a new snapshot (`prefix` [`SNAP`]) or increment ([`INC`]) of `id` that no
+    /// other tab writes.
+    fn new_key(&mut self, prefix: &str, id: &DocumentId) -> (ChunkOrder, String) {
+        let n = self.next;
+        self.next += 1;
+        let key = format!("{prefix}{}.{}.{n}", self.name(id), self.tab);
+        ((prefix == INC, self.tab.clone(), n), key)
+    }
+
+    fn forget_chunk(&mut self, id: &DocumentId, key: &str) {
+        if let Some(chunks) = self.chunks.get_mut(id) {
+            chunks.retain(|_, k| k != key);
+        }
+    }
+
+    /// Takes in another tab's write of `key` (`value` `None`: removed; `old` what was
+    /// there), as the browser's `storage` event reports it: keeps the storage's count and the
+    /// store's knowledge of its keys up to date, and returns what was written, opened. A
+    /// chunk's key is recorded as held: the caller merges its content into the document
+    /// if it has the document in memory (then [`Store::merged`]), and a document loaded
+    /// later reads it.
+    pub fn take_in(&mut self, key: &str, value: Option<&str>, old: Option<&str>) -> Foreign {
+        let before = old.map_or(0, |v| key.len() + v.len());
+        let after = value.map_or(0, |v| key.len() + v.len());
+        self.chars = (self.chars + after).saturating_sub(before);
+        if let Some((name, order)) = parse_chunk(key)
+            && let Some(id) = self.cipher.id_of(name)
+        {
+            let Some(value) = value else {
+                self.forget_chunk(&id, key);
+                return Foreign::Chunk(id, None);
+            };
+            let Some(plain) = self.cipher.open(value) else {
+                return Foreign::Other;
+            };
+            self.chunks
+                .entry(id)
+                .or_default()
+                .insert(order, key.to_string());
+            return Foreign::Chunk(id, Some(plain));
+        }
+        if let Some(id) = key.strip_prefix(META).and_then(|n| self.cipher.id_of(n))
+            && let Some(meta) = value.and_then(|v| self.open_record::<Meta>(v))
+        {
+            return Foreign::Meta(id, meta);
+        }
+        if let Some(id) = key.strip_prefix(WAIT).and_then(|n| self.cipher.id_of(n)) {
+            match value.and_then(|v| self.open_record::<i64>(v)) {
+                Some(since) => self.waits.insert(id, since),
+                None => self.waits.remove(&id),
+            };
+        }
+        Foreign::Other
+    }
+
+    /// Another tab's changes were merged into `doc` (at `before` until then): if everything
+    /// of `doc` was stored, it still is.
+    pub fn merged(&mut self, id: &DocumentId, before: &[ChangeHash], doc: &mut AutoCommit) {
+        if self.saved.get(id).is_some_and(|saved| saved == before) {
+            self.saved.insert(*id, doc.get_heads());
+        }
+    }
+
+    /// When the oldest edit of `id` the server has not acknowledged was made, if known.
+    pub fn waiting_since(&self, id: &DocumentId) -> Option<i64> {
+        self.waits.get(id).copied()
+    }
+
+    /// Notes that `id` has an edit made at `at_ms` that the server lacks; an older one
+    /// stays the oldest. (Failing to store this only loses the age shown.)
+    pub fn set_waiting(&mut self, id: &DocumentId, at_ms: i64, keep_older: bool) {
+        if keep_older && self.waits.contains_key(id) {
+            return;
+        }
+        let key = format!("{WAIT}{}", self.name(id));
+        if self.set_record(&key, &at_ms).is_ok() {
+            self.waits.insert(*id, at_ms);
+        }
+    }
+
+    /// Nothing of `id` waits any more.
+    pub fn clear_waiting(&mut self, id: &DocumentId) {
+        if self.waits.remove(id).is_some() {
+            let key = format!("{WAIT}{}", self.name(id));
+            self.remove(&key);
+        }
     }
 }
 

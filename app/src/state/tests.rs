@@ -23,8 +23,9 @@ use voordeur_shared::{
 };
 
 use super::{
-    Edit, Field, Kv, MemoryKv, Person, Session,
+    Edit, Field, Kv, MemoryKv, Person, Session, SharedKv,
     cipher::{Cipher, random},
+    waiting::Waiting,
 };
 use crate::error::AppError;
 
@@ -125,11 +126,20 @@ fn session_of(name: &str) -> Session {
 
 /// A signed-in phone that follows the demo street and holds it (one sync).
 fn phone(server: &mut Server) -> Field<MemoryKv> {
-    phone_of(server, "Sanne")
+    phone_on(MemoryKv::new(), server)
 }
 
 fn phone_of(server: &mut Server, name: &str) -> Field<MemoryKv> {
-    let mut field = Field::open(MemoryKv::new(), Cipher::new(&KEY)).unwrap();
+    phone_named(MemoryKv::new(), server, name)
+}
+
+/// A signed-in phone on storage `kv` that follows the demo street and holds it.
+fn phone_on<K: Kv>(kv: K, server: &mut Server) -> Field<K> {
+    phone_named(kv, server, "Sanne")
+}
+
+fn phone_named<K: Kv>(kv: K, server: &mut Server, name: &str) -> Field<K> {
+    let mut field = Field::open(kv, Cipher::new(&KEY)).unwrap();
     field.sign_in(session_of(name)).unwrap();
     field.follow(StreetId(demo::street_id())).unwrap();
     sync(&mut field, server).unwrap();
@@ -137,7 +147,7 @@ fn phone_of(server: &mut Server, name: &str) -> Field<MemoryKv> {
 }
 
 /// Syncs until the server has nothing more to say (at most four round trips).
-fn sync(field: &mut Field<MemoryKv>, server: &mut Server) -> Result<(), SyncError> {
+fn sync<K: Kv>(field: &mut Field<K>, server: &mut Server) -> Result<(), SyncError> {
     for _ in 0..4 {
         let response = server.handle(field.sync_request())?;
         if !field.receive(response).unwrap().received.again {
@@ -154,8 +164,19 @@ fn reload(field: Field<MemoryKv>) -> Field<MemoryKv> {
     field
 }
 
-fn first_door(field: &mut Field<MemoryKv>) -> AddressId {
+fn first_door<K: Kv>(field: &mut Field<K>) -> AddressId {
     field.stored_walk().unwrap().doors().next().unwrap().id
+}
+
+/// The street's first `n` doors.
+fn doors<K: Kv>(field: &mut Field<K>, n: usize) -> Vec<AddressId> {
+    field
+        .stored_walk()
+        .unwrap()
+        .doors()
+        .take(n)
+        .map(|d| d.id)
+        .collect()
 }
 
 /// A signed-in phone that has just talked to someone at the street's first door.
@@ -447,6 +468,287 @@ fn an_expired_session_has_no_token_but_keeps_its_person() {
     assert_eq!(field.token(4_999).as_deref(), Some("token"));
     assert_eq!(field.token(5_000), None);
     assert_eq!(field.session().unwrap().person.display_name, "Sanne");
+}
+
+thread_local! {
+    static NOW: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// The tests' clock: what the test set.
+fn now() -> i64 {
+    NOW.with(|n| n.get())
+}
+
+fn set_now(ms: i64) {
+    NOW.with(|n| n.set(ms));
+}
+
+const MINUTE: i64 = 60_000;
+
+/// Types `text` after the notes of `visit`, one key at a time, as the door screen does.
+fn type_notes<K: Kv>(field: &mut Field<K>, door: AddressId, visit: VisitId, text: &str) {
+    let mut notes = field
+        .door_view(door)
+        .unwrap()
+        .visits
+        .iter()
+        .find(|v| v.id == visit)
+        .unwrap()
+        .notes
+        .clone();
+    for c in text.chars() {
+        notes.push(c);
+        let text = notes.clone();
+        field
+            .edit(door, Edit::Notes { visit, text }, 2_000)
+            .unwrap();
+    }
+}
+
+fn visit_at<K: Kv>(field: &mut Field<K>, door: AddressId) -> VisitId {
+    field.door_view(door).unwrap().visits[0].id
+}
+
+#[test]
+fn what_waits_is_counted_in_visits_notes_and_doors_not_keystrokes() {
+    let mut server = Server::with_demo_street();
+    let field = phone(&mut server);
+    let mut field = field.with_clock(now);
+    assert_eq!(field.waiting(), Waiting::default());
+    let doors = doors(&mut field, 3);
+    set_now(10 * MINUTE);
+    for (i, door) in doors.iter().enumerate() {
+        set_now((10 + i as i64) * MINUTE);
+        field
+            .record_visit(*door, Outcome::Talked, None, now())
+            .unwrap();
+    }
+    // Notes at two of the three doors, typed key by key: many changes, two notes.
+    for door in &doors[..2] {
+        let visit = visit_at(&mut field, *door);
+        type_notes(
+            &mut field,
+            *door,
+            visit,
+            "Wil graag een bankje bij de ingang.",
+        );
+    }
+    assert!(
+        field.unsynced() > 60,
+        "keystrokes made {} changes",
+        field.unsynced()
+    );
+    let expected = Waiting {
+        docs: 4,
+        visits: 3,
+        notes: 2,
+        doors: 3,
+        since_ms: Some(10 * MINUTE),
+    };
+    assert_eq!(field.waiting(), expected);
+    // The same after a reload, age included.
+    let mut field = reload(field).with_clock(now);
+    assert_eq!(field.waiting(), expected);
+
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.waiting(), Waiting::default());
+    let field = reload(field);
+    let mut field = field.with_clock(now);
+    assert_eq!(
+        field.waiting(),
+        Waiting::default(),
+        "cleared in storage too"
+    );
+
+    // Later, a note added to an earlier visit: one note at one door, no visit.
+    set_now(60 * MINUTE);
+    let visit = visit_at(&mut field, doors[2]);
+    type_notes(&mut field, doors[2], visit, "Later gebeld.");
+    assert_eq!(
+        field.waiting(),
+        Waiting {
+            docs: 1,
+            visits: 0,
+            notes: 1,
+            doors: 1,
+            since_ms: Some(60 * MINUTE),
+        }
+    );
+    // A wish counts for its door only.
+    set_now(61 * MINUTE);
+    let wish = Edit::Wish {
+        visit: visit_at(&mut field, doors[0]),
+        theme: Theme::Safety,
+        text: "Meer licht".into(),
+    };
+    field.edit(doors[0], wish, 2_000).unwrap();
+    let waiting = field.waiting();
+    assert_eq!((waiting.visits, waiting.notes, waiting.doors), (0, 1, 2));
+    assert_eq!(
+        waiting.since_ms,
+        Some(60 * MINUTE),
+        "the oldest stays the oldest"
+    );
+}
+
+#[test]
+fn notes_typed_and_deleted_again_are_no_note_waiting() {
+    let (mut server, field, door, visit) = after_a_talk();
+    let mut field = field.with_clock(now);
+    sync(&mut field, &mut server).unwrap();
+    type_notes(&mut field, door, visit, "abc");
+    field
+        .edit(
+            door,
+            Edit::Notes {
+                visit,
+                text: String::new(),
+            },
+            2_000,
+        )
+        .unwrap();
+    let waiting = field.waiting();
+    assert_eq!((waiting.docs, waiting.notes, waiting.visits), (1, 0, 0));
+}
+
+/// Delivers to `tab` the writes the others made since `since`, as the browser's `storage`
+/// event does; returns where the log is now.
+fn tell(tab: &mut Field<SharedKv>, kv: &SharedKv, since: usize) -> usize {
+    for write in kv.writes_by_others(since) {
+        tab.take_in(&write.key, write.value.as_deref(), write.old.as_deref())
+            .unwrap();
+    }
+    kv.logged()
+}
+
+fn notes_of<K: Kv>(field: &mut Field<K>, door: AddressId) -> Vec<String> {
+    field
+        .door_view(door)
+        .unwrap()
+        .visits
+        .iter()
+        .map(|v| v.notes.clone())
+        .collect()
+}
+
+#[test]
+fn two_tabs_on_one_storage_lose_nothing_and_see_each_others_edits() {
+    let mut server = Server::with_demo_street();
+    let storage = SharedKv::new();
+    let (kv_a, kv_b) = (storage.tab(1), storage.tab(2));
+    let mut a = phone_on(kv_a.clone(), &mut server);
+    // The second tab opens what the first stored.
+    let mut b = Field::open(kv_b.clone(), Cipher::new(&KEY)).unwrap();
+    b.load().unwrap();
+    let doors = doors(&mut a, 3);
+    let (mut seen_a, mut seen_b) = (storage.logged(), storage.logged());
+
+    // At once, before either hears of the other: a visit each, at different doors, and
+    // notes typed key by key.
+    a.record_visit(doors[0], Outcome::Talked, None, 1_000)
+        .unwrap();
+    b.record_visit(doors[1], Outcome::NotHome, None, 1_000)
+        .unwrap();
+    let visit_a = visit_at(&mut a, doors[0]);
+    type_notes(&mut a, doors[0], visit_a, "Tab A aan deur een.");
+    // Both at the same door: one visit, its notes edited by both tabs at once.
+    b.record_visit(doors[2], Outcome::Talked, None, 1_000)
+        .unwrap();
+    seen_a = tell(&mut a, &storage, seen_a);
+    seen_b = tell(&mut b, &storage, seen_b);
+    let shared = visit_at(&mut a, doors[2]);
+    assert_eq!(visit_at(&mut b, doors[2]), shared);
+    // Enough keystrokes on both sides, unheard, to make both compact the household.
+    let first: String = "Eerst A. ".repeat(5);
+    let second: String = "Dan B. ".repeat(5);
+    type_notes(&mut a, doors[2], shared, &first);
+    type_notes(&mut b, doors[2], shared, &second);
+    seen_a = tell(&mut a, &storage, seen_a);
+    let _ = tell(&mut b, &storage, seen_b);
+
+    for (name, tab) in [("a", &mut a), ("b", &mut b)] {
+        let walk = tab.stored_walk().unwrap();
+        let states: Vec<DoorState> = doors
+            .iter()
+            .map(|d| walk.doors().find(|w| w.id == *d).unwrap().state.clone())
+            .collect();
+        assert_eq!(
+            states,
+            [
+                DoorState::Talked,
+                DoorState::NotHome { times: 1 },
+                DoorState::Talked
+            ],
+            "tab {name}'s walk list"
+        );
+        assert_eq!(
+            notes_of(tab, doors[0]),
+            ["Tab A aan deur een."],
+            "tab {name}"
+        );
+        let notes = notes_of(tab, doors[2]).remove(0);
+        assert!(
+            notes.contains(&first) && notes.contains(&second),
+            "tab {name} shows both tabs' notes: {notes:?}"
+        );
+    }
+
+    // What is stored holds it all, read afresh.
+    let mut fresh = Field::open(storage.contents(), Cipher::new(&KEY)).unwrap();
+    fresh.load().unwrap();
+    let notes = notes_of(&mut fresh, doors[2]).remove(0);
+    assert!(
+        notes.contains(&first) && notes.contains(&second),
+        "{notes:?}"
+    );
+    assert_eq!(notes_of(&mut fresh, doors[0]), ["Tab A aan deur een."]);
+    assert_eq!(fresh.door_view(doors[1]).unwrap().visits.len(), 1);
+
+    // Both tabs sync, one after the other; the server holds everything, and the other tab
+    // learns that all is sent.
+    sync(&mut a, &mut server).unwrap();
+    sync(&mut b, &mut server).unwrap();
+    let _ = tell(&mut a, &storage, seen_a);
+    assert_eq!(a.waiting(), Waiting::default());
+    assert_eq!(b.waiting(), Waiting::default());
+    let street = StreetId(demo::street_id());
+    let on_server = server.household(street, doors[2]).unwrap();
+    let notes = voordeur_shared::door::DoorView::read(
+        &server.load(&DocKind::Street { street: street.0 }.id()),
+        doors[2],
+        Some(&on_server),
+        std::iter::empty(),
+    )
+    .unwrap()
+    .visits
+    .remove(0)
+    .notes;
+    assert!(
+        notes.contains(&first) && notes.contains(&second),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_compaction_keeps_what_another_tab_wrote_meanwhile() {
+    let mut server = Server::with_demo_street();
+    let storage = SharedKv::new();
+    let mut a = phone_on(storage.tab(1), &mut server);
+    let door = first_door(&mut a);
+    a.record_visit(door, Outcome::Talked, None, 1_000).unwrap();
+    let mut b = Field::open(storage.tab(2), Cipher::new(&KEY)).unwrap();
+    b.load().unwrap();
+    let visit = visit_at(&mut b, door);
+    // B writes one increment that A never hears of; then A compacts, twice over.
+    type_notes(&mut b, door, visit, "B");
+    type_notes(&mut a, door, visit, &"a".repeat(70));
+    let mut fresh = Field::open(storage.contents(), Cipher::new(&KEY)).unwrap();
+    fresh.load().unwrap();
+    let notes = notes_of(&mut fresh, door).remove(0);
+    assert!(
+        notes.contains('B') && notes.contains(&"a".repeat(70)),
+        "{notes:?}"
+    );
 }
 
 /// Issue 11's clash: offline at the same door, Sanne taps "yes" and types the name, Karim

@@ -17,7 +17,7 @@ use crate::{
     actions::use_actions,
     error::AppError,
     i18n::{Lang, Texts},
-    state::{Person, store::Usage},
+    state::{Person, store::Usage, waiting::Waiting},
     sync::Wake,
 };
 
@@ -59,7 +59,10 @@ pub struct Ui {
     /// Bumped whenever documents change other than by typing in a field.
     pub revision: RwSignal<u64>,
     pub sync: RwSignal<SyncState>,
+    /// Documents with changes the server has not acknowledged.
     pub unsynced: RwSignal<usize>,
+    /// What waits, as a person counts it.
+    pub waiting: RwSignal<Waiting>,
     pub usage: RwSignal<Usage>,
     pub problem: RwSignal<Option<AppError>>,
     pub screen: RwSignal<Screen>,
@@ -79,6 +82,7 @@ impl Ui {
             revision: RwSignal::new(0),
             sync: RwSignal::new(SyncState::Idle),
             unsynced: RwSignal::new(0),
+            waiting: RwSignal::new(Waiting::default()),
             usage: RwSignal::new(Usage::default()),
             problem: RwSignal::new(None),
             choices: RwSignal::new(Vec::new()),
@@ -177,20 +181,31 @@ fn day(ms: i64) -> String {
 #[component]
 fn StatusBar(ui: Ui) -> impl IntoView {
     let t = texts(ui);
+    // The age of what waits grows while nothing else changes.
+    let now = RwSignal::new(js_sys::Date::now() as i64);
+    let tick = set_interval_with_handle(
+        move || now.set(js_sys::Date::now() as i64),
+        std::time::Duration::from_secs(30),
+    );
+    on_cleanup(move || {
+        if let Ok(tick) = tick {
+            tick.clear();
+        }
+    });
     let state = move || {
         let t = texts(ui);
-        let waiting = ui.unsynced.get();
+        let waiting = ui.waiting.get();
+        let said = || t.waiting(&waiting, now.get().max(js_sys::Date::now() as i64));
         match ui.sync.get() {
             SyncState::Syncing => ("syncing", t.syncing.to_string()),
-            SyncState::Offline if waiting > 0 => (
-                "offline",
-                format!("{} · {}", t.offline, t.changes_waiting(waiting)),
-            ),
+            SyncState::Offline if waiting.any() => {
+                ("offline", format!("{} · {}", t.offline, said()))
+            }
             SyncState::Offline => ("offline", t.offline.to_string()),
             // Why, in the person's words, is in the problem bar (`AppError::SyncRefused`).
             SyncState::Refused(_) => ("refused", t.refused_by_server.to_string()),
             SyncState::SignedOut => ("signed-out", t.sign_in.to_string()),
-            _ if waiting > 0 => ("waiting", t.changes_waiting(waiting)),
+            _ if waiting.any() => ("waiting", said()),
             SyncState::Synced { at_ms } => ("synced", format!("{} {}", t.synced_at, clock(at_ms))),
             SyncState::Idle => ("idle", String::new()),
         }
@@ -199,7 +214,10 @@ fn StatusBar(ui: Ui) -> impl IntoView {
     let switch_language = move |_| actions.set_language(ui.lang.get_untracked().other());
     view! {
         <header class="status">
-            <span class="sync" data-sync=move || state().0 data-unsynced=move || ui.unsynced.get()>
+            <span class="sync" data-sync=move || state().0 data-unsynced=move || ui.unsynced.get()
+                data-visits=move || ui.waiting.get().visits
+                data-notes=move || ui.waiting.get().notes
+                data-doors=move || ui.waiting.get().doors>
                 <span class="dot"></span>
                 {move || state().1}
             </span>

@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("refused sync screenshots")?;
     conflict(&out).await.context("conflict screenshots")?;
+    waiting(&out).await.context("waiting screenshots")?;
     println!("screenshots in {}", out.display());
     Ok(())
 }
@@ -140,6 +141,45 @@ async fn refused_sync(out: &std::path::Path) -> anyhow::Result<()> {
             phone.tap("button.sync-now").await?;
             phone
                 .wait_for("document.querySelector('[data-sync=refused]')")
+                .await?;
+            phone.run("window.scrollTo(0, 0)").await?;
+            phone.screenshot(&out.join(name)).await?;
+            axe(&phone, name).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        phone.close().await?;
+        result?;
+    }
+    Ok(())
+}
+
+/// Work waiting without signal, as the status bar counts it, on a phone and on a laptop.
+async fn waiting(out: &std::path::Path) -> anyhow::Result<()> {
+    for (screen, name) in [(PHONE, "waiting-phone.png"), (LAPTOP, "waiting-laptop.png")] {
+        let mut server = Server::start().await?;
+        let profile = tempfile::tempdir()?;
+        let phone = Phone::open(profile.path(), &server.url("/"), screen).await?;
+        let result = async {
+            phone.sign_in("sanne").await?;
+            phone.wait_synced().await?;
+            server.stop().await?;
+            for (number, notes) in [
+                ("1", Some("Wil meedoen met de moestuin.")),
+                ("3", Some("Vraagt naar de planning van de renovatie.")),
+                ("5", None),
+            ] {
+                phone.open_door(number).await?;
+                phone.tap("button[data-outcome=Talked]").await?;
+                if let Some(notes) = notes {
+                    phone
+                        .type_into("article.visit textarea.notes", notes)
+                        .await?;
+                }
+            }
+            phone.goto_walk_list().await?;
+            phone
+                .wait_for("document.querySelector('[data-sync=offline]')")
                 .await?;
             phone.run("window.scrollTo(0, 0)").await?;
             phone.screenshot(&out.join(name)).await?;
