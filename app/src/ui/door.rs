@@ -69,6 +69,7 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
     view! {
         <nav><a class="back" href="#/">{t.back}</a></nav>
         {body}
+        <super::refusals::DoorRefusals ui=ui address=address />
         <Show when=move || matches!(door.get(), Some(Ok(_)))>
             {if writes {
                 view! { <NewVisit ui=ui address=address /> }.into_any()
