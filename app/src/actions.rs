@@ -158,6 +158,7 @@ impl Actions {
     async fn load(self) {
         let ui = self.ui;
         let walk = self.report(self.with(Field::load)).flatten();
+        self.show_refusals();
         self.settle(After {
             walk,
             ..After::default()
@@ -261,11 +262,25 @@ impl Actions {
 
     // ---- changing ----------------------------------------------------------------------
 
-    /// Follows `street` from now on and syncs it.
+    /// Follows `street` from now on (also), shows it, and syncs.
     pub fn follow(&self, street: StreetId) {
         self.report(self.with(|f| f.follow(street)));
         self.ui.choices.set(Vec::new());
+        let walk = self.with(Field::current_walk).flatten();
+        self.ui.walk.set(walk);
+        self.ui.revision.update(|r| *r += 1);
         self.wake(Wake::Now);
+    }
+
+    /// Offers the person's streets to choose from: the server's list when it answers, else
+    /// the streets this phone follows (so switching works without signal too).
+    pub async fn choose_street(self) {
+        let online = match self.token() {
+            Some(token) => session::streets(&token).await,
+            None => None,
+        };
+        let streets = online.unwrap_or_else(|| self.with(|f| f.followed()).unwrap_or_default());
+        self.ui.choices.set(streets);
     }
 
     pub fn set_language(&self, lang: Lang) {
@@ -319,6 +334,29 @@ impl Actions {
 
     // ---- syncing -----------------------------------------------------------------------
 
+    /// Shows the changes set aside (what the server refused), newest first.
+    fn show_refusals(&self) {
+        let refusals = self.with(Field::refusals).unwrap_or_default();
+        // Every sync of a street no longer the person's is refused again: no new notice.
+        if self.ui.refusals.with_untracked(|shown| *shown != refusals) {
+            self.ui.refusals.set(refusals);
+        }
+    }
+
+    /// The person tries changes the server refused again: back into their document, and
+    /// out with a sync now.
+    pub fn retry_aside(&self, doc: voordeur_shared::docs::DocumentId) {
+        self.report(self.with(|f| f.retry_aside(doc)));
+        self.show_refusals();
+        let walk = self.with(Field::stored_walk).flatten();
+        self.settle(After {
+            walk,
+            revision: true,
+            wake: Some(Wake::Now),
+            ..After::default()
+        });
+    }
+
     /// Tells the sync loop that something happened.
     pub fn wake(&self, why: Wake) {
         self.waker.with_value(|waker| {
@@ -346,10 +384,15 @@ impl Actions {
 
     /// Takes in a sync response; returns whether the server asked to sync again at once.
     pub fn receive(&self, response: SyncResponse) -> bool {
-        let Some(synced) = self.report(self.with(|f| f.receive(response))) else {
+        let now = browser::now_ms();
+        let Some(synced) = self.report(self.with(|f| f.receive(response, now))) else {
+            self.show_refusals();
             self.settle(After::default());
             return false;
         };
+        if !synced.received.refused.is_empty() {
+            self.show_refusals();
+        }
         if let Some((_, reason)) = synced.received.rejected.first() {
             self.show_error(AppError::BadReply(reason.clone()));
         }

@@ -2,7 +2,13 @@
 //! ([`AppError::message`]): the screens show a message in the person's language, never a
 //! developer's text.
 
-use crate::{i18n::Lang, state::store::StoreError};
+use crate::{
+    i18n::Lang,
+    state::{
+        aside::{Refusal, Refused, Why},
+        store::StoreError,
+    },
+};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
@@ -79,6 +85,46 @@ impl AppError {
     }
 }
 
+impl Refusal {
+    /// What the server did not accept, at which door, why, and what to do, in `lang`:
+    /// "Niet aangenomen door de server: je bezoek bij Lindenhof 1A (Lindenstraat). Waarom:
+    /// je hebt geen toegang meer tot deze straat. Je werk is bewaard op deze telefoon.
+    /// Neem contact op met je coördinator."
+    pub fn message(&self, lang: Lang) -> String {
+        let t = lang.texts();
+        let what = match self.what {
+            Refused::Visits => t.aside_visits,
+            Refused::StreetChanges => t.aside_street_changes,
+            Refused::Notes => t.aside_notes,
+            Refused::Signal => t.aside_signal,
+        };
+        let place = if self.doors.is_empty() {
+            format!("{} {}", t.aside_in_street, self.street)
+        } else {
+            let doors: Vec<&str> = self.doors.iter().map(|(_, name)| name.as_str()).collect();
+            if self.street.is_empty() {
+                format!("{} {}", t.aside_at, doors.join(", "))
+            } else {
+                format!("{} {} ({})", t.aside_at, doors.join(", "), self.street)
+            }
+        };
+        let why = match self.why {
+            Why::NoAccess => t.aside_no_access,
+            Why::Forbidden => t.aside_forbidden,
+            Why::Invalid => t.aside_invalid,
+            Why::Damaged => t.aside_damaged,
+            Why::Other => t.aside_other,
+        };
+        format!(
+            "{} {what} {}. {} {why} {}",
+            t.aside_title,
+            place.trim_end(),
+            t.aside_why,
+            t.aside_kept
+        )
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -143,5 +189,41 @@ mod tests {
                 .map(|code| refused(400, code).message(Lang::Nl))
                 .collect();
         assert_eq!(messages.len(), 5, "each kind of refusal has its own words");
+    }
+
+    #[test]
+    fn a_refused_document_names_what_where_why_and_what_to_do() {
+        use voordeur_shared::{docs::DocumentId, ids::AddressId, uuid::Uuid};
+        let refusal = Refusal {
+            doc: DocumentId(Uuid::nil()),
+            what: Refused::Visits,
+            street: "Eikenlaan".into(),
+            doors: vec![(AddressId(Uuid::nil()), "Blok A 1".into())],
+            why: Why::NoAccess,
+            at_ms: 0,
+        };
+        let nl = refusal.message(Lang::Nl);
+        assert_eq!(
+            nl,
+            "Niet aangenomen door de server: je bezoek bij Blok A 1 (Eikenlaan). Waarom: je \
+             hebt geen toegang meer tot deze straat. Je werk is bewaard op deze telefoon. \
+             Neem contact op met je coördinator."
+        );
+        let en = refusal.message(Lang::En);
+        assert!(en.contains("your visit at Blok A 1 (Eikenlaan)"), "{en}");
+        assert!(en.contains("no longer have access"), "{en}");
+        let street = Refusal {
+            what: Refused::StreetChanges,
+            doors: Vec::new(),
+            why: Why::Invalid,
+            ..refusal
+        };
+        let nl = street.message(Lang::Nl);
+        assert!(
+            nl.contains(
+                "je wijzigingen in de straat Eikenlaan. Waarom: de server vond het ongeldig."
+            ),
+            "{nl}"
+        );
     }
 }

@@ -111,6 +111,17 @@ impl Server {
         Ok(street)
     }
 
+    /// Takes a demo person off a street, as an administrator does (`admin unassign`); the
+    /// server may be stopped meanwhile.
+    pub async fn unassign(&self, username: &str, street: uuid::Uuid) -> anyhow::Result<()> {
+        use voordeur_server::people;
+        let config = self.config();
+        let store = voordeur_server::store::Store::connect(&config.database_url()).await?;
+        people::unassign(&store, username, street).await?;
+        store.close().await;
+        Ok(())
+    }
+
     fn config(&self) -> Config {
         Config {
             listen: self.address,

@@ -10,6 +10,10 @@
 //! documents written that now have too many chunks are compacted from the parsed copies
 //! held here, unless another sync of this process is compacting them already
 //! ([`DocCache::claim_compaction`]). The response goes out after all of that.
+//!
+//! Documents `serve` refuses one by one (see `voordeur_shared::sync`) are neither written
+//! nor audited as read or changed; the others are committed as usual. [`Synced::refused`]
+//! gives their codes to the log line.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +51,8 @@ pub struct Synced {
     pub written: usize,
     /// Documents answered.
     pub replied: usize,
+    /// The codes of the documents refused (nothing of them is stored), one per document.
+    pub refused: Vec<&'static str>,
     /// Compaction after the commit, if a written document had too many chunks.
     pub compaction: Option<Compaction>,
 }
@@ -62,7 +68,8 @@ pub struct Compaction {
     pub result: Result<usize, StoreError>,
 }
 
-/// Why a sync was not committed. Nothing of it is stored.
+/// Why a sync was not committed. Nothing of it is stored. (A document `serve` refuses
+/// alone is no error: it is answered as refused, and the others are committed.)
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
     /// The request is refused (see `voordeur_shared::sync::server::serve`).
@@ -196,6 +203,7 @@ pub async fn run<S: DocStore>(
         offered,
         written: served.writes.len(),
         replied: served.response.docs.len(),
+        refused: served.refused.iter().map(|(_, code)| *code).collect(),
         response: served.response,
         compaction,
     })

@@ -101,6 +101,8 @@ pub async fn sync(
         offered = synced.offered,
         written = synced.written,
         replied = synced.replied,
+        refused = synced.refused.len(),
+        refused_codes = ?synced.refused,
         "synced"
     );
     if let Some(Compaction {

@@ -30,7 +30,7 @@ use voordeur_shared::{
     model::{Confidential, Household, Outcome, Partner, SignalKind, Street, Theme},
     record::VisitRecord,
     sync::{
-        Hash, ReplyStatus, SyncError, SyncRequest, SyncResponse,
+        Hash, ReplyStatus, SyncRequest, SyncResponse,
         chunks::parse_changes,
         client::{Received, Replica},
         wire,
@@ -204,6 +204,14 @@ impl SimServer {
                 .all(|(_, account)| *account == caller.account)
         );
         assert_eq!(changed, moved, "the audit log names the documents changed");
+        for reply in &synced.response.docs {
+            if matches!(reply.status, ReplyStatus::Refused { .. }) {
+                assert!(
+                    !moved.contains(&reply.id),
+                    "a refused document is not written"
+                );
+            }
+        }
         let read: Vec<DocumentId> = audit
             .iter()
             .filter(|line| line.action == "read")
@@ -272,7 +280,7 @@ fn meaning(
             (
                 reply.id,
                 reply.kind,
-                reply.status,
+                reply.status.clone(),
                 reply.heads.clone(),
                 changes,
             )
@@ -735,15 +743,19 @@ fn a_signal_handed_to_another_partner_is_merged_but_never_sent_back() {
     coordinator.receive(wire::decode_response(&response, LIMIT).unwrap());
     assert!(coordinator.get(&care).is_none());
     let before = server.heads();
-    let err = server
+    let (response, written) = server
         .handle_as(
             &wire::encode_request(&builder.request()),
             &caller(Role::Coordinator, Partner::Municipality),
         )
-        .unwrap_err();
+        .unwrap();
+    let response = wire::decode_response(&response, LIMIT).unwrap();
+    let refused = response.docs.iter().find(|r| r.id == care).unwrap();
     assert!(
-        matches!(err, ExchangeError::Refused(SyncError::Forbidden(_))),
-        "{err:?}"
+        matches!(&refused.status, ReplyStatus::Refused { code, .. } if code == "no_access"),
+        "{refused:?}"
     );
-    assert_eq!(server.heads(), before, "a refused request changes nothing");
+    assert!(refused.changes.is_empty() && refused.heads.is_none());
+    assert_eq!(written, 0);
+    assert_eq!(server.heads(), before, "a refused document changes nothing");
 }

@@ -4,6 +4,7 @@
 //! passed in, and each action returns what changed for the caller (`crate::actions`) to
 //! show. So the whole of it runs in native tests (`tests.rs`).
 
+pub mod aside;
 pub mod cipher;
 pub mod kv;
 pub mod retry;
@@ -36,6 +37,7 @@ pub use self::kv::{Kv, KvError};
 #[cfg(test)]
 pub use self::kv::{MemoryKv, SharedKv};
 use self::{
+    aside::{Aside, Refusal, Refused, Why},
     cipher::Cipher,
     store::{Foreign, Settings, Store, StoreError, Usage},
     waiting::{DocWaiting, Waiting},
@@ -173,6 +175,8 @@ pub struct Field<K> {
     session: Option<Session>,
     /// The walk list as last shown, kept so a visit recorded here updates it in place.
     walk: Option<WalkList>,
+    /// Changes the server refused, set aside, per document (as stored).
+    asides: BTreeMap<DocumentId, Aside>,
     /// Marks a moment of an action (the app marks the browser's performance timeline,
     /// which the benchmarks read).
     mark: fn(&str),
@@ -191,6 +195,7 @@ impl<K: Kv> Field<K> {
         let actor = docs::new_actor();
         let settings = store.settings();
         let session = store.session();
+        let asides = store.asides().into_iter().collect();
         let mut replica = Replica::new(actor);
         for street in &settings.streets {
             replica.follow(street.0);
@@ -201,6 +206,7 @@ impl<K: Kv> Field<K> {
             settings,
             session,
             walk: None,
+            asides,
             mark: |_| {},
             clock: || 0,
             waiting: BTreeMap::new(),
@@ -225,8 +231,44 @@ impl<K: Kv> Field<K> {
         self.store.into_kv()
     }
 
+    /// The street on screen: the one followed last (the first in the settings).
     pub fn street_id(&self) -> Option<StreetId> {
-        self.replica.streets().next().map(StreetId)
+        self.settings.streets.first().copied()
+    }
+
+    /// The streets followed, with their names as far as their documents are on the phone.
+    pub fn followed(&self) -> Vec<api::StreetSummary> {
+        self.settings
+            .streets
+            .iter()
+            .map(|street| api::StreetSummary {
+                id: *street,
+                name: self
+                    .replica
+                    .get(&street_kind(*street).id())
+                    .and_then(|s| street_name(&s.doc))
+                    .unwrap_or_default(),
+                addresses: 0,
+                visits: 0,
+            })
+            .collect()
+    }
+
+    /// The walk list of the street on screen: as stored if the street has not moved on
+    /// since, else made anew.
+    pub fn current_walk(&mut self) -> Option<WalkList> {
+        let street = self.street_id()?;
+        let current = self
+            .replica
+            .get_mut(&street_kind(street).id())
+            .map(|d| d.doc.get_heads())?;
+        match self.store.walk(street) {
+            Some((heads, walk)) if heads == current => {
+                self.walk = Some(walk.clone());
+                Some(walk)
+            }
+            _ => self.read_street(),
+        }
     }
 
     pub fn session(&self) -> Option<&Session> {
@@ -342,10 +384,12 @@ impl<K: Kv> Field<K> {
         Ok(self.read_street())
     }
 
-    /// Follows `street` from now on.
+    /// Follows `street` from now on (also), and shows it.
     pub fn follow(&mut self, street: StreetId) -> Result<(), AppError> {
         self.replica.follow(street.0);
-        self.settings.streets = self.replica.streets().map(StreetId).collect();
+        self.settings.streets.retain(|s| *s != street);
+        self.settings.streets.insert(0, street);
+        self.walk = None;
         Ok(self.store.set_settings(&self.settings)?)
     }
 
@@ -372,6 +416,7 @@ impl<K: Kv> Field<K> {
         };
         self.session = None;
         self.walk = None;
+        self.asides.clear();
         let _ = self.store.set_settings(&self.settings);
     }
 
@@ -503,9 +548,10 @@ impl<K: Kv> Field<K> {
         self.replica.request()
     }
 
-    /// Takes in a sync response: loads the parked documents it brings news for, merges, and
+    /// Takes in a sync response at `now_ms`: loads the parked documents it brings news for,
+    /// merges, sets aside (and stores) the changes of documents the server refused, and
     /// stores every document whose content or server knowledge moved.
-    pub fn receive(&mut self, response: SyncResponse) -> Result<Synced, AppError> {
+    pub fn receive(&mut self, response: SyncResponse, now_ms: i64) -> Result<Synced, AppError> {
         for id in self.replica.to_load(&response) {
             let doc = self.store.load(&id)?;
             self.replica.unpark(&id, doc);
@@ -518,6 +564,11 @@ impl<K: Kv> Field<K> {
         };
         let before = acknowledged(&self.replica);
         let received = self.replica.receive(response);
+        for set_aside in &received.refused {
+            if !set_aside.changes.is_empty() {
+                self.keep_aside(Aside::new(set_aside.clone(), now_ms))?;
+            }
+        }
         let ids: Vec<DocumentId> = self.replica.docs().map(|(id, _)| *id).collect();
         for id in &ids {
             self.persist(id)?;
@@ -645,6 +696,94 @@ impl<K: Kv> Field<K> {
         Ok(None)
     }
 
+    /// Stores changes the server refused, then the document without them. If the changes
+    /// cannot be stored, they go back into the document (as it is still stored), to be
+    /// refused and set aside again at the next sync: nothing is lost either way.
+    fn keep_aside(&mut self, aside: Aside) -> Result<(), AppError> {
+        let kind = aside.kind;
+        let id = kind.id();
+        let kept = match self.asides.get(&id) {
+            Some(earlier) => {
+                let mut kept = earlier.clone();
+                kept.add(aside.clone());
+                kept
+            }
+            None => aside.clone(),
+        };
+        if let Err(e) = self.store.set_aside(&id, &kept) {
+            let _ = self.replica.restore_aside(kind, &aside.changes);
+            return Err(e.into());
+        }
+        self.asides.insert(id, kept);
+        match self.replica.get_mut(&id) {
+            Some(entry) => {
+                let server = entry.server_heads().to_vec();
+                self.store.replace(kind, &mut entry.doc, &server)?;
+            }
+            None => self.store.forget(&id),
+        }
+        Ok(())
+    }
+
+    /// The changes set aside, as the person is told of them, newest first.
+    pub fn refusals(&mut self) -> Vec<Refusal> {
+        let mut refusals: Vec<Refusal> = self
+            .asides
+            .iter()
+            .map(|(id, aside)| {
+                let street = self
+                    .replica
+                    .get(&street_kind(StreetId(aside.kind.street())).id())
+                    .map(|s| &s.doc);
+                let doors = aside
+                    .doors
+                    .iter()
+                    .map(|door| {
+                        let name = street
+                            .and_then(|s| door_name(s, *door))
+                            .unwrap_or_else(|| "?".into());
+                        (AddressId(*door), name)
+                    })
+                    .collect::<Vec<_>>();
+                let what = match aside.kind {
+                    DocKind::Street { .. } if doors.is_empty() => Refused::StreetChanges,
+                    DocKind::Street { .. } => Refused::Visits,
+                    DocKind::Household { .. } => Refused::Notes,
+                    DocKind::Confidential { .. } => Refused::Signal,
+                };
+                Refusal {
+                    doc: *id,
+                    what,
+                    street: street.and_then(street_name).unwrap_or_default(),
+                    doors,
+                    why: Why::of(&aside.code),
+                    at_ms: aside.at_ms,
+                }
+            })
+            .collect();
+        refusals.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
+        refusals
+    }
+
+    /// The person tries the changes set aside of document `id` again: they go back into
+    /// the document, and out with the next sync.
+    pub fn retry_aside(&mut self, id: DocumentId) -> Result<(), AppError> {
+        let Some(aside) = self.asides.get(&id).cloned() else {
+            return Ok(());
+        };
+        self.ensure_loaded(aside.kind)?;
+        self.replica
+            .restore_aside(aside.kind, &aside.changes)
+            .map_err(AppError::Damaged)?;
+        self.persist(&id)?;
+        self.store.remove_aside(&id);
+        self.asides.remove(&id);
+        if matches!(aside.kind, DocKind::Street { .. }) {
+            self.read_street();
+        }
+        Ok(())
+    }
+
     /// Makes the walk list anew after the street document changed, and stores it.
     fn read_street(&mut self) -> Option<WalkList> {
         let street = self.street_id()?;
@@ -701,6 +840,28 @@ impl<K: Kv> Field<K> {
 
 fn street_kind(street: StreetId) -> DocKind {
     DocKind::Street { street: street.0 }
+}
+
+/// A door as the person knows it: its building and number ("Lindenhof 1A").
+fn door_name(street: &voordeur_shared::automerge::AutoCommit, door: Uuid) -> Option<String> {
+    let address = docs::get_entry(street, docs::ADDRESSES, &door.to_string()).ok()??;
+    let building = docs::get_entry(street, docs::COMPLEXES, &address.complex)
+        .ok()
+        .flatten()
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Some(format!("{building} {}", address.number).trim().to_string())
+}
+
+fn street_name(street: &voordeur_shared::automerge::AutoCommit) -> Option<String> {
+    use voordeur_shared::automerge::ReadDoc;
+    match street
+        .get(voordeur_shared::automerge::ROOT, "name")
+        .ok()??
+    {
+        (voordeur_shared::automerge::Value::Scalar(value), _) => value.as_str().map(str::to_string),
+        _ => None,
+    }
 }
 
 impl From<RecordError> for AppError {

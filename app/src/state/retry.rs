@@ -9,6 +9,9 @@
 //! only after long pauses (1 minute doubling to 30) or when the person taps "sync now" or
 //! the browser comes back online. Changes made meanwhile do not wake it: a person typing
 //! notes would otherwise send the refused request at every pause in their typing.
+//!
+//! One document the server refuses is not a refused sync: the response is a 200, the
+//! other documents synced, and that document's changes are set aside (`state::aside`).
 
 use std::time::Duration;
 

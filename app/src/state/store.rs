@@ -29,6 +29,8 @@
 //! compacting at once each keep a snapshot holding everything they removed.
 //! - `vd.walk.<street>`: the walk list as last computed, so the app shows the street at
 //!   once, before it loads any document.
+//! - `vd.aside.<doc>`: a document's changes the server refused, set aside with the
+//!   refusal (see `aside`), until the person tries them again.
 //!
 //! `<doc>` and `<street>` are pseudonyms, and every value but the settings and
 //! the vault's own is sealed by the [`Cipher`]: the storage shows neither what a document
@@ -53,6 +55,7 @@ use voordeur_shared::{
 
 use super::{
     Session,
+    aside::Aside,
     cipher::{Cipher, random},
     kv::{Kv, KvError},
 };
@@ -604,6 +607,62 @@ pub fn settings(raw: &impl Kv) -> Settings {
         .and_then(|text| BASE64.decode(text).ok())
         .and_then(|bytes| postcard::from_bytes(&bytes).ok())
         .unwrap_or_default()
+}
+
+/// Changes the server refused, per document: `vd.aside.<doc>`, sealed like the documents.
+const ASIDE: &str = "vd.aside.";
+
+impl<K: Kv> Store<K> {
+    /// Every document's changes set aside (see [`Aside`]).
+    pub fn asides(&self) -> Vec<(DocumentId, Aside)> {
+        self.raw
+            .keys()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|key| {
+                let id = self.cipher.id_of(key.strip_prefix(ASIDE)?)?;
+                Some((id, self.get_record(&key)?))
+            })
+            .collect()
+    }
+
+    pub fn set_aside(&mut self, id: &DocumentId, aside: &Aside) -> Result<(), StoreError> {
+        let key = format!("{ASIDE}{}", self.name(id));
+        self.set_record(&key, aside)
+    }
+
+    pub fn remove_aside(&mut self, id: &DocumentId) {
+        let key = format!("{ASIDE}{}", self.name(id));
+        self.remove(&key);
+    }
+
+    /// Stores `doc` anew, whole (it went back to the server's version: its stored
+    /// increments may hold changes it no longer has), with its meta.
+    pub fn replace(
+        &mut self,
+        kind: DocKind,
+        doc: &mut AutoCommit,
+        server_heads: &[ChangeHash],
+    ) -> Result<(), StoreError> {
+        self.compact(&kind.id(), doc)?;
+        self.set_meta(kind, doc, server_heads)
+    }
+
+    /// Removes a document from storage (all of its changes are set aside).
+    pub fn forget(&mut self, id: &DocumentId) {
+        let name = self.name(id);
+        for key in [
+            format!("{META}{name}"),
+            format!("{LEGACY_META}{name}"),
+            format!("{SNAP}{name}"),
+        ] {
+            self.remove(&key);
+        }
+        for key in self.chunks.remove(id).unwrap_or_default().into_values() {
+            self.remove(&key);
+        }
+        self.saved.remove(id);
+    }
 }
 
 fn street_doc(street: StreetId) -> DocumentId {

@@ -24,6 +24,7 @@ use voordeur_shared::{
 
 use super::{
     Edit, Field, Kv, MemoryKv, Person, Session, SharedKv,
+    aside::{Refused, Why},
     cipher::{Cipher, random},
     waiting::Waiting,
 };
@@ -150,7 +151,7 @@ fn phone_named<K: Kv>(kv: K, server: &mut Server, name: &str) -> Field<K> {
 fn sync<K: Kv>(field: &mut Field<K>, server: &mut Server) -> Result<(), SyncError> {
     for _ in 0..4 {
         let response = server.handle(field.sync_request())?;
-        if !field.receive(response).unwrap().received.again {
+        if !field.receive(response, 2_000).unwrap().received.again {
             break;
         }
     }
@@ -327,23 +328,166 @@ fn a_damaged_stored_document_is_an_error_that_names_it_not_a_crash() {
     );
 }
 
+/// A request the server refuses whole (here: a document offered twice) changes nothing
+/// on the phone: the work waits.
 #[test]
-fn a_refused_sync_keeps_the_work_waiting() {
+fn a_refused_request_keeps_the_work_waiting() {
     let (mut server, mut field, _, _) = after_a_talk();
     let waiting = field.unsynced();
-    // The municipality's coordinator reads only: the server refuses the change whole.
-    server.grant.role = Role::Coordinator;
-    let refused = sync(&mut field, &mut server);
+    let mut request = field.sync_request();
+    request.docs.push(request.docs[0].clone());
+    let refused = server.handle(request);
     assert!(
-        matches!(refused, Err(SyncError::Forbidden(_))),
+        matches!(refused, Err(SyncError::DuplicateDocument(_))),
         "{refused:?}"
     );
-    assert_eq!(field.unsynced(), waiting);
     let mut field = reload(field);
     assert_eq!(field.unsynced(), waiting, "still waiting after a reload");
-    server.grant.role = Role::CommunityBuilder;
     sync(&mut field, &mut server).unwrap();
     assert_eq!(field.unsynced(), 0);
+}
+
+/// Changes the person may not make (a coordinator's visit) are set aside, not lost and not
+/// offered again; once they may, "try again" sends them.
+#[test]
+fn changes_the_person_may_not_make_are_set_aside_and_tried_again_on_request() {
+    let (mut server, mut field, door, _) = after_a_talk();
+    let street = DocKind::Street {
+        street: demo::street_id(),
+    }
+    .id();
+    let server_heads = server.load(&street).get_heads();
+    server.grant.role = Role::Coordinator;
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.unsynced(), 0, "nothing waits to be offered again");
+    let refusals = field.refusals();
+    assert_eq!(
+        refusals.len(),
+        2,
+        "the street and the household: {refusals:?}"
+    );
+    assert!(
+        refusals
+            .iter()
+            .all(|r| r.why == Why::Forbidden && r.at(door))
+    );
+    assert_eq!(
+        server.load(&street).get_heads(),
+        server_heads,
+        "nothing stored"
+    );
+    assert!(
+        field.door_view(door).unwrap().visits.is_empty(),
+        "the door shows the server's version"
+    );
+
+    let mut field = reload(field);
+    assert_eq!(field.refusals(), refusals, "kept across a reload");
+    server.grant.role = Role::CommunityBuilder;
+    for refusal in &refusals {
+        field.retry_aside(refusal.doc).unwrap();
+    }
+    assert!(field.refusals().is_empty());
+    assert_eq!(
+        field.door_view(door).unwrap().visits.len(),
+        1,
+        "back on the door"
+    );
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.unsynced(), 0);
+    assert!(
+        server
+            .household(StreetId(demo::street_id()), door)
+            .is_some()
+    );
+}
+
+/// A phone follows two streets and records a visit in each while offline; meanwhile the
+/// person is no longer assigned to the second. The first street's visit syncs; the
+/// second's is set aside (stored, across a reload), its documents go back to the server's
+/// version, and the phone keeps syncing.
+#[test]
+fn a_refused_document_is_set_aside_and_the_others_sync_on() {
+    let mut server = Server::with_demo_street();
+    let second = voordeur_shared::uuid::Uuid::now_v7();
+    let plan = voordeur_shared::layout::StreetPlan {
+        name: "Eikenlaan".into(),
+        complexes: vec!["Blok A:2x4:1".parse().unwrap()],
+    };
+    let (kind, mut doc) = plan.build(second, new_actor()).unwrap();
+    server.docs.insert(kind.id(), (kind, doc.save()));
+    server.grant.streets.insert(second);
+    let mut field = phone(&mut server);
+    field.follow(StreetId(second)).unwrap();
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.street_id(), Some(StreetId(second)));
+    let door2 = first_door(&mut field);
+    field
+        .record_visit(door2, Outcome::Talked, None, 1_000)
+        .unwrap();
+    field.follow(StreetId(demo::street_id())).unwrap();
+    let door1 = first_door(&mut field);
+    field
+        .record_visit(door1, Outcome::Talked, None, 1_100)
+        .unwrap();
+    let second_heads = server.load(&kind.id()).get_heads();
+
+    server.grant.streets.remove(&second);
+    sync(&mut field, &mut server).unwrap();
+    assert!(
+        server
+            .household(StreetId(demo::street_id()), door1)
+            .is_some(),
+        "the other street's visit reached the server"
+    );
+    assert!(server.household(StreetId(second), door2).is_none());
+    assert_eq!(server.load(&kind.id()).get_heads(), second_heads);
+    assert_eq!(
+        field.unsynced(),
+        0,
+        "nothing waits, nothing is offered again"
+    );
+    let live = field.replica.get_mut(&kind.id()).unwrap().doc.get_heads();
+    assert_eq!(live, second_heads, "the live street is the server's again");
+    let refusals = field.refusals();
+    let visit = refusals
+        .iter()
+        .find(|r| r.what == Refused::Visits)
+        .expect("the visit is set aside");
+    assert_eq!(
+        (visit.street.as_str(), visit.why, visit.at(door2)),
+        ("Eikenlaan", Why::NoAccess, true)
+    );
+    assert!(visit.doors[0].1.starts_with("Blok A "), "{visit:?}");
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.what == Refused::Notes && r.at(door2)),
+        "{refusals:?}"
+    );
+
+    // Kept across a reload; syncing on changes nothing of it.
+    let mut field = reload(field);
+    assert_eq!(field.refusals(), refusals);
+    assert_eq!(field.unsynced(), 0);
+    let door = first_door(&mut field);
+    field
+        .record_visit(door, Outcome::NotHome, None, 1_200)
+        .unwrap();
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.unsynced(), 0, "the first street syncs on");
+    assert_eq!(field.refusals(), refusals);
+    assert_eq!(server.load(&kind.id()).get_heads(), second_heads);
+
+    // Assigned again: tried again, the visit reaches the server.
+    server.grant.streets.insert(second);
+    for refusal in &refusals {
+        field.retry_aside(refusal.doc).unwrap();
+    }
+    sync(&mut field, &mut server).unwrap();
+    assert_eq!(field.unsynced(), 0);
+    assert!(server.household(StreetId(second), door2).is_some());
+    assert!(field.refusals().is_empty());
 }
 
 /// Unreachable is retried soon and at every change; refused is retried only after long

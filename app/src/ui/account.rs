@@ -82,7 +82,8 @@ pub fn SignOut(ui: Ui) -> impl IntoView {
     let actions = use_actions();
     let sign_out = move || leptos::task::spawn_local(actions.sign_out());
     let ask = move |_| {
-        if ui.unsynced.get_untracked() > 0 {
+        // Changes the server refused are on this phone only, too.
+        if ui.unsynced.get_untracked() > 0 || ui.refusals.with_untracked(|r| !r.is_empty()) {
             confirming.set(true);
         } else {
             sign_out();

@@ -83,6 +83,7 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
     view! {
         <nav><a class="back" href="#/">{t.back}</a></nav>
         {body}
+        <super::refusals::DoorRefusals ui=ui address=address />
         <Show when=move || matches!(door.get(), Some(Ok(_)))>
             <RefusalCard ui=ui address=address refusal=refusal writes=writes />
             <ConflictsCard ui=ui address=address conflicts=conflicts door=door writes=writes />

@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod caret;
 mod door;
+mod refusals;
 mod walk;
 
 use leptos::{ev, prelude::*};
@@ -65,6 +66,8 @@ pub struct Ui {
     pub waiting: RwSignal<Waiting>,
     pub usage: RwSignal<Usage>,
     pub problem: RwSignal<Option<AppError>>,
+    /// Changes the server refused, set aside on the phone (`state::aside`).
+    pub refusals: RwSignal<Vec<crate::state::aside::Refusal>>,
     pub screen: RwSignal<Screen>,
     /// The server's streets, when a first start must ask which to follow.
     pub choices: RwSignal<Vec<StreetSummary>>,
@@ -85,6 +88,7 @@ impl Ui {
             waiting: RwSignal::new(Waiting::default()),
             usage: RwSignal::new(Usage::default()),
             problem: RwSignal::new(None),
+            refusals: RwSignal::new(Vec::new()),
             choices: RwSignal::new(Vec::new()),
             screen: RwSignal::new(screen_from_hash()),
         }
@@ -135,6 +139,7 @@ pub fn App(ui: Ui) -> impl IntoView {
                     <button class="link" on:click=move |_| ui.problem.set(None)>"×"</button>
                 </p>
             })}
+            <refusals::Refusals ui=ui />
             {move || {
                 ui.lang.track();
                 if !ui.started.get() {

@@ -52,19 +52,20 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
     let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id));
     let listing = move || {
         let t = texts(ui);
-        let Some(walk) = walk() else {
-            let choices = ui.choices.get();
-            if !choices.is_empty() {
-                return view! {
-                    <h1>{t.choose_street}</h1>
-                    <div class="streets">
-                        {choices.into_iter().map(|street| view! {
-                            <button on:click=move |_| actions.follow(street.id)>{street.name}</button>
-                        }).collect_view()}
-                    </div>
-                }
-                .into_any();
+        // A first start with several streets, or the person asked to switch.
+        let choices = ui.choices.get();
+        if !choices.is_empty() {
+            return view! {
+                <h1>{t.choose_street}</h1>
+                <div class="streets">
+                    {choices.into_iter().map(|street| view! {
+                        <button on:click=move |_| actions.follow(street.id)>{street.name}</button>
+                    }).collect_view()}
+                </div>
             }
+            .into_any();
+        }
+        let Some(walk) = walk() else {
             let message = if ui.ready.get() {
                 t.no_streets_offline
             } else {
@@ -84,8 +85,17 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         }
         let visited = walk.visited();
         let total = walk.doors().count();
+        let several = ui
+            .person
+            .with(|p| p.as_ref().is_some_and(|p| p.streets.len() > 1));
         view! {
             <h1>{walk.street.clone()}</h1>
+            {several.then(|| view! {
+                <button class="small switch-street"
+                    on:click=move |_| leptos::task::spawn_local(actions.choose_street())>
+                    {t.switch_street}
+                </button>
+            })}
             <p class="count">{format!("{visited} / {total} {}", t.doors_visited)}</p>
             {walk.buildings.into_iter().map(|building| view! {
                 <section class="building">

@@ -85,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
     refused_sync(&out)
         .await
         .context("refused sync screenshots")?;
+    refused_change(&out)
+        .await
+        .context("refused change screenshots")?;
     conflict(&out).await.context("conflict screenshots")?;
     waiting(&out).await.context("waiting screenshots")?;
     println!("screenshots in {}", out.display());
@@ -142,6 +145,77 @@ async fn refused_sync(out: &std::path::Path) -> anyhow::Result<()> {
             phone
                 .wait_for("document.querySelector('[data-sync=refused]')")
                 .await?;
+            phone.run("window.scrollTo(0, 0)").await?;
+            phone.screenshot(&out.join(name)).await?;
+            axe(&phone, name).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        phone.close().await?;
+        result?;
+    }
+    Ok(())
+}
+
+/// One refused document (issue 11): a builder follows two streets, records a visit in each
+/// without signal, and is taken off the second meanwhile; back in signal, the door of the
+/// second street says what was refused and what to do, on a phone and on a laptop.
+async fn refused_change(out: &std::path::Path) -> anyhow::Result<()> {
+    let choose = async |phone: &Phone, name: &str| -> anyhow::Result<()> {
+        phone
+            .wait_for(&format!(
+                "[...document.querySelectorAll('.streets button')].some(b => b.innerText === {name:?})"
+            ))
+            .await?;
+        phone
+            .run(&format!(
+                "[...document.querySelectorAll('.streets button')].find(b => b.innerText === {name:?}).click()"
+            ))
+            .await?;
+        phone
+            .wait_for(&format!(
+                "document.querySelector('h1')?.innerText === {name:?} && document.querySelector('a.door')"
+            ))
+            .await
+    };
+    for (screen, name) in [
+        (PHONE, "refused-change-phone.png"),
+        (LAPTOP, "refused-change-laptop.png"),
+    ] {
+        let mut server = Server::start().await?;
+        let second = server.add_street("Eikenlaan", &["sanne"]).await?;
+        let profile = tempfile::tempdir()?;
+        let phone = Phone::open(profile.path(), &server.url("/"), screen).await?;
+        let result = async {
+            phone.sign_in("sanne").await?;
+            choose(&phone, "Eikenlaan").await?;
+            phone.wait_synced().await?;
+            phone.goto_walk_list().await?;
+            phone.tap("button.switch-street").await?;
+            choose(&phone, "Lindenstraat").await?;
+            phone.wait_synced().await?;
+            server.stop().await?;
+            phone.open_door("1A").await?;
+            phone.tap("button[data-outcome=Talked]").await?;
+            phone
+                .wait_for("document.querySelector('article.visit')")
+                .await?;
+            phone.goto_walk_list().await?;
+            phone.tap("button.switch-street").await?;
+            choose(&phone, "Eikenlaan").await?;
+            phone.open_door("1").await?;
+            phone.tap("button[data-outcome=Talked]").await?;
+            phone
+                .type_into(
+                    "article.visit textarea.notes",
+                    "Wil graag een bankje bij de ingang.",
+                )
+                .await?;
+            server.unassign("sanne", second).await?;
+            server.restart().await?;
+            phone.tap("button.sync-now").await?;
+            phone.wait_for("document.querySelector('.refusal')").await?;
+            phone.wait_synced().await?;
             phone.run("window.scrollTo(0, 0)").await?;
             phone.screenshot(&out.join(name)).await?;
             axe(&phone, name).await?;

@@ -1,4 +1,5 @@
-//! Bad input gets a 4xx with a JSON error that names the problem, and changes nothing.
+//! Bad input gets a 4xx with a JSON error that names the problem, and changes nothing; a
+//! bad document in a good request is refused alone, and names its problem in its reply.
 
 use uuid::Uuid;
 use voordeur_shared::{
@@ -9,8 +10,34 @@ use voordeur_shared::{
 };
 
 use crate::helpers::{
-    Backend, TestApp, TestDb, config, device, record_visit, rng, spawn_app, spawn_app_with,
+    Backend, TestApp, TestDb, config, device, record_visit, refusals, rng, spawn_app,
+    spawn_app_with,
 };
+
+/// Sends `request`, expects it answered with document `id` refused as `code` (and no
+/// other refused), and that nothing of `id` is stored; the refusal's reason.
+async fn assert_refused_doc(
+    app: &TestApp,
+    request: &SyncRequest,
+    id: docs::DocumentId,
+    code: &str,
+) -> String {
+    let before = app.server_heads().await;
+    let response = app
+        .exchange(request)
+        .await
+        .expect("the request is answered");
+    let refused = refusals(&response);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let (refused_id, refused_code, reason) = refused.into_iter().next().unwrap();
+    assert_eq!((refused_id, refused_code.as_str()), (id, code));
+    assert_eq!(
+        app.server_heads().await.get(&id),
+        before.get(&id),
+        "nothing of a refused document is stored"
+    );
+    reason
+}
 
 /// Sends `body`, expects `status` with error `code`, and checks the server is unchanged.
 async fn assert_refused(app: &TestApp, body: Vec<u8>, status: u16, code: &str) -> String {
@@ -95,7 +122,7 @@ async fn a_body_over_the_limit_is_refused(backend: Backend) {
 }
 
 /// A street outside the person's streets is refused as not theirs, whether or not it
-/// exists: no one learns which streets the server holds.
+/// exists (no one learns which streets the server holds), and blocks nothing else.
 async fn an_unknown_street_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = spawn_app(&db).await;
@@ -103,8 +130,13 @@ async fn an_unknown_street_is_refused(backend: Backend) {
     let mut request = phone.request();
     let stranger = Uuid::now_v7();
     request.streets.push(stranger);
-    let message = assert_refused(&app, wire::encode_request(&request), 403, "forbidden").await;
+    let street = DocKind::Street { street: stranger }.id();
+    let message = assert_refused_doc(&app, &request, street, "no_access").await;
     assert!(message.contains(&stranger.to_string()), "{message}");
+    assert!(
+        app.server_heads().await.len() > 1,
+        "the visit's household is stored beside the street"
+    );
 }
 
 async fn a_street_document_the_server_lacks_is_refused(backend: Backend) {
@@ -115,13 +147,7 @@ async fn a_street_document_the_server_lacks_is_refused(backend: Backend) {
         street: Uuid::now_v7(),
     };
     phone.open(kind);
-    let message = assert_refused(
-        &app,
-        wire::encode_request(&phone.request()),
-        403,
-        "forbidden",
-    )
-    .await;
+    let message = assert_refused_doc(&app, &phone.request(), kind.id(), "no_access").await;
     assert!(message.contains(&kind.id().to_string()), "{message}");
 }
 
@@ -136,26 +162,22 @@ async fn a_document_whose_id_does_not_match_its_kind_is_refused(backend: Backend
         .find(|o| matches!(o.kind, Some(DocKind::Household { .. })))
         .expect("a new household is offered");
     household.id = docs::DocumentId(Uuid::now_v7());
-    assert_refused(&app, wire::encode_request(&request), 422, "kind_mismatch").await;
+    let id = household.id;
+    assert_refused_doc(&app, &request, id, "kind_mismatch").await;
 }
 
 async fn a_household_at_an_address_the_street_lacks_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = spawn_app(&db).await;
     let mut phone = phone_with_a_visit(&app).await;
-    phone.open(DocKind::Confidential {
+    let nowhere = DocKind::Confidential {
         street: demo::street_id(),
         address: Uuid::now_v7(),
         epoch: 0,
         partner: Partner::CareOrganisation,
-    });
-    let message = assert_refused(
-        &app,
-        wire::encode_request(&phone.request()),
-        422,
-        "kind_mismatch",
-    )
-    .await;
+    };
+    phone.open(nowhere);
+    let message = assert_refused_doc(&app, &phone.request(), nowhere.id(), "kind_mismatch").await;
     assert!(message.contains("has no address"), "{message}");
 }
 
@@ -174,9 +196,7 @@ async fn changes_that_are_not_automerge_are_refused(backend: Backend) {
     );
 }
 
-async fn changes_that_break_the_schema_are_refused_and_nothing_of_the_request_is_kept(
-    backend: Backend,
-) {
+async fn changes_that_break_the_schema_are_refused_and_the_other_documents_kept(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = spawn_app(&db).await;
     // A good visit with its household, and in the same request a visit at no address.
@@ -192,18 +212,12 @@ async fn changes_that_break_the_schema_are_refused_and_nothing_of_the_request_is
     };
     docs::put_entry(street, docs::VISITS, &new_id(), &bad).unwrap();
     street.commit();
-    let message = assert_refused(
-        &app,
-        wire::encode_request(&phone.request()),
-        422,
-        "schema_violation",
-    )
-    .await;
+    let message = assert_refused_doc(&app, &phone.request(), street_id, "schema_violation").await;
     assert!(message.contains("unknown address"), "{message}");
     assert_eq!(
         app.server_heads().await.len(),
-        1,
-        "not even the good household was stored"
+        2,
+        "the good household is stored, beside the street as it was"
     );
 }
 
@@ -231,6 +245,6 @@ crate::on_both_backends!(
     a_document_whose_id_does_not_match_its_kind_is_refused,
     a_household_at_an_address_the_street_lacks_is_refused,
     changes_that_are_not_automerge_are_refused,
-    changes_that_break_the_schema_are_refused_and_nothing_of_the_request_is_kept,
+    changes_that_break_the_schema_are_refused_and_the_other_documents_kept,
     a_document_offered_twice_is_refused,
 );

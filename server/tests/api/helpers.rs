@@ -14,7 +14,7 @@ use voordeur_shared::{
     model::{Outcome, SignalKind, Street, Theme},
     record::VisitRecord,
     sync::{
-        SyncRequest,
+        ReplyStatus, SyncRequest, SyncResponse,
         client::{Received, Replica},
         wire,
     },
@@ -232,10 +232,7 @@ impl TestApp {
     }
 
     /// Sends `request` as the coach; the decoded response, or the JSON error.
-    pub async fn exchange(
-        &self,
-        request: &SyncRequest,
-    ) -> Result<voordeur_shared::sync::SyncResponse, HttpError> {
+    pub async fn exchange(&self, request: &SyncRequest) -> Result<SyncResponse, HttpError> {
         self.exchange_as(&self.token, request).await
     }
 
@@ -243,7 +240,7 @@ impl TestApp {
         &self,
         token: &str,
         request: &SyncRequest,
-    ) -> Result<voordeur_shared::sync::SyncResponse, HttpError> {
+    ) -> Result<SyncResponse, HttpError> {
         let response = self
             .post_sync_as(token, wire::encode_request(request))
             .await;
@@ -283,6 +280,18 @@ impl TestApp {
         self.sync(&mut fresh).await;
         heads(&mut fresh)
     }
+}
+
+/// The documents `response` refuses, with the refusal's code and reason.
+pub fn refusals(response: &SyncResponse) -> Vec<(DocumentId, String, String)> {
+    response
+        .docs
+        .iter()
+        .filter_map(|reply| match &reply.status {
+            ReplyStatus::Refused { code, reason } => Some((reply.id, code.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A device that follows the demo street.

@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod names;
+mod refused;
 mod responses;
 mod sign_in;
 mod storage;

@@ -93,6 +93,28 @@ pub struct Received {
     pub rejected: Vec<(DocumentId, String)>,
     /// Parked documents the server has news for: load them, then sync again.
     pub load: Vec<DocumentId>,
+    /// Documents the server refused ([`ReplyStatus::Refused`]), each with the changes set
+    /// aside; the documents themselves are back at what the server acknowledged.
+    pub refused: Vec<SetAside>,
+}
+
+/// One document's changes that the server refused, taken out of the document by
+/// [`Replica::receive`]: nothing is lost, and they are never offered again unless the
+/// person tries again ([`Replica::restore_aside`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetAside {
+    pub id: DocumentId,
+    pub kind: DocKind,
+    /// The changes the server had not acknowledged, as Automerge change chunks one after
+    /// the other; empty when there were none (a document refused only for being offered).
+    pub changes: Vec<u8>,
+    /// The refusal's code (see [`super::refusal`]) and the server's reason.
+    pub code: String,
+    pub reason: String,
+    /// The doors the changes are about: a household's or confidential document's address;
+    /// for a street, the addresses of the visits (and of the visits of the wishes) the
+    /// changes added.
+    pub doors: Vec<Uuid>,
 }
 
 /// A device's documents and its knowledge of the server.
@@ -267,6 +289,10 @@ impl Replica {
             .unwrap_or_default();
         for reply in response.docs {
             let id = reply.id;
+            if let ReplyStatus::Refused { code, reason } = reply.status {
+                self.set_aside(id, reply.kind, code, reason, &mut received);
+                continue;
+            }
             if self.parked.contains_key(&id) {
                 if !reply.changes.is_empty() || reply.status == ReplyStatus::SendEverything {
                     received.load.push(id);
@@ -294,6 +320,8 @@ impl Replica {
                 continue;
             };
             match reply.status {
+                // Taken care of above.
+                ReplyStatus::Refused { .. } => {}
                 ReplyStatus::SendEverything => {
                     entry.send_everything = true;
                     received.again = true;
@@ -331,5 +359,136 @@ impl Replica {
             }
         }
         received
+    }
+
+    /// Takes the server's refusal of document `id`: its unacknowledged changes are set
+    /// aside and the document goes back to the heads the server acknowledged (a document
+    /// the server never acknowledged leaves the replica: all of it is in the set-aside
+    /// changes). A parked document has nothing unacknowledged.
+    fn set_aside(
+        &mut self,
+        id: DocumentId,
+        kind: Option<DocKind>,
+        code: String,
+        reason: String,
+        received: &mut Received,
+    ) {
+        let parked = self.parked.get(&id).map(|p| p.kind);
+        let Some(entry) = self.docs.get_mut(&id) else {
+            let kind = kind.filter(|k| k.id() == id).or(parked);
+            if let Some(kind) = kind {
+                received.refused.push(SetAside {
+                    id,
+                    kind,
+                    changes: Vec::new(),
+                    code,
+                    reason,
+                    doors: Vec::new(),
+                });
+            }
+            return;
+        };
+        let since = if entry.acknowledged {
+            entry.server_heads.clone()
+        } else {
+            Vec::new()
+        };
+        let changes: Vec<u8> = entry
+            .doc
+            .get_changes(&since)
+            .iter()
+            .flat_map(|change| change.raw_bytes().iter().copied())
+            .collect();
+        let kind = entry.kind;
+        let mut aside = SetAside {
+            id,
+            kind,
+            changes,
+            code,
+            reason,
+            doors: Vec::new(),
+        };
+        if aside.changes.is_empty() {
+            received.refused.push(aside);
+            return;
+        }
+        if entry.acknowledged {
+            let reset = match entry.doc.fork_at(&since) {
+                Ok(doc) => doc.with_actor(self.actor.clone()),
+                Err(e) => {
+                    received.rejected.push((id, e.to_string()));
+                    return;
+                }
+            };
+            let refused = std::mem::replace(&mut entry.doc, reset);
+            entry.send_everything = false;
+            aside.doors = doors_of(&kind, &refused, Some(&entry.doc));
+        } else if let Some(removed) = self.docs.remove(&id) {
+            aside.doors = doors_of(&kind, &removed.doc, None);
+        }
+        received.changed.push(id);
+        received.refused.push(aside);
+    }
+
+    /// Puts changes set aside back into their document (loaded, or made from its genesis
+    /// if the replica no longer holds it), so that the next request offers them again.
+    pub fn restore_aside(&mut self, kind: DocKind, changes: &[u8]) -> Result<(), String> {
+        if self.is_parked(&kind.id()) {
+            return Err("the document is parked: load it first".into());
+        }
+        let doc = self.open(kind);
+        doc.load_incremental(changes)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The doors that changes to a document of `kind` are about: `refused` holds them,
+/// `kept` (if any) is the document without them.
+fn doors_of(kind: &DocKind, refused: &AutoCommit, kept: Option<&AutoCommit>) -> Vec<Uuid> {
+    use automerge::ReadDoc;
+
+    use crate::docs::{self, VISITS, WISHES};
+    match *kind {
+        DocKind::Household { address, .. } | DocKind::Confidential { address, .. } => {
+            vec![address]
+        }
+        DocKind::Street { .. } => {
+            let keys = |doc: &AutoCommit, name: &str| -> BTreeSet<String> {
+                match doc.get(automerge::ROOT, name) {
+                    Ok(Some((_, obj))) => doc.keys(&obj).collect(),
+                    _ => BTreeSet::new(),
+                }
+            };
+            let new = |name: &str| -> Vec<String> {
+                let before = kept.map(|doc| keys(doc, name)).unwrap_or_default();
+                keys(refused, name)
+                    .into_iter()
+                    .filter(|key| !before.contains(key))
+                    .collect()
+            };
+            let address_of_visit = |visit: &str| {
+                docs::get_entry(refused, VISITS, visit)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.address.parse::<Uuid>().ok())
+            };
+            let mut doors: Vec<Uuid> = Vec::new();
+            let visits = new(VISITS.name)
+                .into_iter()
+                .filter_map(|v| address_of_visit(&v));
+            let wishes = new(WISHES.name).into_iter().filter_map(|w| {
+                docs::get_entry(refused, WISHES, &w)
+                    .ok()
+                    .flatten()
+                    .and_then(|wish| address_of_visit(&wish.visit))
+            });
+            for door in visits.chain(wishes) {
+                if !doors.contains(&door) {
+                    doors.push(door);
+                }
+            }
+            doors
+        }
     }
 }

@@ -13,8 +13,21 @@
 //!    retried request applies nothing twice), checks the document against its schema,
 //!    commits, and answers each offer with a [`DocReply`]: its new heads and every change
 //!    that is not an ancestor of the client's `heads`. Documents of a followed street the
-//!    client did not offer come back whole.
+//!    client did not offer come back whole. A followed street that is not the person's
+//!    (any more) is not an error of the request: its documents are refused one by one.
 //! 3. The client applies the reply and remembers the server's heads as its next `since`.
+//!
+//! Each document is applied whole or not at all, and one document never blocks the
+//! others. A document whose changes the server will not take (they break the schema, do
+//! more than their author may, are for a document or a street the person may not see or
+//! change, or do not apply) is answered [`ReplyStatus::Refused`] with a code and a reason:
+//! nothing of it is stored or audited as changed, and the request's other documents are
+//! merged, committed and answered as usual. The client sets that document's unsent changes
+//! aside (kept, with the refusal, never offered again unless the person retries them),
+//! goes back to the server's version of the document, and syncs on. Only what makes the
+//! whole request suspect refuses the whole request (a 4xx, nothing stored): a malformed
+//! message, a document offered twice, changes that do not parse, damaged bytes, a
+//! compression bomb.
 //!
 //! If the server does not have everything the client says it saw (a restored backup, a new
 //! server), it cannot apply the client's changes or compute what the client lacks. It then
@@ -120,12 +133,38 @@ pub struct SyncResponse {
     pub docs: Vec<DocReply>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReplyStatus {
     /// The server merged the offer; `changes` is all the client lacks.
     Merged,
     /// The server lacks history the client assumed it has: offer the whole document again.
     SendEverything,
+    /// The server refused this document's changes and stored nothing of them; the other
+    /// documents of the request are answered as usual. The reply carries neither heads nor
+    /// changes. (Postcard encodes variants by their index: new ones go last.)
+    Refused {
+        /// Why, as a short stable code ([`Refusal`]'s codes).
+        code: String,
+        /// The server's words, for logs and whoever helps the person (not for the screen).
+        reason: String,
+    },
+}
+
+/// The codes of [`ReplyStatus::Refused`]: why the server refused one document.
+pub mod refusal {
+    /// The document (or its street) is not the person's to see: they no longer work in that
+    /// street, or never did.
+    pub const NO_ACCESS: &str = "no_access";
+    /// The person may see the document but not make these changes (see `rules`).
+    pub const FORBIDDEN: &str = "forbidden";
+    /// The changes break the document's schema.
+    pub const SCHEMA_VIOLATION: &str = "schema_violation";
+    /// The document is not what its kind says, or is at an address the street lacks.
+    pub const KIND_MISMATCH: &str = "kind_mismatch";
+    /// A document clients may not create (a street).
+    pub const UNKNOWN_DOCUMENT: &str = "unknown_document";
+    /// The changes do not apply to the document (a change forged or damaged).
+    pub const BAD_CHANGES: &str = "bad_changes";
 }
 
 /// The server's answer for one document.
@@ -143,7 +182,12 @@ pub struct DocReply {
     pub changes: Vec<u8>,
 }
 
-/// Why the server refused a request. Nothing of a refused request is stored.
+/// Why the server refused a request, or one document of it.
+///
+/// Malformed requests, a document offered twice, changes that do not parse and damaged
+/// bytes refuse the whole request: nothing of it is stored. The others concern one
+/// document: the server answers that document [`ReplyStatus::Refused`] (see
+/// [`SyncError::refusal`]) and serves the rest.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SyncError {
     #[error("request is malformed: {0}")]
@@ -169,6 +213,23 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The code this error has as one document's refusal, if it concerns one document
+    /// only; `None` for an error that refuses the whole request.
+    pub fn refusal(&self) -> Option<&'static str> {
+        match self {
+            SyncError::KindMismatch { .. } => Some(refusal::KIND_MISMATCH),
+            SyncError::BadChanges { .. } => Some(refusal::BAD_CHANGES),
+            SyncError::SchemaViolation { .. } => Some(refusal::SCHEMA_VIOLATION),
+            SyncError::Forbidden(_) => Some(refusal::FORBIDDEN),
+            SyncError::UnknownDocument(_) => Some(refusal::UNKNOWN_DOCUMENT),
+            // A household whose street the server lacks: that document's fault alone.
+            SyncError::UnknownStreet(_) => Some(refusal::KIND_MISMATCH),
+            SyncError::Malformed(_) | SyncError::DuplicateDocument(_) | SyncError::Damaged(_) => {
+                None
+            }
+        }
+    }
+
     /// A short stable code for the error, for clients to branch on.
     pub fn code(&self) -> &'static str {
         match self {

@@ -5,7 +5,9 @@
 //! request needs (which offers are idle, which documents go out whole, so which must be
 //! loaded); [`serve`] decides everything else against the documents loaded. The server then
 //! commits the returned [`DocWrite`]s in one transaction before it sends the response.
-//! `serve` either succeeds for the whole request or changes nothing.
+//! `serve` applies each document whole or not at all: a document it refuses is answered
+//! [`ReplyStatus::Refused`] and nothing of it is written, while the others are served; an
+//! error it returns refuses the whole request, and changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +17,7 @@ use uuid::Uuid;
 use super::{
     DocOffer, DocReply, ReplyStatus, SyncError, SyncRequest, SyncResponse, changes_since,
     chunks::{check_against, parse_changes},
-    from_wire,
+    from_wire, refusal,
     rules::{self, Writers},
     to_wire,
 };
@@ -114,9 +116,16 @@ impl Plan {
             })
             .map(|(id, _)| *id)
             .collect();
+        // A document the person may not touch is refused unread.
         let mut load: BTreeSet<DocumentId> = offered
             .iter()
-            .filter(|id| catalog.docs.contains_key(id) && !idle.contains(id))
+            .filter(|id| {
+                catalog
+                    .docs
+                    .get(id)
+                    .is_some_and(|entry| grant.access(&entry.kind).any())
+                    && !idle.contains(id)
+            })
             .copied()
             .collect();
         load.extend(&whole);
@@ -217,6 +226,9 @@ pub struct Served {
     /// The server wrote changes of its own with its actor (repairs: see
     /// [`DocKind::repair`]): the store binds that actor to no account.
     pub repaired: bool,
+    /// The documents refused ([`ReplyStatus::Refused`]), with their codes: nothing of them
+    /// is written, for the log.
+    pub refused: Vec<(DocumentId, &'static str)>,
 }
 
 /// Answers `incoming`, a request of [`Writers::sender`], against the documents in `loaded`
@@ -225,11 +237,16 @@ pub struct Served {
 /// grant; `writers` must name the authors of the request's changes
 /// ([`Incoming::actors`]).
 ///
-/// The request is refused whole, as [`SyncError::Forbidden`], if it follows a street the
-/// person does not work in, offers a document they may neither read nor write, brings
-/// changes to a document they may not write, or a change that does more than its author
-/// may (see [`crate::access`] and [`rules`]). Documents they may write but not read are
-/// merged, and answered without a single change or head of the server's.
+/// Each document is applied whole or not at all. A document the person may not see
+/// (also every document of a followed street that is not theirs, whether or not it
+/// exists), changes to a document they may not write, a change that does more than its
+/// author may (see [`crate::access`] and [`rules`]), changes that break the schema or do
+/// not apply, a document that is not what its kind says: that document is answered
+/// [`ReplyStatus::Refused`], its copy here is as it was loaded, nothing of it is written
+/// or counted as read, and the others are served. Only a request-level error (a document
+/// offered twice, a document the plan did not load) refuses the whole request. Documents
+/// the person may write but not read are merged, and answered without a single change or
+/// head of the server's.
 pub fn serve(
     incoming: &Incoming,
     catalog: &Catalog,
@@ -240,38 +257,74 @@ pub fn serve(
 ) -> Result<Served, SyncError> {
     let request = &incoming.request;
     let grant = &writers.sender().grant;
+    let mut offers: Vec<(DocKind, &DocOffer, &[Change])> = Vec::with_capacity(request.docs.len());
+    let mut replies = Vec::with_capacity(request.docs.len());
+    let mut refused = Vec::new();
+    let mut refuse = |id: DocumentId, code: &'static str, reason: String| {
+        refused.push((id, code));
+        DocReply {
+            id,
+            kind: None,
+            status: ReplyStatus::Refused {
+                code: code.to_string(),
+                reason,
+            },
+            heads: None,
+            changes: Vec::new(),
+        }
+    };
+    let mut seen = BTreeSet::new();
+    for offer in &request.docs {
+        if !seen.insert(offer.id) {
+            return Err(SyncError::DuplicateDocument(offer.id));
+        }
+    }
+    // A followed street that is not the person's (any more): refused as a document, so
+    // that it blocks none of their other streets. The same answer whether or not the
+    // server holds it: no one learns which streets exist.
     for street in &request.streets {
+        let id = DocKind::Street { street: *street }.id();
         if !grant.follows(*street) {
-            return Err(SyncError::Forbidden(format!(
-                "street {street} is not one of yours"
-            )));
+            if !seen.contains(&id) {
+                let mut reply = refuse(
+                    id,
+                    refusal::NO_ACCESS,
+                    format!("street {street} is not one of yours"),
+                );
+                reply.kind = Some(DocKind::Street { street: *street });
+                replies.push(reply);
+            }
+            continue;
         }
         if !catalog.has_street(*street) {
             return Err(SyncError::UnknownStreet(*street));
         }
     }
-    let mut offers: Vec<(DocKind, &DocOffer, &[Change])> = Vec::with_capacity(request.docs.len());
-    let mut replies = Vec::with_capacity(request.docs.len());
-    let mut seen = BTreeSet::new();
     for (offer, changes) in request.docs.iter().zip(&incoming.changes) {
-        if !seen.insert(offer.id) {
-            return Err(SyncError::DuplicateDocument(offer.id));
-        }
-        match kind_of(offer, catalog)? {
-            Some(kind) => {
-                check_allowed(grant, &kind, offer)?;
-                offers.push((kind, offer, changes));
-            }
+        let kind = match kind_of(offer, catalog) {
+            Ok(Some(kind)) => kind,
             // A document the client believes the server has, but this server lacks (a
             // restored backup): ask for the whole document, with its kind.
-            None => replies.push(DocReply {
-                id: offer.id,
-                kind: None,
-                status: ReplyStatus::SendEverything,
-                heads: Some(Vec::new()),
-                changes: Vec::new(),
-            }),
+            Ok(None) => {
+                replies.push(DocReply {
+                    id: offer.id,
+                    kind: None,
+                    status: ReplyStatus::SendEverything,
+                    heads: Some(Vec::new()),
+                    changes: Vec::new(),
+                });
+                continue;
+            }
+            Err(e) => {
+                replies.push(refuse(offer.id, refusal::KIND_MISMATCH, e.to_string()));
+                continue;
+            }
+        };
+        if let Err((code, reason)) = check_allowed(grant, &kind, offer) {
+            replies.push(refuse(offer.id, code, reason));
+            continue;
         }
+        offers.push((kind, offer, changes));
     }
     // Streets first: a household created in this request is checked against its street.
     offers.sort_by_key(|(kind, ..)| !matches!(kind, DocKind::Street { .. }));
@@ -299,23 +352,47 @@ pub fn serve(
                     offer.id
                 )));
             }
-            None => {
-                check_creatable(&kind, &loaded, offer.id)?;
-                kind.genesis(actor.clone())
-            }
+            None => match check_creatable(&kind, &loaded, offer.id) {
+                Ok(()) => kind.genesis(actor.clone()),
+                Err(e) => match e.refusal() {
+                    Some(code) => {
+                        replies.push(refuse(offer.id, code, e.to_string()));
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            },
         };
         let readable = grant.access(&kind).read;
-        let (reply, write) = merge_offer(
+        let before = doc.get_heads();
+        match merge_offer(
             &mut doc, kind, offer, changes, existed, readable, writers, actor,
-        )?;
-        repaired |= write.as_ref().is_some_and(|w| w.repaired);
-        if !reply.changes.is_empty() {
-            read.push(kind);
+        ) {
+            Ok((reply, write)) => {
+                repaired |= write.as_ref().is_some_and(|w| w.repaired);
+                if !reply.changes.is_empty() {
+                    read.push(kind);
+                }
+                replies.push(reply);
+                writes.extend(write);
+                // Merged streets are needed for the households after them.
+                loaded.insert(offer.id, doc);
+            }
+            Err(e) => {
+                let Some(code) = e.refusal() else {
+                    return Err(e);
+                };
+                replies.push(refuse(offer.id, code, e.to_string()));
+                // Nothing of it stays: the document is as it was loaded (a document this
+                // request would have created is not kept at all).
+                if existed {
+                    let doc = doc
+                        .fork_at(&before)
+                        .map_err(|e| SyncError::Malformed(e.to_string()))?;
+                    loaded.insert(offer.id, doc);
+                }
+            }
         }
-        replies.push(reply);
-        writes.extend(write);
-        // Merged streets are needed for the households after them.
-        loaded.insert(offer.id, doc);
     }
 
     for id in &plan.whole {
@@ -355,23 +432,29 @@ pub fn serve(
         docs: loaded,
         new_actors,
         repaired,
+        refused,
     })
 }
 
-/// Refuses an offer for a document `grant` may not touch, or changes it may not write.
-fn check_allowed(grant: &Grant, kind: &DocKind, offer: &DocOffer) -> Result<(), SyncError> {
+/// Refuses an offer for a document `grant` may not touch, or changes it may not write: the
+/// refusal's code and reason.
+fn check_allowed(
+    grant: &Grant,
+    kind: &DocKind,
+    offer: &DocOffer,
+) -> Result<(), (&'static str, String)> {
     let access = grant.access(kind);
     if !access.any() {
-        return Err(SyncError::Forbidden(format!(
-            "document {} is not yours to see",
-            offer.id
-        )));
+        return Err((
+            refusal::NO_ACCESS,
+            format!("document {} is not yours to see", offer.id),
+        ));
     }
     if access.write.is_none() && !offer.changes.is_empty() {
-        return Err(SyncError::Forbidden(format!(
-            "document {} is not yours to change",
-            offer.id
-        )));
+        return Err((
+            refusal::FORBIDDEN,
+            format!("document {} is not yours to change", offer.id),
+        ));
     }
     Ok(())
 }
@@ -686,10 +769,12 @@ mod tests {
         let nowhere = household(Uuid::now_v7());
         let (plan, served) = serve_with(&request(3, Vec::new(), vec![offer(nowhere)]), loaded());
         assert_eq!(plan.to_load(), &BTreeSet::from([kind.id()]));
+        let served = served.unwrap();
         assert!(
-            matches!(served, Err(SyncError::KindMismatch { .. })),
+            matches!(&served.response.docs[0].status, ReplyStatus::Refused { code, .. } if code == "kind_mismatch"),
             "{served:?}"
         );
+        assert!(served.writes.is_empty());
         let value: Street = docs::read(&street).unwrap();
         let address: Uuid = value.addresses.keys().next().unwrap().parse().unwrap();
         let here = household(address);
@@ -701,5 +786,105 @@ mod tests {
         );
         assert!(served.writes[0].created);
         assert!(served.read.is_empty(), "the phone has all there is");
+    }
+
+    /// One document's changes break the schema, another's are good, in one request: the
+    /// good one is written and acknowledged, the bad one is refused and left as it was; a
+    /// followed street that is not the person's is refused as a document, not the request.
+    #[test]
+    fn a_refused_document_does_not_block_the_others() {
+        let (kind, mut street) = demo::street(new_actor()).unwrap();
+        let heads = street.get_heads();
+        let catalog = Catalog {
+            docs: [(
+                kind.id(),
+                CatalogEntry {
+                    kind,
+                    heads: heads.clone(),
+                },
+            )]
+            .into(),
+        };
+        // The street with a visit at an address it lacks.
+        let mut bad = street.fork().with_actor(new_actor());
+        let visit = crate::model::Visit {
+            address: Uuid::now_v7().to_string(),
+            author: "Sanne".into(),
+            at_ms: 0,
+            outcome: crate::model::Outcome::Talked,
+            return_on: None,
+        };
+        docs::put_entry(&mut bad, docs::VISITS, &docs::new_id(), &visit).unwrap();
+        bad.commit();
+        let bad_offer = DocOffer {
+            id: kind.id(),
+            kind: None,
+            since: Some(to_wire(&heads)),
+            heads: to_wire(&bad.get_heads()),
+            changes: changes_since(&mut bad, &heads),
+        };
+        // A household at one of the street's addresses, new.
+        let value: Street = docs::read(&street).unwrap();
+        let address: Uuid = value.addresses.keys().next().unwrap().parse().unwrap();
+        let household = DocKind::Household {
+            street: demo::street_id(),
+            address,
+            epoch: 0,
+        };
+        let mut genesis = household.genesis(new_actor());
+        let good_offer = DocOffer {
+            id: household.id(),
+            kind: Some(household),
+            since: Some(Vec::new()),
+            heads: to_wire(&genesis.get_heads()),
+            changes: changes_since(&mut genesis, &[]),
+        };
+        let elsewhere = Uuid::now_v7();
+        let request = request(
+            1,
+            vec![demo::street_id(), elsewhere],
+            vec![bad_offer, good_offer],
+        );
+        let plan = Plan::new(&request, &catalog, &coach());
+        let incoming = Incoming::read(request.clone()).unwrap();
+        let loaded = BTreeMap::from([(kind.id(), street.clone())]);
+        let mut served = serve(&incoming, &catalog, &plan, loaded, &new_actor(), &writers())
+            .expect("the request is served");
+
+        let status = |id: DocumentId| {
+            served
+                .response
+                .docs
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.status.clone())
+        };
+        assert!(
+            matches!(status(kind.id()), Some(ReplyStatus::Refused { code, reason })
+                if code == "schema_violation" && reason.contains("unknown address")),
+            "{:?}",
+            status(kind.id())
+        );
+        assert_eq!(status(household.id()), Some(ReplyStatus::Merged));
+        let other = DocKind::Street { street: elsewhere }.id();
+        assert!(
+            matches!(status(other), Some(ReplyStatus::Refused { code, .. }) if code == "no_access")
+        );
+        assert_eq!(
+            served.writes.iter().map(|w| w.id).collect::<Vec<_>>(),
+            vec![household.id()],
+            "only the good document is written"
+        );
+        assert_eq!(
+            served.refused,
+            vec![(other, "no_access"), (kind.id(), "schema_violation")]
+        );
+        assert_eq!(
+            served.docs.get_mut(&kind.id()).unwrap().get_heads(),
+            heads,
+            "the refused street is as it was loaded"
+        );
+        let refused_reply = served.response.docs.iter().find(|r| r.id == kind.id());
+        assert!(refused_reply.is_some_and(|r| r.heads.is_none() && r.changes.is_empty()));
     }
 }
