@@ -187,7 +187,14 @@ impl Tab {
             }
             if tokio::time::Instant::now() > deadline {
                 let status = self.status().await.unwrap_or_default();
-                bail!("waited {PATIENCE:?} for `{condition}`; the status bar says {status:?}");
+                let page: String = self
+                    .eval("(location.hash + ' | ' + document.body.innerText).slice(0, 600)")
+                    .await
+                    .unwrap_or_default();
+                bail!(
+                    "waited {PATIENCE:?} for `{condition}`; the status bar says {status:?}; \
+                     the page: {page:?}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -217,10 +224,14 @@ impl Tab {
             .bring_to_front()
             .await
             .context("bringing the tab to the front")?;
+        // In the middle of the screen, as a person scrolls to what they tap: not under the
+        // status bar, which stays on top and grows with what it has to say.
+        self.run(&format!(
+            "document.querySelector({selector:?}).scrollIntoView({{ block: 'center' }})"
+        ))
+        .await?;
         self.page
             .find_element(selector)
-            .await?
-            .scroll_into_view()
             .await?
             .click()
             .await
