@@ -376,7 +376,7 @@ pub static NL: Texts = Texts {
     conflict_title: "Twee antwoorden tegelijk",
     conflict_explain: "Twee mensen vulden hier iets anders in terwijl ze offline waren. Beide staan er nog. Kies wat klopt: dat geldt dan voor iedereen.",
     conflict_consent: "Toestemming",
-    conflict_contribution: "Wil meedoen met",
+    conflict_contribution: "Wil bijdragen",
     choose_this: "Dit klopt",
     someone: "iemand",
     empty_value: "(leeg)",
