@@ -209,16 +209,11 @@ impl DocKind {
             DocKind::Street { .. } => {
                 let street = typed::<Street>(doc, None)?;
                 street.validate()?;
-                // Absent until the upgrade that makes them reaches the document.
-                let corrections = match map_at(doc, &ROOT, CORRECTIONS.name) {
-                    Some(_) => typed(doc, Some(CORRECTIONS.name))?,
-                    None => Default::default(),
-                };
-                let clearances = match map_at(doc, &ROOT, CLEARANCES.name) {
-                    Some(_) => typed(doc, Some(CLEARANCES.name))?,
-                    None => Default::default(),
-                };
-                street.validate_amendments(&corrections, &clearances)
+                let amendments = |e: EditError| SchemaViolation(e.to_string());
+                street.validate_amendments(
+                    &amended(doc, CORRECTIONS).map_err(amendments)?,
+                    &amended(doc, CLEARANCES).map_err(amendments)?,
+                )
             }
             DocKind::Household { .. } => {
                 typed::<Household>(doc, None)?.validate(&consent_answers(doc)?)
@@ -373,7 +368,19 @@ pub enum EditError {
     Automerge(#[from] automerge::AutomergeError),
 }
 
-fn map_at(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
+/// The entries of a top-level map an upgrade adds (see [`DocKind::upgrades`]): none in a
+/// document the upgrade has not reached yet.
+pub fn amended<T: Hydrate>(
+    doc: &AutoCommit,
+    of: Collection<T>,
+) -> Result<std::collections::BTreeMap<String, T>, EditError> {
+    match map_at(doc, &ROOT, of.name) {
+        Some(_) => Ok(autosurgeon::hydrate_prop(doc, ROOT, of.name)?),
+        None => Ok(Default::default()),
+    }
+}
+
+pub(crate) fn map_at(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(parent, key) {
         Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
         _ => None,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
+use automerge::{AutoCommit, ObjId, ROOT};
 
 use crate::{
     docs::{self, Candidate, Signed},
@@ -80,10 +80,7 @@ pub enum ConflictField {
 impl ConflictField {
     /// Where the field is in the household document, and its key.
     pub(crate) fn place(self, doc: &AutoCommit) -> Option<(ObjId, &'static str)> {
-        let map = |parent: &ObjId, key: &str| match doc.get(parent, key) {
-            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
-            _ => None,
-        };
+        let map = |parent: &ObjId, key: &str| docs::map_at(doc, parent, key);
         match self {
             ConflictField::Consent => Some((ROOT, "consent")),
             ConflictField::ResidentName => Some((map(&ROOT, "resident")?, "name")),

@@ -123,10 +123,7 @@ impl Corrections {
 
     /// Reads them from a street document (none before its upgrade).
     pub fn read(doc: &AutoCommit) -> Result<Corrections, EditError> {
-        Ok(Corrections::new(read_amendments(
-            doc,
-            docs::CORRECTIONS.name,
-        )?))
+        Ok(Corrections::new(docs::amended(doc, docs::CORRECTIONS)?))
     }
 
     /// The corrections of visit `id`, oldest first.
@@ -140,20 +137,9 @@ impl Corrections {
     }
 }
 
-/// A map an upgrade adds to the street document, empty before it.
-fn read_amendments<T: autosurgeon::Hydrate>(
-    doc: &AutoCommit,
-    name: &str,
-) -> Result<BTreeMap<String, T>, EditError> {
-    match automerge::ReadDoc::get(doc, ROOT, name)? {
-        Some(_) => Ok(autosurgeon::hydrate_prop(doc, ROOT, name)?),
-        None => Ok(BTreeMap::new()),
-    }
-}
-
 /// Reads a street's cleared refusals (none before its upgrade).
 pub fn read_clearances(doc: &AutoCommit) -> Result<BTreeMap<String, Clearance>, EditError> {
-    read_amendments(doc, docs::CLEARANCES.name)
+    docs::amended(doc, docs::CLEARANCES)
 }
 
 impl WalkList {
