@@ -8,11 +8,15 @@
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
+use std::collections::BTreeSet;
+
 use voordeur_shared::{
     access::Role,
+    activity::Contributor,
     door::DoorView,
+    follow_up::FollowUpList,
     ids::{AddressId, StreetId},
-    model::{IsoDate, Outcome},
+    model::{Activity, IsoDate, Outcome, Theme, Wish},
     sync::SyncResponse,
     walk::WalkList,
 };
@@ -22,7 +26,7 @@ use crate::{
     error::AppError,
     i18n::Lang,
     session,
-    state::{Edit, Field, Session, cipher::Cipher},
+    state::{Edit, Field, Session, cipher::Cipher, work::Work},
     sync::{self, Wake},
     ui::{Screen, SyncState, Ui},
     vault,
@@ -260,7 +264,73 @@ impl Actions {
         view
     }
 
+    /// The person's organisation's follow-ups, now.
+    pub fn follow_ups(&self) -> Option<Result<FollowUpList, AppError>> {
+        self.with(|f| f.follow_ups(browser::now_ms()))
+    }
+
+    /// The street's activities, soonest first.
+    pub fn activities(&self) -> Vec<(String, Activity)> {
+        self.with(Field::activities)
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+
+    /// The street's wishes, for an activity to answer.
+    pub fn wishes(&self) -> Vec<(String, Wish)> {
+        self.with(Field::wishes)
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+
+    /// Residents who offered to contribute, those on `theme` first.
+    pub fn contributors(&self, theme: Option<Theme>) -> Vec<Contributor> {
+        self.report(self.with(|f| f.contributors(theme)))
+            .unwrap_or_default()
+    }
+
+    /// The doors whose households took part in activity `id`.
+    pub fn took_part(&self, id: &str) -> BTreeSet<AddressId> {
+        self.with(|f| f.took_part(id))
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+
     // ---- changing ----------------------------------------------------------------------
+
+    /// Applies an edit of the work after the knock (a follow-up, an activity); returns the
+    /// id of an activity just planned.
+    pub fn work(&self, work: Work) -> Option<String> {
+        let now = browser::now_ms();
+        let planned = self.report(self.with(|f| f.work(work, now))).flatten();
+        let walk = self.with(Field::current_walk).flatten();
+        self.settle(After {
+            walk,
+            revision: true,
+            wake: Some(Wake::Changed),
+            ..After::default()
+        });
+        planned
+    }
+
+    /// Asks the server where the signals this person handed to other partners stand, and
+    /// keeps the answer (shown at their doors, also offline).
+    pub async fn ask_handed_on(self) {
+        let Some(query) = self.with(Field::handed_on_query).flatten() else {
+            return;
+        };
+        let Some(token) = self.token() else {
+            return;
+        };
+        if let Some(answer) = session::handed_on(&token, &query).await
+            && self.with(|f| f.take_handed_on(answer)) == Some(Ok(true))
+        {
+            self.settle(After {
+                revision: true,
+                ..After::default()
+            });
+        }
+    }
 
     /// Follows `street` from now on (also), shows it, and syncs.
     pub fn follow(&self, street: StreetId) {

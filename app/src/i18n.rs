@@ -2,7 +2,9 @@
 //! [`Texts`], so a language that misses one does not compile.
 
 use serde::{Deserialize, Serialize};
-use voordeur_shared::model::{Consent, Outcome, SignalKind, Theme};
+use voordeur_shared::model::{
+    ClientStatus, Consent, FollowUpStatus, Outcome, Partner, SignalKind, Theme,
+};
 
 use crate::state::waiting::Waiting;
 
@@ -163,6 +165,61 @@ pub struct Texts {
     pub refusal_explain: &'static str,
     pub clear_refusal: &'static str,
     pub who_wrote_what: &'static str,
+    // After the knock: follow-ups, activities, where to go today, client status.
+    pub nav_street: &'static str,
+    pub nav_follow_ups: &'static str,
+    pub nav_activities: &'static str,
+    pub today_title: &'static str,
+    pub today_returns: &'static str,
+    pub today_no_returns: &'static str,
+    pub today_never_reached: &'static str,
+    pub overdue: &'static str,
+    pub follow_ups_title: &'static str,
+    pub filter_status: &'static str,
+    pub filter_theme: &'static str,
+    pub filter_open: &'static str,
+    pub filter_all: &'static str,
+    pub filter_signals: &'static str,
+    pub nothing_to_follow: &'static str,
+    pub door: &'static str,
+    pub heard_by: &'static str,
+    pub days_old: &'static str,
+    pub picked_up_by: &'static str,
+    pub not_taken_on: &'static str,
+    pub take_on: &'static str,
+    pub follow_up_note: &'static str,
+    pub save: &'static str,
+    pub handed_on_status: &'static str,
+    pub activities_title: &'static str,
+    pub new_activity: &'static str,
+    pub no_activities: &'static str,
+    pub activity_title: &'static str,
+    pub activity_date: &'static str,
+    pub activity_time: &'static str,
+    pub activity_place: &'static str,
+    pub activity_theme: &'static str,
+    pub activity_wishes: &'static str,
+    pub plan_activity: &'static str,
+    pub save_changes: &'static str,
+    pub invite_title: &'static str,
+    pub no_contributors: &'static str,
+    pub invited: &'static str,
+    pub took_part: &'static str,
+    pub afterwards_title: &'static str,
+    pub participants: &'static str,
+    pub evaluation: &'static str,
+    pub name_not_kept: &'static str,
+    pub contribution_theme: &'static str,
+    pub no_theme: &'static str,
+    pub client_status_title: &'static str,
+    pub client_status_none: &'static str,
+    pub client_status_set: &'static str,
+    pub took_part_in: &'static str,
+    pub planned_by: &'static str,
+    /// In the order of `FollowUpStatus::ALL`.
+    pub follow_up_statuses: [&'static str; 4],
+    /// In the order of `ClientStatus::ALL`.
+    pub client_statuses: [&'static str; 3],
 }
 
 impl Texts {
@@ -178,6 +235,27 @@ impl Texts {
     pub fn theme(&self, theme: Theme) -> &'static str {
         let index = Theme::ALL.iter().position(|t| *t == theme).unwrap_or(0);
         self.themes[index]
+    }
+
+    pub fn follow_up_status(&self, status: FollowUpStatus) -> &'static str {
+        let index = FollowUpStatus::ALL
+            .iter()
+            .position(|s| *s == status)
+            .unwrap_or(0);
+        self.follow_up_statuses[index]
+    }
+
+    pub fn client_status(&self, status: ClientStatus) -> &'static str {
+        let index = ClientStatus::ALL
+            .iter()
+            .position(|s| *s == status)
+            .unwrap_or(0);
+        self.client_statuses[index]
+    }
+
+    pub fn partner(&self, partner: Partner) -> &'static str {
+        let index = Partner::ALL.iter().position(|p| *p == partner).unwrap_or(0);
+        self.partners[index]
     }
 
     pub fn consent_answer(&self, consent: Consent) -> &'static str {
@@ -390,6 +468,62 @@ pub static NL: Texts = Texts {
     refusal_explain: "Klop hier niet opnieuw aan. Heeft de bewoner zelf laten weten dat het toch mag? Hef de weigering dan op.",
     clear_refusal: "Weigering opheffen",
     who_wrote_what: "Wie schreef wat",
+    nav_street: "Straat",
+    nav_follow_ups: "Opvolging",
+    nav_activities: "Activiteiten",
+    today_title: "Vandaag eerst",
+    today_returns: "Terugkomen gepland",
+    today_no_returns: "Vandaag geen afspraken om terug te komen.",
+    today_never_reached: "Nog niemand gesproken",
+    overdue: "Over tijd",
+    follow_ups_title: "Opvolging",
+    filter_status: "Status",
+    filter_theme: "Thema",
+    filter_open: "Open",
+    filter_all: "Alle",
+    filter_signals: "Signalen",
+    nothing_to_follow: "Niets op te volgen met dit filter.",
+    door: "Deur",
+    heard_by: "gehoord door",
+    days_old: "dagen oud",
+    picked_up_by: "Opgepakt door",
+    not_taken_on: "Nog door geen partner opgepakt",
+    take_on: "Oppakken voor mijn organisatie",
+    follow_up_note: "Notitie bij de opvolging",
+    save: "Opslaan",
+    handed_on_status: "Stand van zaken",
+    activities_title: "Activiteiten",
+    new_activity: "Nieuwe activiteit",
+    no_activities: "Nog geen activiteiten gepland.",
+    activity_title: "Titel",
+    activity_date: "Datum",
+    activity_time: "Tijd",
+    activity_place: "Plaats",
+    activity_theme: "Thema",
+    activity_wishes: "Beantwoordt de wensen",
+    plan_activity: "Plannen",
+    save_changes: "Wijzigingen opslaan",
+    invite_title: "Uitnodigen: bewoners die willen bijdragen",
+    no_contributors: "Nog niemand bood aan bij te dragen (of hun gegevens staan niet op dit apparaat).",
+    invited: "Uitgenodigd",
+    took_part: "Deed mee",
+    afterwards_title: "Na afloop",
+    participants: "Aantal deelnemers",
+    evaluation: "Korte evaluatie",
+    name_not_kept: "naam niet bewaard",
+    contribution_theme: "Waarover",
+    no_theme: "Geen thema",
+    client_status_title: "Cliëntstatus (alleen zorgorganisatie)",
+    client_status_none: "Nog niet vastgelegd",
+    client_status_set: "Vastleggen",
+    took_part_in: "Deed mee aan",
+    planned_by: "Gepland door",
+    follow_up_statuses: ["Nieuw", "Opgepakt", "Afgerond", "Niet haalbaar"],
+    client_statuses: [
+        "Cliënt van de zorgorganisatie",
+        "Tijdelijk zorgcontract",
+        "Gewone huurder",
+    ],
 };
 
 pub static EN: Texts = Texts {
@@ -526,4 +660,60 @@ pub static EN: Texts = Texts {
     refusal_explain: "Do not knock here again. Did the resident say themselves that it is fine after all? Then clear the refusal.",
     clear_refusal: "Clear the refusal",
     who_wrote_what: "Who wrote what",
+    nav_street: "Street",
+    nav_follow_ups: "Follow-up",
+    nav_activities: "Activities",
+    today_title: "First today",
+    today_returns: "Planned returns",
+    today_no_returns: "No returns planned for today.",
+    today_never_reached: "No one spoken to yet",
+    overdue: "Overdue",
+    follow_ups_title: "Follow-up",
+    filter_status: "Status",
+    filter_theme: "Theme",
+    filter_open: "Open",
+    filter_all: "All",
+    filter_signals: "Signals",
+    nothing_to_follow: "Nothing to follow up with this filter.",
+    door: "Door",
+    heard_by: "heard by",
+    days_old: "days old",
+    picked_up_by: "Picked up by",
+    not_taken_on: "Not taken on by any partner yet",
+    take_on: "Take on for my organisation",
+    follow_up_note: "Follow-up note",
+    save: "Save",
+    handed_on_status: "Where it stands",
+    activities_title: "Activities",
+    new_activity: "New activity",
+    no_activities: "No activities planned yet.",
+    activity_title: "Title",
+    activity_date: "Date",
+    activity_time: "Time",
+    activity_place: "Place",
+    activity_theme: "Theme",
+    activity_wishes: "Answers the wishes",
+    plan_activity: "Plan",
+    save_changes: "Save changes",
+    invite_title: "Invite: residents who offered to contribute",
+    no_contributors: "No one offered to contribute yet (or their data is not on this device).",
+    invited: "Invited",
+    took_part: "Took part",
+    afterwards_title: "Afterwards",
+    participants: "Participants",
+    evaluation: "Short evaluation",
+    name_not_kept: "name not kept",
+    contribution_theme: "About",
+    no_theme: "No theme",
+    client_status_title: "Client status (care organisation only)",
+    client_status_none: "Not recorded yet",
+    client_status_set: "Record",
+    took_part_in: "Took part in",
+    planned_by: "Planned by",
+    follow_up_statuses: ["New", "Picked up", "Done", "Not feasible"],
+    client_statuses: [
+        "Client of the care organisation",
+        "Temporary care contract",
+        "Regular tenant",
+    ],
 };

@@ -113,3 +113,18 @@ pub async fn streets(token: &str) -> Option<Vec<StreetSummary>> {
     }
     from_json(json(&response).await.ok()?)
 }
+
+/// Where the signals this person handed to other partners stand (`POST /api/handed-on`).
+pub async fn handed_on(
+    token: &str,
+    query: &voordeur_shared::api::HandedOnQuery,
+) -> Option<voordeur_shared::api::HandedOn> {
+    let body = serde_wasm_bindgen::to_value(query).ok()?;
+    let response = call("POST", "/api/handed-on", Some(token), Some(&body))
+        .await
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    from_json(json(&response).await.ok()?)
+}

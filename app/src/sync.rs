@@ -163,6 +163,9 @@ async fn sync_locked(actions: Actions) -> Result<(), SyncFailure> {
     ui.sync.set(SyncState::Synced {
         at_ms: browser::now_ms() as f64,
     });
+    // What became of the signals handed to other partners (their documents never come
+    // back to this phone): asked after every sync, kept for offline.
+    actions.ask_handed_on().await;
     if ui
         .problem
         .with_untracked(|p| matches!(p, Some(AppError::SyncRefused { .. })))

@@ -7,9 +7,9 @@
 //!
 //! | document | community builder, coach | coordinator | administrator |
 //! |---|---|---|---|
-//! | street (outcomes, wishes) | read, write | read; a wish's status and owner | — |
+//! | street (outcomes, wishes, activities) | read, write | read; their organisation's follow-ups of wishes | — |
 //! | household (notes, consent, contact) | read, write | read | — |
-//! | confidential, own organisation's | read, write | read | — |
+//! | confidential, own organisation's | read, write | read; its signals' follow-up | — |
 //! | confidential, another organisation's | add signals | — | — |
 //!
 //! "Add signals" is write-only: it is how a signal reaches the organisation it is for. A
@@ -134,6 +134,10 @@ impl Access {
 /// operation lands where the value it writes, deletes or inserts into lives: a map entry's
 /// place is its object's path and its key; anything inside a list or text is at the list's
 /// or text's path. An operation is allowed if its place starts with one of `within`.
+///
+/// [`Write::OWN`] in a place stands for the author's own partner (its label, as in
+/// `follow_ups/corporation/…`): a coordinator of the corporation writes the corporation's
+/// follow-ups and no other partner's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Write {
     pub within: &'static [&'static [&'static str]],
@@ -154,32 +158,49 @@ impl Write {
         within: &[&["signals", "*"]],
         over_others: false,
     };
-    /// A wish's follow-up: its status and the partner that owns it, nothing else.
+    /// In a place: the author's own partner's label.
+    pub const OWN: &'static str = "@own";
+    /// A coordinator's follow-ups of wishes in the street document: their organisation's
+    /// (taking a wish on, its status and note), nothing else.
     pub const WISH_FOLLOW_UP: Write = Write {
-        within: &[&["wishes", "*", "status"], &["wishes", "*", "owner"]],
+        within: &[&["follow_ups", Write::OWN]],
+        over_others: true,
+    };
+    /// A coordinator's follow-up of their organisation's signals: each signal's status,
+    /// who picked it up and when, and a note; never what the signal says.
+    pub const SIGNAL_FOLLOW_UP: Write = Write {
+        within: &[
+            &["signals", "*", "status"],
+            &["signals", "*", "note"],
+            &["signals", "*", "picked_by"],
+            &["signals", "*", "picked_at_ms"],
+            &["signals", "*", "moved_ms"],
+        ],
         over_others: true,
     };
 
     /// Whether `place` is exactly one of `within`: an entry of a collection, as opposed
-    /// to a field inside one.
-    pub fn is_entry(&self, place: &[&str]) -> bool {
+    /// to a field inside one. `partner` is the author's.
+    pub fn is_entry(&self, place: &[&str], partner: Option<Partner>) -> bool {
         self.within
             .iter()
-            .any(|prefix| prefix.len() == place.len() && Write::matches(prefix, place))
+            .any(|prefix| prefix.len() == place.len() && Write::matches(prefix, place, partner))
     }
 
-    fn matches(prefix: &[&str], place: &[&str]) -> bool {
-        prefix
-            .iter()
-            .zip(place)
-            .all(|(want, key)| *want == "*" || want == key)
+    fn matches(prefix: &[&str], place: &[&str], partner: Option<Partner>) -> bool {
+        prefix.iter().zip(place).all(|(want, key)| match *want {
+            "*" => true,
+            Write::OWN => partner.is_some_and(|p| p.label() == *key),
+            want => want == *key,
+        })
     }
 
-    /// Whether an operation landing at `place` is inside what this allows.
-    pub fn allows(&self, place: &[&str]) -> bool {
+    /// Whether an operation landing at `place` is inside what this allows, for an author
+    /// of `partner`.
+    pub fn allows(&self, place: &[&str], partner: Option<Partner>) -> bool {
         self.within
             .iter()
-            .any(|prefix| prefix.len() <= place.len() && Write::matches(prefix, place))
+            .any(|prefix| prefix.len() <= place.len() && Write::matches(prefix, place, partner))
     }
 }
 
@@ -203,19 +224,22 @@ impl Grant {
             role if role.records() => (Access::READ_WRITE, Access::WRITE_ONLY),
             _ => (Access::READ, Access::NONE),
         };
+        let follows_up = |write| Access {
+            read: true,
+            write: Some(write),
+        };
+        let coordinator = self.role == Role::Coordinator;
         match kind {
-            DocKind::Street { .. } if self.role == Role::Coordinator => Access {
-                read: true,
-                write: Some(Write::WISH_FOLLOW_UP),
-            },
+            DocKind::Street { .. } if coordinator => follows_up(Write::WISH_FOLLOW_UP),
             DocKind::Street { .. } | DocKind::Household { .. } => own,
-            DocKind::Confidential { partner, .. } => {
-                if self.partner == Some(*partner) {
-                    own
+            DocKind::Confidential { partner, .. } if self.partner == Some(*partner) => {
+                if coordinator {
+                    follows_up(Write::SIGNAL_FOLLOW_UP)
                 } else {
-                    other
+                    own
                 }
             }
+            DocKind::Confidential { .. } => other,
         }
     }
 
@@ -273,6 +297,31 @@ mod tests {
             Access::WRITE_ONLY
         );
         let coordinator = grant(Role::Coordinator, Partner::Municipality);
+        assert_eq!(
+            coordinator.access(&confidential(Partner::CareOrganisation)),
+            Access::NONE
+        );
+    }
+
+    #[test]
+    fn a_coordinator_follows_up_only_their_own_organisations_work() {
+        let coordinator = grant(Role::Coordinator, Partner::Corporation);
+        let street = coordinator.access(&DocKind::Street { street: STREET });
+        let write = street.write.unwrap();
+        let own = Some(Partner::Corporation);
+        assert!(write.allows(&["follow_ups", "corporation", "w1"], own));
+        assert!(write.allows(&["follow_ups", "corporation", "w1", "status"], own));
+        assert!(!write.allows(&["follow_ups", "municipality", "w1"], own));
+        assert!(!write.allows(&["follow_ups", "corporation"], None));
+        assert!(!write.allows(&["wishes", "w1", "status"], own));
+        assert!(!write.allows(&["visits", "v1"], own));
+        let signals = coordinator
+            .access(&confidential(Partner::Corporation))
+            .write
+            .unwrap();
+        assert!(signals.allows(&["signals", "s1", "status"], own));
+        assert!(!signals.allows(&["signals", "s1", "text"], own));
+        assert!(!signals.allows(&["signals", "s1"], own));
         assert_eq!(
             coordinator.access(&confidential(Partner::CareOrganisation)),
             Access::NONE

@@ -103,3 +103,28 @@ pub struct ChangeAuthor {
     pub account: Uuid,
     pub username: Option<String>,
 }
+
+/// `POST /api/handed-on`'s body: confidential documents of other partners the person
+/// handed signals to (they may add signals there, never read them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HandedOnQuery {
+    pub documents: Vec<crate::docs::DocumentId>,
+}
+
+/// `POST /api/handed-on`'s answer: where each signal the person handed on stands. Never
+/// what a signal says, nor anything of signals others wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HandedOn {
+    pub signals: Vec<HandedOnSignal>,
+}
+
+/// One signal the person handed on, as its partner follows it up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HandedOnSignal {
+    pub document: crate::docs::DocumentId,
+    /// The signal's id in that document.
+    pub signal: String,
+    pub status: crate::model::FollowUpStatus,
+    /// When its status last moved.
+    pub moved_ms: Option<i64>,
+}

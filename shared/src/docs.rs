@@ -17,16 +17,17 @@
 use std::{fmt, marker::PhantomData, str::FromStr, sync::OnceLock};
 
 use automerge::{
-    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
-    ValueRef,
+    ActorId, AutoCommit, AutomergeError, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc,
+    ScalarValue, Value, ValueRef,
     transaction::{CommitOptions, Transactable},
 };
 use autosurgeon::{Hydrate, Reconcile};
 use uuid::Uuid;
 
 use crate::model::{
-    Address, Clearance, Complex, Confidential, Consent, Conversation, Correction, Household,
-    Partner, SchemaViolation, Signal, Street, Visit, Wish,
+    Activity, Address, Amendments, Clearance, ClientStatusChange, Complex, Confidential, Consent,
+    Conversation, Correction, FollowUp, Household, Participation, Partner, SchemaViolation, Signal,
+    Street, Visit, Wish,
 };
 
 /// Namespace for the UUID v5 document ids.
@@ -158,21 +159,49 @@ impl DocKind {
     /// Upgrades are appended, never changed: a changed upgrade is a different change.
     pub fn upgrades(&self) -> &'static [Change] {
         static STREET: OnceLock<Vec<Change>> = OnceLock::new();
-        match self {
-            DocKind::Street { .. } => STREET.get_or_init(|| {
-                let mut doc = self.skeleton();
-                let mut made = Vec::new();
-                // 1: corrections of visits' outcomes, and cleared refusals.
-                for map in [CORRECTIONS.name, CLEARANCES.name] {
-                    doc.put_object(ROOT, map, ObjType::Map)
-                        .expect("a new key in the root map");
-                }
+        static HOUSEHOLD: OnceLock<Vec<Change>> = OnceLock::new();
+        static CONFIDENTIAL: OnceLock<Vec<Change>> = OnceLock::new();
+        let upgrades = match self {
+            DocKind::Street { .. } => &STREET,
+            DocKind::Household { .. } => &HOUSEHOLD,
+            DocKind::Confidential { .. } => &CONFIDENTIAL,
+        };
+        upgrades.get_or_init(|| {
+            let mut doc = self.skeleton();
+            let mut made = Vec::new();
+            let mut upgrade = |add: &dyn Fn(&mut AutoCommit) -> Result<(), AutomergeError>| {
+                add(&mut doc).expect("new keys in the root map");
                 doc.commit_with(CommitOptions::default().with_time(0));
                 made.extend(doc.get_last_local_change());
-                made
-            }),
-            DocKind::Household { .. } | DocKind::Confidential { .. } => &[],
-        }
+            };
+            let maps = |names: &'static [&'static str]| {
+                move |doc: &mut AutoCommit| -> Result<(), AutomergeError> {
+                    for name in names {
+                        doc.put_object(ROOT, *name, ObjType::Map)?;
+                    }
+                    Ok(())
+                }
+            };
+            match self {
+                DocKind::Street { .. } => {
+                    // 1: corrections of visits' outcomes, and cleared refusals.
+                    upgrade(&maps(&[CORRECTIONS.name, CLEARANCES.name]));
+                    // 2: each partner's follow-ups of wishes, and activities.
+                    upgrade(&|doc| {
+                        let follow_ups = doc.put_object(ROOT, FOLLOW_UPS, ObjType::Map)?;
+                        for partner in Partner::ALL {
+                            doc.put_object(&follow_ups, partner.label(), ObjType::Map)?;
+                        }
+                        maps(&[ACTIVITIES.name])(doc)
+                    });
+                }
+                // 1: which activities the household took part in.
+                DocKind::Household { .. } => upgrade(&maps(&[PARTICIPATION.name])),
+                // 1: the household's client status (the care organisation's only).
+                DocKind::Confidential { .. } => upgrade(&maps(&[CLIENT_STATUS.name])),
+            }
+            made
+        })
     }
 
     /// Whether `hash` is one of this kind's upgrades.
@@ -182,7 +211,7 @@ impl DocKind {
 
     /// Brings `doc`, a document of this kind made before some of its upgrades, up to date.
     /// Returns whether it changed.
-    pub fn upgrade(&self, doc: &mut AutoCommit) -> Result<bool, automerge::AutomergeError> {
+    pub fn upgrade(&self, doc: &mut AutoCommit) -> Result<bool, AutomergeError> {
         let missing: Vec<Change> = self
             .upgrades()
             .iter()
@@ -205,21 +234,23 @@ impl DocKind {
             }
             .map_err(|e| SchemaViolation(e.to_string()))
         }
+        let unread = |e: EditError| SchemaViolation(e.to_string());
         match self {
             DocKind::Street { .. } => {
                 let street = typed::<Street>(doc, None)?;
                 street.validate()?;
-                let amendments = |e: EditError| SchemaViolation(e.to_string());
-                street.validate_amendments(
-                    &amended(doc, CORRECTIONS).map_err(amendments)?,
-                    &amended(doc, CLEARANCES).map_err(amendments)?,
-                )
+                street.validate_amendments(&amendments(doc).map_err(unread)?)
             }
             DocKind::Household { .. } => {
-                typed::<Household>(doc, None)?.validate(&consent_answers(doc)?)
+                typed::<Household>(doc, None)?.validate(&consent_answers(doc)?)?;
+                Household::validate_participation(&amended(doc, PARTICIPATION).map_err(unread)?)
             }
             DocKind::Confidential { partner, .. } => {
-                typed::<Confidential>(doc, None)?.validate(*partner)
+                typed::<Confidential>(doc, None)?.validate(*partner)?;
+                Confidential::validate_client_status(
+                    *partner,
+                    &amended(doc, CLIENT_STATUS).map_err(unread)?,
+                )
             }
         }
     }
@@ -247,7 +278,7 @@ impl DocKind {
 
 /// Clears the resident's name and contact in a household document, in every copy a merge
 /// may hold side by side; returns whether anything was there. Not committed.
-pub fn clear_resident(doc: &mut AutoCommit) -> Result<bool, automerge::AutomergeError> {
+pub fn clear_resident(doc: &mut AutoCommit) -> Result<bool, AutomergeError> {
     let residents: Vec<ObjId> = doc
         .get_all(ROOT, "resident")?
         .into_iter()
@@ -274,7 +305,7 @@ pub enum RepairError {
     #[error(transparent)]
     Schema(#[from] SchemaViolation),
     #[error(transparent)]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(#[from] AutomergeError),
 }
 
 /// Every answer to the consent question a household document holds: its value, and the
@@ -365,7 +396,7 @@ pub enum EditError {
     #[error(transparent)]
     Reconcile(#[from] autosurgeon::ReconcileError),
     #[error(transparent)]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(#[from] AutomergeError),
 }
 
 /// The entries of a top-level map an upgrade adds (see [`DocKind::upgrades`]): none in a
@@ -378,6 +409,69 @@ pub fn amended<T: Hydrate>(
         Some(_) => Ok(autosurgeon::hydrate_prop(doc, ROOT, of.name)?),
         None => Ok(Default::default()),
     }
+}
+
+/// Everything the street document holds in the maps its upgrades added.
+pub fn amendments(doc: &AutoCommit) -> Result<Amendments, EditError> {
+    Ok(Amendments {
+        corrections: amended(doc, CORRECTIONS)?,
+        clearances: amended(doc, CLEARANCES)?,
+        follow_ups: follow_ups(doc)?,
+        activities: amended(doc, ACTIVITIES)?,
+    })
+}
+
+/// The street document's follow-ups of wishes: each partner's, by wish id (none before
+/// its upgrade).
+pub fn follow_ups(
+    doc: &AutoCommit,
+) -> Result<
+    std::collections::BTreeMap<Partner, std::collections::BTreeMap<String, FollowUp>>,
+    EditError,
+> {
+    if map_at(doc, &ROOT, FOLLOW_UPS).is_none() {
+        return Ok(Default::default());
+    }
+    let by_label: std::collections::BTreeMap<String, std::collections::BTreeMap<String, FollowUp>> =
+        autosurgeon::hydrate_prop(doc, ROOT, FOLLOW_UPS)?;
+    by_label
+        .into_iter()
+        .map(|(label, follow_ups)| match Partner::from_label(&label) {
+            Some(partner) => Ok((partner, follow_ups)),
+            None => Err(autosurgeon::HydrateError::unexpected("a partner", label).into()),
+        })
+        .collect()
+}
+
+/// Writes `partner`'s follow-up of `wish` (touching only what differs).
+pub fn put_follow_up(
+    doc: &mut AutoCommit,
+    partner: Partner,
+    wish: &str,
+    follow_up: &FollowUp,
+) -> Result<(), EditError> {
+    let of_partner = map_at(doc, &ROOT, FOLLOW_UPS)
+        .and_then(|all| map_at(doc, &all, partner.label()))
+        .ok_or(EditError::MissingCollection(FOLLOW_UPS))?;
+    autosurgeon::reconcile_prop(doc, &of_partner, wish, follow_up)?;
+    Ok(())
+}
+
+/// `partner`'s follow-up of `wish`, if it took the wish on.
+pub fn get_follow_up(
+    doc: &AutoCommit,
+    partner: Partner,
+    wish: &str,
+) -> Result<Option<FollowUp>, EditError> {
+    let Some(of_partner) =
+        map_at(doc, &ROOT, FOLLOW_UPS).and_then(|all| map_at(doc, &all, partner.label()))
+    else {
+        return Ok(None);
+    };
+    if doc.get(&of_partner, wish)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(autosurgeon::hydrate_prop(doc, &of_partner, wish)?))
 }
 
 pub(crate) fn map_at(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
@@ -425,6 +519,16 @@ pub const WISHES: Collection<Wish> = Collection::new("wishes");
 pub const CORRECTIONS: Collection<Correction> = Collection::new("corrections");
 /// The street document's cleared refusals (made by an upgrade).
 pub const CLEARANCES: Collection<Clearance> = Collection::new("clearances");
+/// The street document's activities (made by an upgrade).
+pub const ACTIVITIES: Collection<Activity> = Collection::new("activities");
+/// The street document's follow-ups of wishes: a map per partner (by its label), each of
+/// follow-ups by wish id (made by an upgrade; see [`follow_ups`]).
+pub const FOLLOW_UPS: &str = "follow_ups";
+/// A household document's participation in activities, by activity id (made by an upgrade).
+pub const PARTICIPATION: Collection<Participation> = Collection::new("participation");
+/// A confidential document's history of the household's client status (made by an
+/// upgrade; only the care organisation's holds any).
+pub const CLIENT_STATUS: Collection<ClientStatusChange> = Collection::new("client_status");
 /// A household document's conversations, by visit id.
 pub const CONVERSATIONS: Collection<Conversation> = Collection::new("conversations");
 /// A confidential document's signals.
@@ -763,6 +867,7 @@ mod tests {
         let conv = |notes: &str| Conversation {
             notes: autosurgeon::Text::with_value(notes),
             contribution: String::new(),
+            contribution_theme: None,
         };
         put_entry(&mut a, CONVERSATIONS, &va, &conv("from phone a")).unwrap();
         put_entry(&mut b, CONVERSATIONS, &vb, &conv("from phone b")).unwrap();
@@ -849,7 +954,7 @@ mod tests {
         assert_eq!(corrections.len(), 2, "both kept");
         assert_eq!(
             kind.genesis(new_actor()).get_heads(),
-            vec![kind.upgrades()[0].hash()],
+            vec![kind.upgrades().last().unwrap().hash()],
             "new streets are made upgraded"
         );
     }

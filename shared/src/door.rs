@@ -9,10 +9,12 @@ use automerge::{AutoCommit, ObjId, ROOT};
 
 use crate::{
     docs::{self, Candidate, Signed},
+    follow_up::WishFollowUps,
     ids::{AddressId, VisitId},
     model::{
-        Address, Complex, Confidential, Consent, Correction, Household, IsoDate, Outcome, Resident,
-        SignalKind, Theme, Visit, Wish,
+        Address, ClientStatusChange, Complex, Confidential, Consent, Correction, FollowUp,
+        FollowUpStatus, Household, IsoDate, Outcome, Partner, Resident, SignalKind, Theme, Visit,
+        Wish,
     },
     record::RecordError,
     walk::{Corrections, read_clearances},
@@ -35,9 +37,33 @@ pub struct VisitView {
     pub notes_by: Vec<(Option<Signed>, String)>,
     pub notes: String,
     pub contribution: String,
-    pub wishes: Vec<(Theme, String)>,
-    /// The signals of the confidential documents read (only those the reader may see).
-    pub signals: Vec<(SignalKind, String)>,
+    /// What the contribution is about.
+    pub contribution_theme: Option<Theme>,
+    pub wishes: Vec<WishView>,
+    /// The signals of the confidential documents read (only those the reader holds: a
+    /// builder who handed one to another partner holds what they wrote themselves).
+    pub signals: Vec<SignalView>,
+}
+
+/// A wish raised at a visit, with what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WishView {
+    pub id: String,
+    pub theme: Theme,
+    pub text: String,
+    /// Each partner that took it on, with its follow-up (none yet: open to every partner).
+    pub follow_ups: Vec<(Partner, FollowUp)>,
+}
+
+/// A signal handed on at a visit, with its follow-up as the document at hand says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalView {
+    pub id: String,
+    pub kind: SignalKind,
+    pub text: String,
+    pub status: FollowUpStatus,
+    pub picked_by: Option<String>,
+    pub note: String,
 }
 
 /// One door: where it is, the resident's consent, and every visit, newest first.
@@ -56,6 +82,11 @@ pub struct DoorView {
     pub conflicts: Vec<FieldConflict>,
     /// The refusal the door shows until someone clears it: the visit that recorded it.
     pub refusal: Option<VisitId>,
+    /// The household's client status with the care organisation, newest first (only
+    /// from the care organisation's document: empty for everyone else).
+    pub client_status: Vec<ClientStatusChange>,
+    /// The activities the household took part in, by id.
+    pub took_part: Vec<String>,
 }
 
 /// A field of a door that holds several values after a merge.
@@ -118,7 +149,7 @@ impl DoorView {
         street: &AutoCommit,
         address: AddressId,
         household: Option<&AutoCommit>,
-        confidential: impl IntoIterator<Item = &'a AutoCommit>,
+        confidential: impl IntoIterator<Item = (Partner, &'a AutoCommit)>,
     ) -> Result<DoorView, RecordError> {
         let key = address.to_string();
         let entry: Address = docs::get_entry(street, docs::ADDRESSES, &key)?
@@ -129,6 +160,7 @@ impl DoorView {
         let ids: BTreeSet<&str> = visits.iter().map(|(id, _)| id.as_str()).collect();
         let wishes: Vec<(String, Wish)> =
             docs::entries_where(street, docs::WISHES, "visit", |v| ids.contains(v))?;
+        let follow_ups = WishFollowUps::read(street)?;
         let corrections = Corrections::read(street)?;
         let clearances = read_clearances(street)?;
         let answers = household
@@ -148,6 +180,10 @@ impl DoorView {
                 household_conflicts(doc, &ids)
             })
             .unwrap_or_default();
+        let took_part: Vec<String> = household
+            .and_then(|doc| docs::amended(doc, docs::PARTICIPATION).ok())
+            .map(|all| all.into_keys().collect())
+            .unwrap_or_default();
         let household: Household = household
             .and_then(|doc| docs::read(doc).ok())
             .unwrap_or_default();
@@ -157,10 +193,18 @@ impl DoorView {
             .map(|c| c.at_ms)
             .max();
         let mut refusal: Option<(i64, VisitId)> = None;
-        let confidential: Vec<Confidential> = confidential
-            .into_iter()
-            .filter_map(|doc| docs::read(doc).ok())
-            .collect();
+        let mut client_status = Vec::new();
+        let mut held: Vec<Confidential> = Vec::new();
+        for (partner, doc) in confidential {
+            if partner == Partner::CareOrganisation {
+                let history = docs::amended(doc, docs::CLIENT_STATUS).unwrap_or_default();
+                client_status = history.into_iter().collect::<Vec<_>>();
+            }
+            held.extend(docs::read(doc).ok());
+        }
+        // Newest first, ties by id: the first is the one that counts.
+        client_status.sort_by(|(a_id, a), (b_id, b)| (b.at_ms, b_id).cmp(&(a.at_ms, a_id)));
+        let client_status = client_status.into_iter().map(|(_, c)| c).collect();
         let mut views = Vec::with_capacity(visits.len());
         for (id, visit) in visits {
             // Visit ids are UUIDs (the schema's rule); one that is not can't be shown.
@@ -193,16 +237,29 @@ impl DoorView {
                 contribution: conversation
                     .map(|c| c.contribution.clone())
                     .unwrap_or_default(),
+                contribution_theme: conversation.and_then(|c| c.contribution_theme),
                 wishes: wishes
                     .iter()
                     .filter(|(_, w)| w.visit == id)
-                    .map(|(_, w)| (w.theme, w.text.clone()))
+                    .map(|(wish_id, w)| WishView {
+                        id: wish_id.clone(),
+                        theme: w.theme,
+                        text: w.text.clone(),
+                        follow_ups: follow_ups.of(wish_id, w, visit.at_ms),
+                    })
                     .collect(),
-                signals: confidential
+                signals: held
                     .iter()
-                    .flat_map(|c| c.signals.values())
-                    .filter(|s| s.visit == id)
-                    .map(|s| (s.kind, s.text.clone()))
+                    .flat_map(|c| &c.signals)
+                    .filter(|(_, s)| s.visit == id)
+                    .map(|(signal_id, s)| SignalView {
+                        id: signal_id.clone(),
+                        kind: s.kind,
+                        text: s.text.clone(),
+                        status: s.status,
+                        picked_by: s.picked_by.clone(),
+                        note: s.note.clone().unwrap_or_default(),
+                    })
                     .collect(),
             });
         }
@@ -216,6 +273,8 @@ impl DoorView {
             visits: views,
             conflicts,
             refusal: refusal.map(|(_, id)| id),
+            client_status,
+            took_part,
         })
     }
 }
@@ -268,7 +327,7 @@ mod tests {
             doc(door.household()),
             Partner::ALL
                 .iter()
-                .filter_map(|p| doc(door.confidential(*p))),
+                .filter_map(|p| Some((*p, doc(door.confidential(*p))?))),
         )
         .unwrap();
         assert_eq!(
@@ -276,13 +335,20 @@ mod tests {
             [second, first]
         );
         assert_eq!(view.visits[0].notes, "Over de tuin");
+        let wish = &view.visits[0].wishes[0];
         assert_eq!(
-            view.visits[0].wishes,
-            [(Theme::Greenery, "Meer groen".into())]
+            (wish.theme, wish.text.as_str()),
+            (Theme::Greenery, "Meer groen")
         );
+        assert!(wish.follow_ups.is_empty(), "no partner took it on yet");
+        let signal = &view.visits[0].signals[0];
         assert_eq!(
-            view.visits[0].signals,
-            [(SignalKind::CareNeed, "Hulp bij de post".into())]
+            (signal.kind, signal.text.as_str(), signal.status),
+            (
+                SignalKind::CareNeed,
+                "Hulp bij de post",
+                FollowUpStatus::New
+            )
         );
         let without_care = DoorView::read(
             doc(door.street_kind()).unwrap(),

@@ -5,10 +5,12 @@
 //! native targets and for `wasm32-unknown-unknown`.
 
 pub mod access;
+pub mod activity;
 pub mod api;
 pub mod demo;
 pub mod docs;
 pub mod door;
+pub mod follow_up;
 pub mod ids;
 pub mod layout;
 pub mod model;

@@ -246,7 +246,20 @@ pub struct Clearance {
     pub at_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Theme {
     Greenery,
     Safety,
@@ -269,6 +282,8 @@ impl Theme {
     ];
 }
 
+/// A wish's status as the street document first held it, before follow-ups (see
+/// [`Wish::status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
 pub enum WishStatus {
     Open,
@@ -277,15 +292,141 @@ pub enum WishStatus {
     NotFeasible,
 }
 
+impl WishStatus {
+    /// The same as a follow-up's status.
+    pub fn follow_up(self) -> FollowUpStatus {
+        match self {
+            WishStatus::Open => FollowUpStatus::New,
+            WishStatus::InProgress => FollowUpStatus::PickedUp,
+            WishStatus::Done => FollowUpStatus::Closed,
+            WishStatus::NotFeasible => FollowUpStatus::NotFeasible,
+        }
+    }
+}
+
 /// A resident's wish for the neighbourhood, raised during a visit.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
 pub struct Wish {
     pub visit: String,
     pub theme: Theme,
     pub text: String,
+    /// Written `Open` when the wish is raised. Street documents from before follow-ups
+    /// may hold a coordinator's status and owner here; since then a partner takes a wish
+    /// on with a [`FollowUp`] of its own (`crate::follow_up`), which a status here never
+    /// overrides.
     pub status: WishStatus,
-    /// The partner that follows it up, once one has taken it on.
     pub owner: Option<Partner>,
+}
+
+/// Where a follow-up stands: a wish a partner took on, or a signal handed to a partner.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum FollowUpStatus {
+    /// Nobody has picked it up yet.
+    New,
+    PickedUp,
+    /// Done (its name in the document predates "not feasible").
+    Closed,
+    NotFeasible,
+}
+
+impl FollowUpStatus {
+    pub const ALL: [FollowUpStatus; 4] = [
+        FollowUpStatus::New,
+        FollowUpStatus::PickedUp,
+        FollowUpStatus::Closed,
+        FollowUpStatus::NotFeasible,
+    ];
+
+    /// Whether someone still has to act on it.
+    pub fn is_open(self) -> bool {
+        matches!(self, FollowUpStatus::New | FollowUpStatus::PickedUp)
+    }
+}
+
+/// A partner's follow-up of a wish (`follow_ups/<partner>/<wish id>` in the street
+/// document): made when a coordinator or coach takes the wish on for their organisation.
+/// Each partner writes only its own, so two partners taking one wish on offline both keep
+/// theirs, and no partner's rights reach another's follow-up.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct FollowUp {
+    pub status: FollowUpStatus,
+    /// A short note on what is being done.
+    pub note: String,
+    /// Who took it on, and when (ms since the Unix epoch).
+    pub by: String,
+    pub at_ms: i64,
+    /// When its status or note last moved.
+    pub moved_ms: i64,
+}
+
+/// An activity where residents get to know each other (`activities` in the street
+/// document): planned by a builder or coach, seen by every partner. Who took part is
+/// counted here; which households took part is kept only in each household's document
+/// ([`Participation`]), named only with consent.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Activity {
+    pub title: String,
+    pub date: IsoDate,
+    /// Starting time as `HH:MM`, or empty.
+    pub time: String,
+    pub place: String,
+    pub theme: Theme,
+    /// The wishes it answers, by wish id.
+    pub wishes: BTreeMap<String, bool>,
+    /// Residents invited, by address id.
+    pub invited: BTreeMap<String, Invitation>,
+    /// How many people took part, once counted.
+    pub participants: Option<u32>,
+    /// A short evaluation afterwards.
+    pub evaluation: String,
+    /// Who planned it, and when.
+    pub by: String,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Invitation {
+    pub by: String,
+    pub at_ms: i64,
+}
+
+/// Whether `time` is a time of day as `HH:MM` (or empty: no time set).
+pub fn is_time_of_day(time: &str) -> bool {
+    let bytes = time.as_bytes();
+    if bytes.is_empty() {
+        return true;
+    }
+    let digits = |a: u8, b: u8| -> Option<u8> {
+        (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+    };
+    bytes.len() == 5
+        && bytes[2] == b':'
+        && digits(bytes[0], bytes[1]).is_some_and(|h| h < 24)
+        && digits(bytes[3], bytes[4]).is_some_and(|m| m < 60)
+}
+
+/// What the street document holds beside the street itself, in maps its upgrades added
+/// (see `DocKind::upgrades`): none in a street from before them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Amendments {
+    pub corrections: BTreeMap<String, Correction>,
+    pub clearances: BTreeMap<String, Clearance>,
+    /// Each partner's follow-ups of wishes, by wish id.
+    pub follow_ups: BTreeMap<Partner, BTreeMap<String, FollowUp>>,
+    pub activities: BTreeMap<String, Activity>,
 }
 
 impl Street {
@@ -335,13 +476,16 @@ impl Street {
         Ok(())
     }
 
-    /// The rules of the street document's corrections and cleared refusals (kept beside
-    /// the street, which predates them: see `DocKind::upgrades`).
-    pub fn validate_amendments(
-        &self,
-        corrections: &BTreeMap<String, Correction>,
-        clearances: &BTreeMap<String, Clearance>,
-    ) -> Result<(), SchemaViolation> {
+    /// The rules of what the street document holds beside the street (see
+    /// [`Amendments`]). A follow-up or an activity naming a wish the street does not hold
+    /// breaks none: wishes are read by id, and such a name is read as nothing.
+    pub fn validate_amendments(&self, amended: &Amendments) -> Result<(), SchemaViolation> {
+        let Amendments {
+            corrections,
+            clearances,
+            follow_ups,
+            activities,
+        } = amended;
         for (id, correction) in corrections {
             check_uuid_key("correction", id)?;
             if !self.visits.contains_key(&correction.visit) {
@@ -361,6 +505,36 @@ impl Street {
                 )));
             }
             check_len("clearance author", &clearance.by, MAX_SHORT_CHARS)?;
+        }
+        for follow_up in follow_ups.values().flat_map(BTreeMap::iter) {
+            let (wish, follow_up) = follow_up;
+            check_uuid_key("follow-up", wish)?;
+            check_len("follow-up note", &follow_up.note, MAX_SHORT_CHARS)?;
+            check_len("follow-up author", &follow_up.by, MAX_SHORT_CHARS)?;
+        }
+        for (id, activity) in activities {
+            check_uuid_key("activity", id)?;
+            check_len("activity title", &activity.title, MAX_SHORT_CHARS)?;
+            check_len("activity place", &activity.place, MAX_SHORT_CHARS)?;
+            check_len("activity evaluation", &activity.evaluation, MAX_SHORT_CHARS)?;
+            check_len("activity author", &activity.by, MAX_SHORT_CHARS)?;
+            if !is_time_of_day(&activity.time) {
+                return Err(violation(format!(
+                    "activity {id} starts at {:?}, not a time as HH:MM",
+                    activity.time
+                )));
+            }
+            for wish in activity.wishes.keys() {
+                check_uuid_key("activity's wish", wish)?;
+            }
+            for (address, invitation) in &activity.invited {
+                if !self.addresses.contains_key(address) {
+                    return Err(violation(format!(
+                        "activity {id} invites unknown address {address}"
+                    )));
+                }
+                check_len("invitation author", &invitation.by, MAX_SHORT_CHARS)?;
+            }
         }
         Ok(())
     }
@@ -403,6 +577,17 @@ pub struct Conversation {
     pub notes: Text,
     /// What the resident would like to contribute (meedoen), in their own words.
     pub contribution: String,
+    /// What their contribution is about, so that an activity on that theme can call on
+    /// them (absent in conversations from before themes).
+    pub contribution_theme: Option<Theme>,
+}
+
+/// That a household took part in an activity (`participation/<activity id>` in the
+/// household's document: the only place that says who took part).
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Participation {
+    pub by: String,
+    pub at_ms: i64,
 }
 
 /// Resident data for one household at one address.
@@ -479,6 +664,17 @@ impl Household {
         Ok(())
     }
 
+    /// The rules of the household's participation in activities (a map its upgrade added).
+    pub fn validate_participation(
+        participation: &BTreeMap<String, Participation>,
+    ) -> Result<(), SchemaViolation> {
+        for (activity, took_part) in participation {
+            check_uuid_key("participation", activity)?;
+            check_len("participation author", &took_part.by, MAX_SHORT_CHARS)?;
+        }
+        Ok(())
+    }
+
     /// Whether a name or contact is kept although no answer allows it: a merge of a name
     /// typed on one phone with a "no" recorded later on another. Every replica reads such a
     /// name as absent ([`Household::resident_shown`]), and the server clears it with a
@@ -518,19 +714,57 @@ impl SignalKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
-pub enum SignalStatus {
-    New,
-    PickedUp,
-    Closed,
-}
-
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
 pub struct Signal {
     pub visit: String,
     pub kind: SignalKind,
     pub text: String,
-    pub status: SignalStatus,
+    /// Its follow-up inside the partner: the status a coordinator or coach moves, with
+    /// who picked it up and when, and a short note (absent in signals from before).
+    pub status: FollowUpStatus,
+    pub note: Option<String>,
+    pub picked_by: Option<String>,
+    pub picked_at_ms: Option<i64>,
+    pub moved_ms: Option<i64>,
+}
+
+/// Where a household stands with the care organisation (kept only inside it).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum ClientStatus {
+    /// Client of the care organisation.
+    Client,
+    /// A temporary care contract.
+    TemporaryCareContract,
+    /// A regular tenant, not in care.
+    RegularTenant,
+}
+
+impl ClientStatus {
+    pub const ALL: [ClientStatus; 3] = [
+        ClientStatus::Client,
+        ClientStatus::TemporaryCareContract,
+        ClientStatus::RegularTenant,
+    ];
+}
+
+/// One setting of a household's client status: a history entry of its own, never an
+/// overwrite, so two coaches setting it offline both stay in the history; the latest counts.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct ClientStatusChange {
+    pub status: ClientStatus,
+    pub by: String,
+    pub at_ms: i64,
 }
 
 /// One partner's confidential record of one household.
@@ -552,8 +786,47 @@ impl Confidential {
                 )));
             }
             check_len("signal", &signal.text, MAX_SHORT_CHARS)?;
+            check_len(
+                "signal note",
+                signal.note.as_deref().unwrap_or(""),
+                MAX_SHORT_CHARS,
+            )?;
+            check_len(
+                "signal picked up by",
+                signal.picked_by.as_deref().unwrap_or(""),
+                MAX_SHORT_CHARS,
+            )?;
         }
         Ok(())
+    }
+
+    /// The rules of a household's client status history (a map the confidential
+    /// documents' upgrade added): only the care organisation's document holds one.
+    pub fn validate_client_status(
+        partner: Partner,
+        history: &BTreeMap<String, ClientStatusChange>,
+    ) -> Result<(), SchemaViolation> {
+        if partner != Partner::CareOrganisation && !history.is_empty() {
+            return Err(violation(format!(
+                "a client status is kept only by the care organisation, not the {partner:?}"
+            )));
+        }
+        for (id, change) in history {
+            check_uuid_key("client status", id)?;
+            check_len("client status author", &change.by, MAX_SHORT_CHARS)?;
+        }
+        Ok(())
+    }
+
+    /// The client status that counts: the latest setting, ties broken by id, the same on
+    /// every replica.
+    pub fn client_status(
+        history: &BTreeMap<String, ClientStatusChange>,
+    ) -> Option<&ClientStatusChange> {
+        history
+            .iter()
+            .max_by(|(a_id, a), (b_id, b)| a.at_ms.cmp(&b.at_ms).then(a_id.cmp(b_id)))
+            .map(|(_, change)| change)
     }
 }
 

@@ -16,9 +16,9 @@ use crate::{
     door::ConflictField,
     ids::VisitId,
     model::{
-        Address, Clearance, Consent, Conversation, Correction, IsoDate, MAX_NOTES_CHARS,
-        MAX_SHORT_CHARS, Outcome, Partner, Resident, SchemaViolation, Signal, SignalKind,
-        SignalStatus, Theme, Visit, Wish, WishStatus,
+        Address, Clearance, ClientStatus, ClientStatusChange, Consent, Conversation, Correction,
+        FollowUpStatus, IsoDate, MAX_NOTES_CHARS, MAX_SHORT_CHARS, Outcome, Partner, Resident,
+        SchemaViolation, Signal, SignalKind, Theme, Visit, Wish, WishStatus,
     },
     sync::client::Replica,
 };
@@ -249,6 +249,52 @@ impl Door {
         Ok(())
     }
 
+    /// Sets what `visit`'s contribution is about (none: no theme), so that an activity
+    /// on that theme can call on the resident.
+    pub fn set_contribution_theme(
+        &self,
+        replica: &mut Replica,
+        visit: VisitId,
+        theme: Option<Theme>,
+    ) -> Result<(), RecordError> {
+        let signer = replica.signer();
+        let household = replica.open(self.household());
+        let visit = visit.to_string();
+        let mut conversation: Conversation =
+            docs::get_entry(household, docs::CONVERSATIONS, &visit)?.ok_or_else(|| {
+                EditError::MissingEntry {
+                    collection: docs::CONVERSATIONS.name,
+                    key: visit.to_string(),
+                }
+            })?;
+        conversation.contribution_theme = theme;
+        docs::put_entry(household, docs::CONVERSATIONS, &visit, &conversation)?;
+        commit(household, &signer);
+        Ok(())
+    }
+
+    /// Sets the household's client status in the care organisation's document: a new
+    /// entry of its history, the latest of which counts.
+    pub fn set_client_status(
+        &self,
+        replica: &mut Replica,
+        signature: Signature<'_>,
+        status: ClientStatus,
+    ) -> Result<(), RecordError> {
+        check_len("author", signature.by, MAX_SHORT_CHARS)?;
+        let kind = self.confidential(Partner::CareOrganisation);
+        let care = replica.open(kind);
+        kind.upgrade(care).map_err(EditError::from)?;
+        let change = ClientStatusChange {
+            status,
+            by: signature.by.to_string(),
+            at_ms: signature.at_ms,
+        };
+        docs::put_entry(care, docs::CLIENT_STATUS, &new_id(), &change)?;
+        signature.commit(care);
+        Ok(())
+    }
+
     pub fn add_wish(
         &self,
         replica: &mut Replica,
@@ -449,6 +495,7 @@ fn put_conversation(
     let conversation = Conversation {
         notes: autosurgeon::Text::with_value(notes),
         contribution: contribution.to_string(),
+        contribution_theme: None,
     };
     docs::put_entry(
         household,
@@ -468,7 +515,11 @@ fn put_signal(
         visit: visit.to_string(),
         kind,
         text: text.to_string(),
-        status: SignalStatus::New,
+        status: FollowUpStatus::New,
+        note: None,
+        picked_by: None,
+        picked_at_ms: None,
+        moved_ms: None,
     };
     docs::put_entry(confidential, docs::SIGNALS, &new_id(), &signal)
 }

@@ -60,6 +60,15 @@ pub struct Building {
     pub floors: Vec<Floor>,
 }
 
+/// Where to go today (see [`WalkList::today`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Today<'a> {
+    /// Planned returns due today or earlier, each with its date, the most overdue first.
+    pub returns: Vec<(IsoDate, &'a WalkDoor)>,
+    /// Doors no one was ever spoken to at (never visited, or never home).
+    pub never_reached: Vec<&'a WalkDoor>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WalkList {
     pub street: String,
@@ -67,7 +76,7 @@ pub struct WalkList {
 }
 
 /// Orders house numbers as on a street: "2" < "10" < "10-A" < "11".
-fn house_number_key(number: &str) -> (u64, String) {
+pub(crate) fn house_number_key(number: &str) -> (u64, String) {
     let digits: String = number.chars().take_while(char::is_ascii_digit).collect();
     let rest = number[digits.len()..].to_string();
     (digits.parse().unwrap_or(u64::MAX), rest)
@@ -278,21 +287,32 @@ impl WalkList {
                     not_home: times,
                 });
         }
+        let mut buildings: Vec<Building> = buildings
+            .into_iter()
+            .map(|((name, _), floors)| Building {
+                name: name.to_string(),
+                floors: floors
+                    .into_iter()
+                    .map(|(floor, mut doors)| {
+                        doors.sort_by_key(|d| house_number_key(&d.number));
+                        Floor { floor, doors }
+                    })
+                    .collect(),
+            })
+            .collect();
+        // The building with door 1 first: buildings in the order of their lowest number.
+        buildings.sort_by_cached_key(|b| {
+            let lowest = b
+                .floors
+                .iter()
+                .flat_map(|f| &f.doors)
+                .map(|d| house_number_key(&d.number))
+                .min();
+            (lowest, b.name.clone())
+        });
         WalkList {
             street: name.to_string(),
-            buildings: buildings
-                .into_iter()
-                .map(|((name, _), floors)| Building {
-                    name: name.to_string(),
-                    floors: floors
-                        .into_iter()
-                        .map(|(floor, mut doors)| {
-                            doors.sort_by_key(|d| house_number_key(&d.number));
-                            Floor { floor, doors }
-                        })
-                        .collect(),
-                })
-                .collect(),
+            buildings,
         }
     }
 
@@ -371,6 +391,26 @@ impl WalkList {
             .filter(move |d| d.number.to_lowercase().starts_with(&query))
     }
 
+    /// Where to knock first today: the planned returns due today or before (the most
+    /// overdue first), then the doors where no one was ever spoken to, in walking order.
+    pub fn today(&self, today: IsoDate) -> Today<'_> {
+        let mut returns: Vec<(IsoDate, &WalkDoor)> = self
+            .doors()
+            .filter_map(|d| match d.state {
+                DoorState::ComeBackLater { on: Some(on) } if on <= today => Some((on, d)),
+                _ => None,
+            })
+            .collect();
+        returns.sort_by_key(|(on, _)| *on);
+        Today {
+            returns,
+            never_reached: self
+                .doors()
+                .filter(|d| matches!(d.state, DoorState::NotVisited | DoorState::NotHome { .. }))
+                .collect(),
+        }
+    }
+
     pub fn visited(&self) -> usize {
         self.doors()
             .filter(|d| d.state != DoorState::NotVisited)
@@ -415,8 +455,12 @@ mod tests {
         let list = walk_list(&demo_replica());
         assert_eq!(list.street, demo::STREET_NAME);
         let names: Vec<_> = list.buildings.iter().map(|b| b.name.as_str()).collect();
-        assert_eq!(names, ["Kastanjehof", "Lindenhof"]);
-        let lindenhof = &list.buildings[1];
+        assert_eq!(
+            names,
+            ["Lindenhof", "Kastanjehof"],
+            "door 1's building first"
+        );
+        let lindenhof = &list.buildings[0];
         assert_eq!(lindenhof.floors[0].floor, 0);
         let ground: Vec<_> = lindenhof.floors[0]
             .doors

@@ -133,7 +133,7 @@ impl Phone {
             doc(door.household()),
             Partner::ALL
                 .iter()
-                .filter_map(|p| doc(door.confidential(*p))),
+                .filter_map(|p| Some((*p, doc(door.confidential(*p))?))),
         )
         .unwrap()
     }

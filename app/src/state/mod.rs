@@ -12,6 +12,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 pub mod waiting;
+pub mod work;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +24,7 @@ use voordeur_shared::{
     docs::{self, DocKind, DocumentId, Signature},
     door::{ConflictField, DoorView},
     ids::{AccountId, AddressId, StreetId, VisitId},
-    model::{Consent, IsoDate, Outcome, Partner, Resident, SignalKind, Theme},
+    model::{ClientStatus, Consent, IsoDate, Outcome, Partner, Resident, SignalKind, Theme},
     record::{Door, RecordError},
     sync::{
         SyncRequest, SyncResponse,
@@ -138,6 +139,13 @@ pub enum Edit {
     },
     /// The door's refusal set aside on purpose.
     ClearRefusal,
+    /// What a visit's contribution is about.
+    ContributionTheme {
+        visit: VisitId,
+        theme: Option<Theme>,
+    },
+    /// The household's client status with the care organisation.
+    ClientStatus(ClientStatus),
 }
 
 impl Edit {
@@ -425,14 +433,28 @@ impl<K: Kv> Field<K> {
         let door = self.door(address)?;
         let doc = |kind: DocKind| self.replica.get(&kind.id()).map(|d| &d.doc);
         let street = doc(door.street_kind()).ok_or(AppError::NoStreet)?;
-        Ok(DoorView::read(
+        let mut view = DoorView::read(
             street,
             address,
             doc(door.household()),
             Partner::ALL
                 .iter()
-                .filter_map(|p| doc(door.confidential(*p))),
-        )?)
+                .filter_map(|p| Some((*p, doc(door.confidential(*p))?))),
+        )?;
+        // A signal handed to a partner this person may not read: its status as the
+        // server last said (the document here holds only what they wrote).
+        if let Some(session) = &self.session {
+            let grant = session.person.grant();
+            let handed_on = self.handed_on_statuses();
+            let signals = view.visits.iter_mut().flat_map(|v| v.signals.iter_mut());
+            for signal in signals {
+                let unread = !grant.access(&door.confidential(signal.kind.partner())).read;
+                if let (true, Some(status)) = (unread, handed_on.get(&signal.id)) {
+                    signal.status = *status;
+                }
+            }
+        }
+        Ok(view)
     }
 
     /// Records a knock on a door at `at_ms`; returns the new walk list.
@@ -525,6 +547,14 @@ impl<K: Kv> Field<K> {
                 door.clear_refusal(replica, signature)?;
                 door_changed = true;
                 door.street_kind()
+            }
+            Edit::ContributionTheme { visit, theme } => {
+                door.set_contribution_theme(replica, visit, theme)?;
+                door.household()
+            }
+            Edit::ClientStatus(status) => {
+                door.set_client_status(replica, signature, status)?;
+                door.confidential(Partner::CareOrganisation)
             }
         };
         self.persist(&touched.id())?;
@@ -861,6 +891,12 @@ fn street_name(street: &voordeur_shared::automerge::AutoCommit) -> Option<String
     {
         (voordeur_shared::automerge::Value::Scalar(value), _) => value.as_str().map(str::to_string),
         _ => None,
+    }
+}
+
+impl From<docs::EditError> for AppError {
+    fn from(e: docs::EditError) -> Self {
+        AppError::NotSaved(e.to_string())
     }
 }
 

@@ -75,6 +75,7 @@ const WAIT: &str = "vd.wait.";
 /// Metas as stored before heads had one type (hex text); read, never written.
 const LEGACY_META: &str = "vd.meta.";
 const SETTINGS: &str = "vd.settings";
+const HANDED_ON: &str = "vd.handed_on";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
@@ -360,6 +361,19 @@ impl<K: Kv> Store<K> {
 
     pub fn set_session(&mut self, session: &Session) -> Result<(), StoreError> {
         self.set_record("vd.session", session)
+    }
+
+    /// Where the signals this person handed to other partners stand, as the server last
+    /// said (`/api/handed-on`).
+    pub fn handed_on(&self) -> voordeur_shared::api::HandedOn {
+        self.get_record(HANDED_ON).unwrap_or_default()
+    }
+
+    pub fn set_handed_on(
+        &mut self,
+        handed_on: &voordeur_shared::api::HandedOn,
+    ) -> Result<(), StoreError> {
+        self.set_record(HANDED_ON, handed_on)
     }
 
     /// Removes everything the app keeps in local storage: documents, walk lists, the

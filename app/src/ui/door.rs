@@ -3,10 +3,11 @@
 
 use leptos::{ev, prelude::*};
 use voordeur_shared::{
+    access::Role,
     docs::Signed,
     door::{ConflictField, DoorView, FieldConflict, VisitView},
     ids::{AddressId, VisitId},
-    model::{Consent, IsoDate, Outcome, Resident, SignalKind, Theme},
+    model::{ClientStatus, Consent, IsoDate, Outcome, Partner, Resident, SignalKind, Theme},
 };
 
 use super::{Ui, caret, day, floor_name, texts};
@@ -102,6 +103,8 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
                 </For>
             </section>
             <ConsentCard ui=ui address=address current=consent writes=writes />
+            <ClientStatusCard ui=ui address=address door=door />
+            <TookPart ui=ui door=door />
         </Show>
     }
 }
@@ -330,10 +333,44 @@ fn VisitCard(
                     prop:value=move || visit.get().map(|v| v.contribution).unwrap_or_default()
                     on:input=contribution_input />
             </label>
+            <label class="contribution-theme">
+                {t.contribution_theme}
+                <select disabled=!writes on:change=move |ev| {
+                    let theme = event_target_value(&ev).parse::<usize>().ok().and_then(|i| Theme::ALL.get(i).copied());
+                    act(Edit::ContributionTheme { visit: id, theme });
+                }>
+                    <option value="" selected=move || visit.get().is_some_and(|v| v.contribution_theme.is_none())>{t.no_theme}</option>
+                    {Theme::ALL.iter().enumerate().map(|(i, theme)| {
+                        let theme = *theme;
+                        view! {
+                            <option value=i.to_string()
+                                selected=move || visit.get().is_some_and(|v| v.contribution_theme == Some(theme))>
+                                {texts(ui).theme(theme)}
+                            </option>
+                        }
+                    }).collect_view()}
+                </select>
+            </label>
             <h4>{t.wishes}</h4>
             <ul class="wishes">
-                {move || visit.get().map(|v| v.wishes.into_iter().map(|(theme, text)| view! {
-                    <li><span class="tag">{texts(ui).theme(theme)}</span>" "{text}</li>
+                {move || visit.get().map(|v| v.wishes.into_iter().map(|wish| {
+                    let t = texts(ui);
+                    // What became of it: each partner that took it on, or no one yet.
+                    let became = if wish.follow_ups.is_empty() {
+                        t.not_taken_on.to_string()
+                    } else {
+                        wish.follow_ups
+                            .iter()
+                            .map(|(partner, f)| format!("{}: {}", t.partner(*partner), t.follow_up_status(f.status)))
+                            .collect::<Vec<_>>()
+                            .join(" · ")
+                    };
+                    view! {
+                        <li>
+                            <span class="tag">{t.theme(wish.theme)}</span>" "{wish.text}
+                            <span class="became" data-wish-status=wish.follow_ups.first().map(|(_, f)| format!("{:?}", f.status)).unwrap_or_else(|| "New".into())>{became}</span>
+                        </li>
+                    }
                 }).collect_view())}
             </ul>
             <form class="row" on:submit=add_wish hidden=!writes>
@@ -351,8 +388,16 @@ fn VisitCard(
             </form>
             <h4>{t.signals}</h4>
             <ul class="signals">
-                {move || visit.get().map(|v| v.signals.into_iter().map(|(kind, text)| view! {
-                    <li><span class="tag private">{texts(ui).signal(kind)}</span>" "{text}</li>
+                {move || visit.get().map(|v| v.signals.into_iter().map(|signal| {
+                    let t = texts(ui);
+                    view! {
+                        <li>
+                            <span class="tag private">{t.signal(signal.kind)}</span>" "{signal.text}
+                            <span class="became" data-signal-status=format!("{:?}", signal.status)>
+                                {format!("{}: {}", t.handed_on_status, t.follow_up_status(signal.status))}
+                            </span>
+                        </li>
+                    }
                 }).collect_view())}
             </ul>
             <form class="row" on:submit=add_signal hidden=!writes>
@@ -525,6 +570,94 @@ fn ConflictsCard(
                 <p>{t.conflict_explain}</p>
                 {fields}
             </section>
+        })
+    }
+}
+
+/// The household's client status with the care organisation: shown only to people of
+/// the care organisation (whose phones hold its document), set by its builders and coaches.
+#[component]
+fn ClientStatusCard(
+    ui: Ui,
+    address: AddressId,
+    door: RwSignal<Option<Result<DoorView, AppError>>>,
+) -> impl IntoView {
+    let actions = use_actions();
+    let person = ui.person.get_untracked();
+    let care = person
+        .as_ref()
+        .is_some_and(|p| p.partner == Some(Partner::CareOrganisation));
+    let sets = care && person.as_ref().is_some_and(|p| p.role != Role::Coordinator);
+    let history = Memo::new(move |_| {
+        door.get()
+            .and_then(Result::ok)
+            .map(|d| d.client_status)
+            .unwrap_or_default()
+    });
+    let chosen = RwSignal::new(None::<ClientStatus>);
+    care.then(|| {
+        let t = texts(ui);
+        view! {
+            <section class="card client-status">
+                <h2>{t.client_status_title}</h2>
+                <p class="current" data-client-status=move || history.get().first().map(|c| format!("{:?}", c.status)).unwrap_or_default()>
+                    {move || {
+                        let t = texts(ui);
+                        match history.get().first() {
+                            Some(c) => format!("{} ({} {}, {})", t.client_status(c.status), t.by, c.by, day(c.at_ms)),
+                            None => t.client_status_none.to_string(),
+                        }
+                    }}
+                </p>
+                <div class="row" hidden=!sets>
+                    <select aria-label=t.client_status_title on:change=move |ev| {
+                        let index = event_target_value(&ev).parse::<usize>().ok();
+                        chosen.set(index.and_then(|i| ClientStatus::ALL.get(i).copied()));
+                    }>
+                        <option value="">"—"</option>
+                        {ClientStatus::ALL.iter().enumerate().map(|(i, status)| view! {
+                            <option value=i.to_string()>{texts(ui).client_status(*status)}</option>
+                        }).collect_view()}
+                    </select>
+                    <button on:click=move |_| {
+                        if let Some(status) = chosen.get_untracked() {
+                            actions.edit(address, Edit::ClientStatus(status));
+                        }
+                    }>{t.client_status_set}</button>
+                </div>
+                <Show when=move || { history.get().len() > 1 }>
+                    <ul class="history">
+                        {move || history.get().into_iter().skip(1).map(|c| {
+                            let t = texts(ui);
+                            view! { <li>{format!("{} ({} {}, {})", t.client_status(c.status), t.by, c.by, day(c.at_ms))}</li> }
+                        }).collect_view()}
+                    </ul>
+                </Show>
+            </section>
+        }
+    })
+}
+
+/// The activities the household took part in (its own document says so).
+#[component]
+fn TookPart(ui: Ui, door: RwSignal<Option<Result<DoorView, AppError>>>) -> impl IntoView {
+    let actions = use_actions();
+    let titles = move || {
+        let ids = door.get().and_then(Result::ok)?.took_part;
+        if ids.is_empty() {
+            return None;
+        }
+        let activities = actions.activities();
+        let titles: Vec<String> = activities
+            .into_iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(_, a)| format!("{} ({})", a.title, a.date))
+            .collect();
+        (!titles.is_empty()).then(|| titles.join(", "))
+    };
+    move || {
+        titles().map(|titles| {
+            view! { <p class="took-part">{texts(ui).took_part_in}": "{titles}</p> }
         })
     }
 }

@@ -1,13 +1,18 @@
 //! The screens: the status bar (always in view, here), signing in and out (`account`),
-//! the walk list (`walk`), the door (`door`) and, for administrators, `admin`.
+//! the walk list (`walk`, with where to go today), the door (`door`), a partner's
+//! follow-ups (`follow_ups`), the street's activities (`activities`) and, for
+//! administrators, `admin`.
 //!
-//! The screen follows the address bar's hash (`#/` or `#/deur/<address id>`), so the
-//! phone's back button works and a reload stays on the door.
+//! The screen follows the address bar's hash (`#/`, `#/deur/<address id>`,
+//! `#/opvolging`, `#/activiteiten`, `#/activiteit/<id>`), so the phone's back button works
+//! and a reload stays where it was.
 
 mod account;
+mod activities;
 mod admin;
 mod caret;
 mod door;
+mod follow_ups;
 mod refusals;
 mod walk;
 
@@ -27,6 +32,10 @@ use crate::{
 pub enum Screen {
     Walk,
     Door(AddressId),
+    FollowUps,
+    Activities,
+    /// An activity by id; `None` plans a new one.
+    Activity(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,14 +105,62 @@ impl Ui {
 }
 
 const DOOR_HASH: &str = "#/deur/";
+const FOLLOW_UPS_HASH: &str = "#/opvolging";
+const ACTIVITIES_HASH: &str = "#/activiteiten";
+const ACTIVITY_HASH: &str = "#/activiteit/";
+const NEW_ACTIVITY: &str = "nieuw";
 
 pub fn screen_from_hash() -> Screen {
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    hash.strip_prefix(DOOR_HASH)
-        .and_then(|id| id.parse().ok())
-        .map_or(Screen::Walk, Screen::Door)
+    if let Some(id) = hash.strip_prefix(DOOR_HASH) {
+        return id.parse().map_or(Screen::Walk, Screen::Door);
+    }
+    if let Some(id) = hash.strip_prefix(ACTIVITY_HASH) {
+        return Screen::Activity((id != NEW_ACTIVITY).then(|| id.to_string()));
+    }
+    match hash.as_str() {
+        FOLLOW_UPS_HASH => Screen::FollowUps,
+        ACTIVITIES_HASH => Screen::Activities,
+        _ => Screen::Walk,
+    }
+}
+
+fn activity_href(id: Option<&str>) -> String {
+    format!("{ACTIVITY_HASH}{}", id.unwrap_or(NEW_ACTIVITY))
+}
+
+/// The sections of the app a person works in: the street; a partner's follow-ups (for
+/// coaches and coordinators, who act on what was heard); the street's activities.
+#[component]
+fn Sections(ui: Ui) -> impl IntoView {
+    let t = texts(ui);
+    let follows_up = ui.person.with_untracked(|p| {
+        p.as_ref().is_some_and(|p| {
+            matches!(p.role, Role::Coach | Role::Coordinator) && p.partner.is_some()
+        })
+    });
+    let current = move |screen: &Screen| match screen {
+        Screen::Walk | Screen::Door(_) => 0,
+        Screen::FollowUps => 1,
+        Screen::Activities | Screen::Activity(_) => 2,
+    };
+    let link = move |index: usize, href: &'static str, label: &'static str| {
+        view! {
+            <a href=href class:current=move || current(&ui.screen.get()) == index
+                aria-current=move || (current(&ui.screen.get()) == index).then_some("page")>
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <nav class="sections" aria-label=t.nav_street>
+            {link(0, "#/", t.nav_street)}
+            {follows_up.then(|| link(1, FOLLOW_UPS_HASH, t.nav_follow_ups))}
+            {link(2, ACTIVITIES_HASH, t.nav_activities)}
+        </nav>
+    }
 }
 
 fn door_href(id: AddressId) -> String {
@@ -157,10 +214,23 @@ pub fn App(ui: Ui) -> impl IntoView {
                 }
                 match ui.screen.get() {
                 Screen::Walk => view! {
+                    <Sections ui=ui />
                     <walk::WalkScreen ui=ui />
                     <account::SignOut ui=ui />
                 }.into_any(),
                 Screen::Door(address) => view! { <door::DoorScreen ui=ui address=address /> }.into_any(),
+                Screen::FollowUps => view! {
+                    <Sections ui=ui />
+                    <follow_ups::FollowUpsScreen ui=ui />
+                }.into_any(),
+                Screen::Activities => view! {
+                    <Sections ui=ui />
+                    <activities::ActivitiesScreen ui=ui />
+                }.into_any(),
+                Screen::Activity(id) => view! {
+                    <Sections ui=ui />
+                    <activities::ActivityScreen ui=ui id=id />
+                }.into_any(),
             }}}
         </main>
     }
@@ -169,6 +239,19 @@ pub fn App(ui: Ui) -> impl IntoView {
 fn clock(ms: f64) -> String {
     let date = js_sys::Date::new(&ms.into());
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// Today's date, as the phone's clock says.
+fn today() -> Option<voordeur_shared::model::IsoDate> {
+    let date = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date()
+    )
+    .parse()
+    .ok()
 }
 
 fn day(ms: i64) -> String {

@@ -29,7 +29,7 @@ pub fn Refusals(ui: Ui) -> impl IntoView {
         ui.lang.track();
         let door = match ui.screen.get() {
             Screen::Door(address) => Some(address),
-            Screen::Walk => None,
+            _ => None,
         };
         ui.refusals
             .get()

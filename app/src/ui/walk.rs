@@ -85,6 +85,10 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         }
         let visited = walk.visited();
         let total = walk.doors().count();
+        let records = ui.person.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| actions.street_id().is_some_and(|s| p.writes(s)))
+        });
         let several = ui
             .person
             .with(|p| p.as_ref().is_some_and(|p| p.streets.len() > 1));
@@ -97,6 +101,7 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
                 </button>
             })}
             <p class="count">{format!("{visited} / {total} {}", t.doors_visited)}</p>
+            {records.then(|| view! { <Today ui=ui walk=walk.clone() /> })}
             {walk.buildings.into_iter().map(|building| view! {
                 <section class="building">
                     <h2>{building.name}</h2>
@@ -134,4 +139,58 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         {listing}
         <p class="count storage">{usage}</p>
     }
+}
+
+/// Where to knock first today: planned returns due today or before, and the doors where
+/// no one was ever spoken to.
+#[component]
+fn Today(ui: Ui, walk: WalkList) -> impl IntoView {
+    let t = texts(ui);
+    let Some(today) = super::today() else {
+        return ().into_any();
+    };
+    let plan = walk.today(today);
+    let returns = plan
+        .returns
+        .iter()
+        .map(|(on, door)| {
+            let late = *on < today;
+            let label = if late {
+                format!("{on} · {}", t.overdue)
+            } else {
+                on.to_string()
+            };
+            view! {
+                <a class="door come-back" class:late=late href=door_href(door.id) data-number=door.number.clone()>
+                    <strong>{door.number.clone()}</strong>
+                    <span>{label}</span>
+                </a>
+            }
+        })
+        .collect_view();
+    let none_due = plan.returns.is_empty();
+    let never = plan.never_reached.len();
+    let never_reached = plan
+        .never_reached
+        .iter()
+        .map(|door| view! {
+            <a class="chip" href=door_href(door.id) data-number=door.number.clone()>{door.number.clone()}</a>
+        })
+        .collect_view();
+    view! {
+        <section class="today card">
+            <h2>{t.today_title}</h2>
+            <h3>{t.today_returns}</h3>
+            {if none_due {
+                view! { <p class="empty">{t.today_no_returns}</p> }.into_any()
+            } else {
+                view! { <div class="doors returns">{returns}</div> }.into_any()
+            }}
+            <details class="never-reached">
+                <summary>{format!("{} ({never})", t.today_never_reached)}</summary>
+                <div class="chips">{never_reached}</div>
+            </details>
+        </section>
+    }
+    .into_any()
 }

@@ -555,16 +555,14 @@ mod tests {
     use automerge::{ROOT, transaction::Transactable};
 
     use super::*;
-    use crate::docs::{DocKind, new_actor};
+    use crate::docs::new_actor;
 
-    /// A document of one change (a household's genesis; a street's has its upgrades too).
+    /// A document of one change (every kind's genesis has its upgrades too).
     fn sample() -> AutoCommit {
-        DocKind::Household {
-            street: uuid::Uuid::from_u128(1),
-            address: uuid::Uuid::from_u128(2),
-            epoch: 0,
-        }
-        .genesis(new_actor())
+        let mut doc = AutoCommit::new().with_actor(new_actor());
+        doc.put(ROOT, "name", "").unwrap();
+        doc.commit();
+        doc
     }
 
     /// A document with `changes` changes after its genesis, each writing a short string.

@@ -152,7 +152,8 @@ pub fn check(
         }
         let shown = || format!("/{}", place.join("/"));
         let refs: Vec<&str> = place.iter().map(String::as_str).collect();
-        if !write.allows(&refs) {
+        let partner = author.grant.partner;
+        if !write.allows(&refs, partner) {
             return Err(format!(
                 "it writes {}, which its author may not change",
                 shown()
@@ -162,7 +163,7 @@ pub fn check(
             // Into an object someone else made, only a new entry of a collection it may add
             // to (a signal into `signals`), never a field of another's entry or a character
             // of another's text.
-            if !obj_own && (obj_type != ObjType::Map || !write.is_entry(&refs)) {
+            if !obj_own && (obj_type != ObjType::Map || !write.is_entry(&refs, partner)) {
                 return Err(format!(
                     "it edits {}, inside what another account wrote",
                     shown()
@@ -245,7 +246,8 @@ mod tests {
         demo,
         docs::{self, new_actor, new_id},
         model::{
-            Outcome, Partner, Signal, SignalKind, SignalStatus, Theme, Visit, Wish, WishStatus,
+            FollowUp, FollowUpStatus, Outcome, Partner, Signal, SignalKind, Theme, Visit, Wish,
+            WishStatus,
         },
     };
 
@@ -317,7 +319,11 @@ mod tests {
             visit: new_id(),
             kind: SignalKind::CareNeed,
             text: text.into(),
-            status: SignalStatus::New,
+            status: FollowUpStatus::New,
+            note: None,
+            picked_by: None,
+            picked_at_ms: None,
+            moved_ms: None,
         }
     }
 
@@ -358,6 +364,52 @@ mod tests {
     }
 
     #[test]
+    fn a_coordinator_moves_their_organisations_signals_and_not_what_they_say() {
+        let mut people = people();
+        let (kind, mut doc, key, _) = care_document(&people);
+        let els = new_actor();
+        people.writers.add(writer(
+            AccountId(Uuid::from_u128(4)),
+            Role::Coordinator,
+            Partner::CareOrganisation,
+            &els,
+        ));
+        let signal_obj = |d: &AutoCommit| {
+            let signals = d.get(ROOT, "signals").unwrap().unwrap().1;
+            d.get(&signals, key.as_str()).unwrap().unwrap().1
+        };
+        let picked_up = change_by(&mut doc, None, &els, |d| {
+            let signal = signal_obj(d);
+            d.put(&signal, "status", "PickedUp").unwrap();
+            d.put(&signal, "picked_by", "Els").unwrap();
+            d.put(&signal, "picked_at_ms", 5).unwrap();
+            d.put(&signal, "note", "huisbezoek gepland").unwrap();
+        });
+        check(&doc, &kind, &picked_up, &people.writers).unwrap();
+        for (what, field) in [("what it says", "text"), ("its kind", "kind")] {
+            let change = change_by(&mut doc, None, &els, |d| {
+                let signal = signal_obj(d);
+                d.put(&signal, field, "MovingWish").unwrap();
+            });
+            assert!(
+                check(&doc, &kind, &change, &people.writers).is_err(),
+                "a coordinator changed {what}"
+            );
+        }
+        let delete = change_by(&mut doc, None, &els, |d| {
+            let signals = d.get(ROOT, "signals").unwrap().unwrap().1;
+            d.delete(&signals, key.as_str()).unwrap();
+        });
+        assert!(check(&doc, &kind, &delete, &people.writers).is_err());
+        // The corporation's coordinator may not touch the care organisation's signals.
+        let other = change_by(&mut doc, None, &people.coordinator, |d| {
+            let signal = signal_obj(d);
+            d.put(&signal, "status", "Closed").unwrap();
+        });
+        assert!(check(&doc, &kind, &other, &people.writers).is_err());
+    }
+
+    #[test]
     fn a_write_only_builder_adds_signals_and_edits_only_their_own() {
         let people = people();
         let (kind, mut doc, coach_key, genesis) = care_document(&people);
@@ -373,7 +425,7 @@ mod tests {
         // Editing it: allowed.
         let edit = change_by(&mut doc, None, &people.builder, |d| {
             let mut own = signal("verhuizen!");
-            own.status = SignalStatus::New;
+            own.status = FollowUpStatus::New;
             docs::put_entry(d, docs::SIGNALS, &own_key, &own).unwrap()
         });
         check(&doc, &kind, &edit, &people.writers).unwrap();
@@ -487,21 +539,64 @@ mod tests {
     }
 
     #[test]
-    fn a_coordinator_sets_a_wishs_status_and_owner_and_nothing_else() {
+    fn a_coordinator_follows_a_wish_up_for_their_organisation_and_changes_nothing_else() {
         let people = people();
         let (kind, mut street, wish) = street_with_a_wish(&people);
         let entry = |d: &AutoCommit| {
             let wishes = d.get(ROOT, "wishes").unwrap().unwrap().1;
             d.get(&wishes, wish.as_str()).unwrap().unwrap().1
         };
-        let follow_up = change_by(&mut street, None, &people.coordinator, |d| {
-            let entry = entry(d);
-            d.put(&entry, "status", "InProgress").unwrap();
-            d.put(&entry, "owner", "Corporation").unwrap();
+        let follow_up = |status| FollowUp {
+            status,
+            note: "in overleg met de beheerder".into(),
+            by: "Mirjam".into(),
+            at_ms: 1,
+            moved_ms: 1,
+        };
+        let take_on = change_by(&mut street, None, &people.coordinator, |d| {
+            docs::put_follow_up(
+                d,
+                Partner::Corporation,
+                &wish,
+                &follow_up(FollowUpStatus::PickedUp),
+            )
+            .unwrap();
         });
-        check(&street, &kind, &follow_up, &people.writers).unwrap();
+        check(&street, &kind, &take_on, &people.writers).unwrap();
+        apply(&mut street, take_on);
+        let close = change_by(&mut street, None, &people.coordinator, |d| {
+            docs::put_follow_up(
+                d,
+                Partner::Corporation,
+                &wish,
+                &follow_up(FollowUpStatus::Closed),
+            )
+            .unwrap();
+        });
+        check(&street, &kind, &close, &people.writers).unwrap();
 
         let refused: Vec<(&str, Change)> = vec![
+            (
+                "take the wish on for another partner",
+                change_by(&mut street, None, &people.coordinator, |d| {
+                    let other = follow_up(FollowUpStatus::PickedUp);
+                    docs::put_follow_up(d, Partner::Municipality, &wish, &other).unwrap();
+                }),
+            ),
+            (
+                "set the wish's own status and owner",
+                change_by(&mut street, None, &people.coordinator, |d| {
+                    let entry = entry(d);
+                    d.put(&entry, "status", "InProgress").unwrap();
+                    d.put(&entry, "owner", "Corporation").unwrap();
+                }),
+            ),
+            (
+                "replace every partner's follow-ups",
+                change_by(&mut street, None, &people.coordinator, |d| {
+                    d.put_object(ROOT, docs::FOLLOW_UPS, ObjType::Map).unwrap();
+                }),
+            ),
             (
                 "change the wish's text",
                 change_by(&mut street, None, &people.coordinator, |d| {
