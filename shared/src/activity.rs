@@ -296,3 +296,165 @@ pub fn contributors<'a>(
     });
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        demo,
+        docs::new_actor,
+        model::{Consent, Outcome, Resident, Street},
+        record::VisitRecord,
+        sync::client::ReplicaDoc,
+    };
+
+    fn sign(at_ms: i64) -> Signature<'static> {
+        Signature { by: "Sanne", at_ms }
+    }
+
+    /// The demo street, and two doors where residents offered to help: the first with
+    /// consent to keep their name, the second without.
+    fn street_with_helpers() -> (Replica, Vec<Door>) {
+        let (kind, doc) = demo::street(new_actor()).unwrap();
+        let street: Street = docs::read(&doc).unwrap();
+        let mut replica = Replica::new(new_actor());
+        replica.insert(ReplicaDoc::restore(kind, doc, Vec::new()));
+        let mut doors = Vec::new();
+        for (i, (address, offer)) in street
+            .addresses
+            .keys()
+            .zip(["Schenkt koffie", "Sjouwt tafels"])
+            .enumerate()
+        {
+            let address: Uuid = address.parse().unwrap();
+            let visit = VisitRecord {
+                street: demo::street_id(),
+                address,
+                author: "Sanne".into(),
+                at_ms: 1,
+                outcome: Outcome::Talked,
+                return_on: None,
+                notes: String::new(),
+                contribution: offer.into(),
+                wishes: Vec::new(),
+                signals: Vec::new(),
+            }
+            .record(&mut replica)
+            .unwrap();
+            let door = Door::find(&replica, demo::street_id(), address).unwrap();
+            let theme = (i == 1).then_some(Theme::MeetingEachOther);
+            door.set_contribution_theme(&mut replica, visit, theme)
+                .unwrap();
+            if i == 0 {
+                let resident = Resident {
+                    name: "Fatima".into(),
+                    contact: "06-12345678".into(),
+                };
+                door.set_consent(&mut replica, sign(2), Consent::Given, &resident)
+                    .unwrap();
+            }
+            doors.push(door);
+        }
+        (replica, doors)
+    }
+
+    fn households(replica: &Replica, doors: &[Door]) -> Vec<(Uuid, AutoCommit)> {
+        doors
+            .iter()
+            .map(|d| {
+                (
+                    d.address,
+                    replica.get(&d.household().id()).unwrap().doc.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_activity_is_planned_with_its_helpers_and_who_took_part_stays_in_the_household() {
+        let (mut replica, doors) = street_with_helpers();
+        let street_id = demo::street_id();
+        let plan = Plan {
+            title: "Koffie op de galerij".into(),
+            date: "2026-12-12".parse().unwrap(),
+            time: "14:30".into(),
+            place: "Galerij".into(),
+            theme: Theme::MeetingEachOther,
+            wishes: Vec::new(),
+        };
+        let id = super::plan(&mut replica, sign(3), street_id, &plan).unwrap();
+        let street_kind = DocKind::Street { street: street_id };
+        let street = replica.get(&street_kind.id()).unwrap().doc.clone();
+        // Those on the activity's theme first; a name only with consent.
+        let held = households(&replica, &doors);
+        let helpers = contributors(
+            &street,
+            held.iter().map(|(a, d)| (*a, d)),
+            Some(Theme::MeetingEachOther),
+        )
+        .unwrap();
+        assert_eq!(helpers.len(), 2);
+        assert_eq!(helpers[0].contribution, "Sjouwt tafels");
+        assert_eq!(helpers[0].name, "", "no consent, no name");
+        assert_eq!(
+            (helpers[1].name.as_str(), helpers[1].contact.as_str()),
+            ("Fatima", "06-12345678")
+        );
+        for door in &doors {
+            invite(
+                &mut replica,
+                sign(4),
+                street_id,
+                &id,
+                AddressId(door.address),
+                true,
+            )
+            .unwrap();
+        }
+        took_part(&mut replica, sign(5), &doors[0], &id, true).unwrap();
+        record_afterwards(
+            &mut replica,
+            sign(6),
+            street_id,
+            &id,
+            &Afterwards {
+                participants: Some(14),
+                evaluation: "Gezellig, volgende keer buiten".into(),
+            },
+        )
+        .unwrap();
+        let street = &replica.get(&street_kind.id()).unwrap().doc;
+        street_kind.validate(street).unwrap();
+        let [(_, planned)] = activities(street).unwrap().try_into().unwrap();
+        assert_eq!(planned.invited.len(), 2);
+        assert_eq!(planned.participants, Some(14));
+        assert_eq!(planned.by, "Sanne");
+        // The street says how many; only the household's own document says it took part.
+        let saved = street.clone().save();
+        assert!(!String::from_utf8_lossy(&saved).contains("Fatima"));
+        let household = &replica.get(&doors[0].household().id()).unwrap().doc;
+        doors[0].household().validate(household).unwrap();
+        assert!(took_part_in(household, &id));
+        let other = &replica.get(&doors[1].household().id()).unwrap().doc;
+        assert!(!took_part_in(other, &id));
+    }
+
+    #[test]
+    fn a_plan_without_a_title_or_with_a_wrong_time_is_refused() {
+        let (mut replica, _) = street_with_helpers();
+        let mut plan = Plan {
+            title: " ".into(),
+            date: "2026-12-12".parse().unwrap(),
+            time: String::new(),
+            place: String::new(),
+            theme: Theme::Play,
+            wishes: Vec::new(),
+        };
+        assert!(super::plan(&mut replica, sign(1), demo::street_id(), &plan).is_err());
+        plan.title = "Spelmiddag".into();
+        plan.time = "25:00".into();
+        assert!(super::plan(&mut replica, sign(1), demo::street_id(), &plan).is_err());
+        plan.time = "09:05".into();
+        super::plan(&mut replica, sign(1), demo::street_id(), &plan).unwrap();
+    }
+}

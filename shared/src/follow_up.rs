@@ -320,3 +320,200 @@ pub fn follow_up_signal(
     signature.commit(doc);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        demo,
+        docs::new_actor,
+        model::{Outcome, Street},
+        record::{Door, VisitRecord},
+        sync::client::ReplicaDoc,
+    };
+
+    const DAY: i64 = DAY_MS;
+
+    /// The demo street with one talk at its first door: a wish and a moving wish.
+    fn street_with_a_talk() -> (Replica, Door) {
+        let (kind, doc) = demo::street(new_actor()).unwrap();
+        let street: Street = docs::read(&doc).unwrap();
+        let address: Uuid = street.addresses.keys().next().unwrap().parse().unwrap();
+        let mut replica = Replica::new(new_actor());
+        replica.insert(ReplicaDoc::restore(kind, doc, Vec::new()));
+        VisitRecord {
+            street: demo::street_id(),
+            address,
+            author: "Sanne".into(),
+            at_ms: DAY,
+            outcome: Outcome::Talked,
+            return_on: None,
+            notes: String::new(),
+            contribution: String::new(),
+            wishes: vec![(Theme::Play, "Een schommel".into())],
+            signals: vec![(SignalKind::MovingWish, "Wil kleiner wonen".into())],
+        }
+        .record(&mut replica)
+        .unwrap();
+        let door = Door::find(&replica, demo::street_id(), address).unwrap();
+        (replica, door)
+    }
+
+    fn list(replica: &Replica, door: &Door, partner: Partner, now_ms: i64) -> FollowUpList {
+        let doc = |kind: DocKind| &replica.get(&kind.id()).unwrap().doc;
+        let held = Partner::ALL
+            .into_iter()
+            .filter_map(|p| {
+                let kind = door.confidential(p);
+                Some((kind, &replica.get(&kind.id())?.doc))
+            })
+            .collect::<Vec<_>>();
+        FollowUpList::read(doc(door.street_kind()), partner, held, now_ms).unwrap()
+    }
+
+    fn wish_id(list: &FollowUpList) -> String {
+        list.items
+            .iter()
+            .find_map(|i| match &i.subject {
+                Subject::Wish { id, .. } => Some(id.clone()),
+                Subject::Signal { .. } => None,
+            })
+            .unwrap()
+    }
+
+    fn sign(by: &str, at_ms: i64) -> Signature<'_> {
+        Signature { by, at_ms }
+    }
+
+    #[test]
+    fn a_wish_is_offered_to_every_partner_until_one_takes_it_on() {
+        let (mut replica, door) = street_with_a_talk();
+        // Every partner is offered the wish; only the corporation has the moving wish.
+        for partner in Partner::ALL {
+            let offered = list(&replica, &door, partner, 2 * DAY);
+            let kinds: Vec<bool> = offered
+                .items
+                .iter()
+                .map(|i| matches!(i.subject, Subject::Signal { .. }))
+                .collect();
+            let expected = if partner == Partner::Corporation {
+                vec![false, true]
+            } else {
+                vec![false]
+            };
+            assert_eq!(kinds, expected, "{partner:?}");
+            assert_eq!(offered.items[0].owner, None);
+        }
+        let wish = wish_id(&list(&replica, &door, Partner::Corporation, 2 * DAY));
+        follow_up_wish(
+            &mut replica,
+            sign("Mirjam", 3 * DAY),
+            demo::street_id(),
+            Partner::Corporation,
+            &wish,
+            FollowUpStatus::PickedUp,
+            "Met de beheerder",
+        )
+        .unwrap();
+        let corporation = list(&replica, &door, Partner::Corporation, 4 * DAY);
+        let taken = &corporation.items[0];
+        assert_eq!(taken.owner, Some(Partner::Corporation));
+        assert_eq!(taken.status, FollowUpStatus::PickedUp);
+        assert_eq!(taken.picked_by.as_deref(), Some("Mirjam"));
+        assert_eq!(taken.picked_at_ms, Some(3 * DAY));
+        assert_eq!(taken.note, "Met de beheerder");
+        // Taken on by one partner, it leaves the others' lists.
+        assert!(
+            list(&replica, &door, Partner::Municipality, 4 * DAY)
+                .items
+                .is_empty()
+        );
+        // Moving it on keeps who took it on and when.
+        follow_up_wish(
+            &mut replica,
+            sign("Piet", 5 * DAY),
+            demo::street_id(),
+            Partner::Corporation,
+            &wish,
+            FollowUpStatus::Closed,
+            "Schommel geplaatst",
+        )
+        .unwrap();
+        let done = &list(&replica, &door, Partner::Corporation, 6 * DAY).items;
+        let wish_line = done.iter().find(|i| i.theme().is_some()).unwrap();
+        assert_eq!(
+            (
+                wish_line.status,
+                wish_line.picked_by.as_deref(),
+                wish_line.moved_ms
+            ),
+            (FollowUpStatus::Closed, Some("Mirjam"), Some(5 * DAY))
+        );
+    }
+
+    #[test]
+    fn what_is_new_after_fourteen_days_is_overdue_and_first() {
+        let (mut replica, door) = street_with_a_talk();
+        let now = DAY + 15 * DAY;
+        let corporation = list(&replica, &door, Partner::Corporation, now);
+        assert_eq!(corporation.overdue(now), 2, "the wish and the signal");
+        assert_eq!(corporation.items[0].age_days(now), 15);
+        assert_eq!(
+            list(&replica, &door, Partner::Corporation, DAY + 13 * DAY).overdue(DAY + 13 * DAY),
+            0
+        );
+        // The signal picked up is no longer overdue, and goes after what still is.
+        let signal = corporation
+            .items
+            .iter()
+            .find_map(|i| match &i.subject {
+                Subject::Signal { id, .. } => Some(id.clone()),
+                Subject::Wish { .. } => None,
+            })
+            .unwrap();
+        follow_up_signal(
+            &mut replica,
+            sign("Mirjam", now),
+            door.confidential(Partner::Corporation),
+            &signal,
+            FollowUpStatus::PickedUp,
+            "",
+        )
+        .unwrap();
+        let after = list(&replica, &door, Partner::Corporation, now);
+        assert_eq!(after.overdue(now), 1);
+        assert!(matches!(after.items[0].subject, Subject::Wish { .. }));
+        let picked = &after.items[1];
+        assert_eq!(picked.status, FollowUpStatus::PickedUp);
+        assert_eq!(picked.picked_by.as_deref(), Some("Mirjam"));
+    }
+
+    #[test]
+    fn two_partners_taking_one_wish_on_offline_both_keep_theirs() {
+        let (replica, door) = street_with_a_talk();
+        let wish = wish_id(&list(&replica, &door, Partner::Corporation, DAY));
+        let street = door.street_kind().id();
+        let held = replica.get(&street).unwrap().doc.clone();
+        let mut a = held.clone().with_actor(new_actor());
+        let mut b = held.with_actor(new_actor());
+        for (doc, partner) in [
+            (&mut a, Partner::Corporation),
+            (&mut b, Partner::Municipality),
+        ] {
+            door.street_kind().upgrade(doc).unwrap();
+            let follow_up = FollowUp {
+                status: FollowUpStatus::PickedUp,
+                note: String::new(),
+                by: "x".into(),
+                at_ms: 2,
+                moved_ms: 2,
+            };
+            docs::put_follow_up(doc, partner, &wish, &follow_up).unwrap();
+            doc.commit();
+        }
+        a.merge(&mut b).unwrap();
+        door.street_kind().validate(&a).unwrap();
+        let all = docs::follow_ups(&a).unwrap();
+        assert_eq!(all.values().filter(|f| f.contains_key(&wish)).count(), 2);
+    }
+}

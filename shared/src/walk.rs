@@ -594,6 +594,47 @@ mod tests {
     }
 
     #[test]
+    fn today_shows_returns_due_then_doors_never_reached() {
+        let mut replica = demo_replica();
+        let doors: Vec<AddressId> = walk_list(&replica).doors().map(|d| d.id).collect();
+        let date = |s: &str| s.parse::<IsoDate>().unwrap();
+        let knocks = [
+            (doors[0], Outcome::ComeBackLater, Some("2026-12-03")),
+            (doors[1], Outcome::ComeBackLater, Some("2026-11-20")),
+            (doors[2], Outcome::ComeBackLater, Some("2026-12-24")),
+            (doors[3], Outcome::Talked, None),
+            (doors[4], Outcome::NotHome, None),
+        ];
+        for (door, outcome, on) in knocks {
+            let at = DoorRef::find(&replica, demo::street_id(), door.0).unwrap();
+            at.record_visit(&mut replica, "Sanne", 1, outcome, on.map(date))
+                .unwrap();
+        }
+        let list = walk_list(&replica);
+        let today = list.today(date("2026-12-03"));
+        let due: Vec<(IsoDate, AddressId)> =
+            today.returns.iter().map(|(on, d)| (*on, d.id)).collect();
+        assert_eq!(
+            due,
+            [
+                (date("2026-11-20"), doors[1]),
+                (date("2026-12-03"), doors[0])
+            ],
+            "the most overdue first; a later date waits"
+        );
+        let never: Vec<AddressId> = today.never_reached.iter().map(|d| d.id).collect();
+        assert_eq!(
+            never.len(),
+            doors.len() - 4,
+            "all but the talked and the three returns"
+        );
+        assert_eq!(
+            never[0], doors[4],
+            "never home counts as never reached, in walking order"
+        );
+    }
+
+    #[test]
     fn next_unvisited_skips_visited_doors_and_wraps() {
         let mut replica = demo_replica();
         let list = walk_list(&replica);

@@ -161,7 +161,7 @@ fn Today(ui: Ui, walk: WalkList) -> impl IntoView {
                 on.to_string()
             };
             view! {
-                <a class="door come-back" class:late=late href=door_href(door.id) data-number=door.number.clone()>
+                <a class="return" class:late=late href=door_href(door.id) data-number=door.number.clone()>
                     <strong>{door.number.clone()}</strong>
                     <span>{label}</span>
                 </a>
