@@ -166,6 +166,7 @@ pub struct Texts {
     pub clear_refusal: &'static str,
     pub who_wrote_what: &'static str,
     // After the knock: follow-ups, activities, where to go today, client status.
+    pub nav_sections: &'static str,
     pub nav_street: &'static str,
     pub nav_follow_ups: &'static str,
     pub nav_activities: &'static str,
@@ -468,6 +469,7 @@ pub static NL: Texts = Texts {
     refusal_explain: "Klop hier niet opnieuw aan. Heeft de bewoner zelf laten weten dat het toch mag? Hef de weigering dan op.",
     clear_refusal: "Weigering opheffen",
     who_wrote_what: "Wie schreef wat",
+    nav_sections: "Onderdelen",
     nav_street: "Straat",
     nav_follow_ups: "Opvolging",
     nav_activities: "Activiteiten",
@@ -660,6 +662,7 @@ pub static EN: Texts = Texts {
     refusal_explain: "Do not knock here again. Did the resident say themselves that it is fine after all? Then clear the refusal.",
     clear_refusal: "Clear the refusal",
     who_wrote_what: "Who wrote what",
+    nav_sections: "Sections",
     nav_street: "Street",
     nav_follow_ups: "Follow-up",
     nav_activities: "Activities",

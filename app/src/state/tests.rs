@@ -1036,3 +1036,87 @@ fn a_refusal_stays_until_cleared_and_an_outcome_can_be_corrected() {
     );
     assert_eq!(corrected.corrections[0].by, "Karim");
 }
+
+/// A moving wish the municipality's builder handed to the corporation: its coordinator
+/// closes it, and the builder's door shows it closed once the server says so (the
+/// corporation's document itself never comes back to her phone).
+#[test]
+fn a_signal_handed_on_shows_where_it_stands_at_the_builders_door() {
+    use voordeur_shared::{
+        api::{HandedOn, HandedOnSignal},
+        follow_up::Subject,
+        model::FollowUpStatus,
+    };
+
+    use super::work::Work;
+
+    let (mut server, mut sanne, door, visit) = after_a_talk();
+    let signal = Edit::Signal {
+        visit,
+        kind: SignalKind::MovingWish,
+        text: "Wil kleiner wonen".into(),
+    };
+    sanne.edit(door, signal, 2_000).unwrap();
+    sync(&mut sanne, &mut server).unwrap();
+
+    server.grant = Grant {
+        role: Role::Coordinator,
+        partner: Some(Partner::Corporation),
+        streets: [demo::street_id()].into(),
+    };
+    let mut mirjam = Field::open(MemoryKv::new(), Cipher::new(&KEY)).unwrap();
+    let mut session = session_of("Mirjam");
+    session.person.role = Role::Coordinator;
+    session.person.partner = Some(Partner::Corporation);
+    mirjam.sign_in(session).unwrap();
+    mirjam.follow(StreetId(demo::street_id())).unwrap();
+    sync(&mut mirjam, &mut server).unwrap();
+    let list = mirjam.follow_ups(3_000).unwrap();
+    let (document, id) = list
+        .items
+        .iter()
+        .find_map(|item| match &item.subject {
+            Subject::Signal { document, id, text, .. } if text == "Wil kleiner wonen" => {
+                Some((*document, id.clone()))
+            }
+            _ => None,
+        })
+        .expect("the moving wish is on the corporation's list");
+    let close = Work::FollowUpSignal {
+        document,
+        signal: id.clone(),
+        status: FollowUpStatus::Closed,
+        note: "Gesproken, staat ingeschreven".into(),
+    };
+    mirjam.work(close, 4_000).unwrap();
+    sync(&mut mirjam, &mut server).unwrap();
+    let closed = mirjam.follow_ups(5_000).unwrap();
+    let line = closed
+        .items
+        .iter()
+        .find(|i| matches!(&i.subject, Subject::Signal { id: s, .. } if *s == id))
+        .unwrap();
+    assert_eq!(
+        (line.status, line.picked_by.as_deref()),
+        (FollowUpStatus::Closed, Some("Mirjam"))
+    );
+
+    // Sanne asks where what she handed on stands: about the corporation's document.
+    let query = sanne.handed_on_query().expect("she handed something on");
+    assert_eq!(query.documents, [document]);
+    let status = |field: &mut Field<MemoryKv>| field.door_view(door).unwrap().visits[0].signals[0].status;
+    assert_eq!(status(&mut sanne), FollowUpStatus::New);
+    let answer = HandedOn {
+        signals: vec![HandedOnSignal {
+            document,
+            signal: id,
+            status: FollowUpStatus::Closed,
+            moved_ms: Some(4_000),
+        }],
+    };
+    assert!(sanne.take_handed_on(answer.clone()).unwrap());
+    assert!(!sanne.take_handed_on(answer).unwrap(), "nothing new");
+    assert_eq!(status(&mut sanne), FollowUpStatus::Closed);
+    let mut sanne = reload(sanne);
+    assert_eq!(status(&mut sanne), FollowUpStatus::Closed, "kept for offline");
+}

@@ -172,8 +172,14 @@ fn Line(ui: Ui, item: Item, now: i64) -> impl IntoView {
             </p>
             <p class="meta">
                 <a href=door_href(item.address)>{format!("{} {}", t.door, item.number)}</a>
-                {format!(" · {} {} · {} {}", day(item.raised_ms), t.heard_by, item.raised_by, "")}
-                {format!("· {} {}", item.age_days(now), t.days_old)}
+                {format!(
+                    " · {} · {} {} · {} {}",
+                    day(item.raised_ms),
+                    t.heard_by,
+                    item.raised_by,
+                    item.age_days(now),
+                    t.days_old
+                )}
                 {overdue.then(|| view! { <strong class="late">{format!(" · {}", t.overdue)}</strong> })}
             </p>
             <p class="stands">

@@ -155,7 +155,7 @@ fn Sections(ui: Ui) -> impl IntoView {
         }
     };
     view! {
-        <nav class="sections" aria-label=t.nav_street>
+        <nav class="sections" aria-label=t.nav_sections>
             {link(0, "#/", t.nav_street)}
             {follows_up.then(|| link(1, FOLLOW_UPS_HASH, t.nav_follow_ups))}
             {link(2, ACTIVITIES_HASH, t.nav_activities)}

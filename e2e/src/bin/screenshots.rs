@@ -90,6 +90,9 @@ async fn main() -> anyhow::Result<()> {
         .context("refused change screenshots")?;
     conflict(&out).await.context("conflict screenshots")?;
     waiting(&out).await.context("waiting screenshots")?;
+    after_the_knock(&out)
+        .await
+        .context("after the knock screenshots")?;
     println!("screenshots in {}", out.display());
     Ok(())
 }
@@ -362,5 +365,200 @@ async fn conflict(out: &std::path::Path) -> anyhow::Result<()> {
     }
     .await;
     laptop.close().await?;
+    result
+}
+
+/// Sets a `<select>` to `value` as a person choosing it does.
+fn choose(selector: &str, value: &str) -> String {
+    format!(
+        "const s = document.querySelector({selector:?}); s.value = {value:?}; \
+         s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+    )
+}
+
+/// Sets a date or time input.
+fn enter(selector: &str, value: &str) -> String {
+    format!(
+        "const i = document.querySelector({selector:?}); i.value = {value:?}; \
+         i.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+    )
+}
+
+/// After the knock (issue 12): where to go today, an activity with its helpers, a
+/// coordinator's follow-ups, and a door that shows what became of what was handed on; each
+/// on a phone and on a laptop.
+async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let url = server.url("/");
+    let shot = async |phone: &Phone, name: &str| -> anyhow::Result<()> {
+        phone.run("window.scrollTo(0, 0)").await?;
+        phone.screenshot(&out.join(name)).await?;
+        axe(phone, name).await
+    };
+    // Sanne walks the street: a return planned, helpers, a wish and a moving wish.
+    let profile = tempfile::tempdir()?;
+    let sanne = Phone::open(profile.path(), &url, PHONE).await?;
+    let result = async {
+        sanne.sign_in("sanne").await?;
+        sanne.wait_synced().await?;
+        for (door, date) in [("1", "2026-11-25"), ("4", "2026-11-30")] {
+            sanne.open_door(door).await?;
+            sanne.tap("button[data-outcome=ComeBackLater]").await?;
+            sanne.run(&enter(".new-visit input[type=date]", date)).await?;
+            sanne.tap(".new-visit .row button").await?;
+            sanne.wait_for("document.querySelector('article.visit')").await?;
+        }
+        for (door, offer, name) in [
+            ("3", "Schenkt koffie bij bijeenkomsten", "Fatima Yilmaz"),
+            ("7", "Kan tafels en stoelen sjouwen", ""),
+        ] {
+            sanne.open_door(door).await?;
+            sanne.tap("button[data-outcome=Talked]").await?;
+            sanne.wait_for("document.querySelector('article.visit')").await?;
+            sanne.type_into("article.visit input.contribution", offer).await?;
+            sanne
+                .run(&choose("article.visit label.contribution-theme select", "3"))
+                .await?;
+            if !name.is_empty() {
+                sanne.tap("button[data-consent=Given]").await?;
+                sanne.type_into("input.resident-name", name).await?;
+                sanne.run("document.querySelector('input.resident-name').dispatchEvent(new Event('change', { bubbles: true }))").await?;
+            }
+        }
+        sanne.open_door("5").await?;
+        sanne.tap("button[data-outcome=Talked]").await?;
+        sanne.wait_for("document.querySelector('article.visit')").await?;
+        sanne.type_into("article.visit input.wish", "Bankjes bij de speeltuin").await?;
+        sanne.tap("article.visit form.row button[type=submit]").await?;
+        sanne
+            .run(&choose("article.visit form.row:last-of-type select", "moving"))
+            .await?;
+        sanne
+            .type_into("article.visit input.signal", "Wil graag gelijkvloers wonen (knieën)")
+            .await?;
+        sanne
+            .tap("article.visit form.row:last-of-type button[type=submit]")
+            .await?;
+        sanne.wait_synced().await?;
+        sanne.goto_walk_list().await?;
+        shot(&sanne, "today-phone.png").await?;
+        sanne.run("location.hash = '#/activiteiten';").await?;
+        sanne.tap("a.new-activity").await?;
+        sanne.type_into("form.plan input.title", "Koffie op de galerij").await?;
+        sanne.run(&enter("form.plan input.date", "2026-12-12")).await?;
+        sanne.run(&enter("form.plan input.time", "14:30")).await?;
+        sanne.type_into("form.plan input.place", "Galerij Lindenhof, 2e verdieping").await?;
+        sanne.tap("form.plan button.save-plan").await?;
+        sanne
+            .wait_for("document.querySelectorAll('li.contributor').length === 2")
+            .await?;
+        for door in ["3", "7"] {
+            sanne
+                .tap(&format!("li.contributor[data-number='{door}'] input.invite"))
+                .await?;
+        }
+        sanne.wait_synced().await?;
+        shot(&sanne, "activity-phone.png").await?;
+        sanne
+            .run("document.querySelector('section.invitations').scrollIntoView()")
+            .await?;
+        sanne.screenshot(&out.join("activity-invitations-phone.png")).await?;
+        sanne.run("location.hash = '#/activiteiten';").await?;
+        sanne.wait_for("document.querySelector('li.activity')").await?;
+        shot(&sanne, "activities-phone.png").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        sanne.close().await?;
+        return result.context("Sanne's walk");
+    }
+    // Mirjam, the corporation's coordinator, follows up: on a laptop, then a phone.
+    for (screen, name, acts) in [
+        (LAPTOP, "follow-ups-laptop.png", true),
+        (PHONE, "follow-ups-phone.png", false),
+    ] {
+        let profile = tempfile::tempdir()?;
+        let mirjam = Phone::open(profile.path(), &url, screen).await?;
+        let result = async {
+            mirjam.sign_in("mirjam").await?;
+            mirjam.wait_synced().await?;
+            mirjam.run("location.hash = '#/opvolging';").await?;
+            mirjam.wait_for("document.querySelector('li.follow-up')").await?;
+            if acts {
+                mirjam.tap("li.follow-up[data-kind=signal] select").await?;
+                mirjam
+                    .run(&choose("li.follow-up[data-kind=signal] select", "1"))
+                    .await?;
+                mirjam
+                    .type_into("li.follow-up[data-kind=signal] input.note", "Gebeld; bezichtiging in januari")
+                    .await?;
+                mirjam.tap("li.follow-up[data-kind=signal] button.save").await?;
+                mirjam
+                    .wait_for("document.querySelector('li.follow-up[data-kind=signal][data-status=PickedUp]')")
+                    .await?;
+                mirjam.wait_synced().await?;
+            }
+            shot(&mirjam, name).await
+        }
+        .await;
+        mirjam.close().await?;
+        result?;
+    }
+    // What became of it, on Sanne's phone.
+    let result = async {
+        sanne.tap("button.sync-now").await?;
+        sanne.wait_synced().await?;
+        sanne.open_door("5").await?;
+        sanne
+            .wait_for("document.querySelector('[data-signal-status=PickedUp]')")
+            .await?;
+        sanne
+            .run("document.querySelector('ul.wishes').scrollIntoView({ block: 'center' })")
+            .await?;
+        sanne.screenshot(&out.join("handed-on-phone.png")).await?;
+        axe(&sanne, "handed-on-phone.png").await
+    }
+    .await;
+    sanne.close().await?;
+    result?;
+    // Els, the care organisation's coordinator, reads the activities on a laptop; Karim,
+    // its coach, sees the client status at a door.
+    let profile = tempfile::tempdir()?;
+    let els = Phone::open(profile.path(), &url, LAPTOP).await?;
+    let result = async {
+        els.sign_in("els").await?;
+        els.wait_synced().await?;
+        els.run("location.hash = '#/activiteiten';").await?;
+        els.wait_for("document.querySelector('li.activity')").await?;
+        shot(&els, "activities-laptop.png").await?;
+        els.tap("li.activity a").await?;
+        els.wait_for("document.querySelector('section.invitations li.contributor')")
+            .await?;
+        shot(&els, "activity-laptop.png").await
+    }
+    .await;
+    els.close().await?;
+    result?;
+    let profile = tempfile::tempdir()?;
+    let karim = Phone::open(profile.path(), &url, LAPTOP).await?;
+    let result = async {
+        karim.sign_in("karim").await?;
+        karim.wait_synced().await?;
+        shot(&karim, "today-laptop.png").await?;
+        karim.open_door("3").await?;
+        karim.run(&choose("section.client-status select", "1")).await?;
+        karim.tap("section.client-status button").await?;
+        karim
+            .wait_for("document.querySelector('[data-client-status=TemporaryCareContract]')")
+            .await?;
+        karim
+            .run("document.querySelector('section.client-status').scrollIntoView({ block: 'center' })")
+            .await?;
+        karim.screenshot(&out.join("client-status-laptop.png")).await?;
+        axe(&karim, "client-status-laptop.png").await
+    }
+    .await;
+    karim.close().await?;
     result
 }
