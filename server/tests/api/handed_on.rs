@@ -150,15 +150,13 @@ async fn a_builder_sees_where_her_handed_on_signal_stands_and_nothing_else(backe
     .id();
     let asked: Vec<DocumentId> = held.iter().copied().chain([unknown]).collect();
     let (answer, body) = handed_on(&app, &sanne, &asked).await;
-    assert_eq!(
-        answer.signals,
-        [HandedOnSignal {
-            document: corporation.id(),
-            signal: signal.clone(),
-            status: FollowUpStatus::Closed,
-            moved_ms: Some(closed_ms),
-        }]
-    );
+    let expected = [HandedOnSignal {
+        document: corporation.id(),
+        signal: signal.clone(),
+        status: FollowUpStatus::Closed,
+        moved_ms: Some(closed_ms),
+    }];
+    assert_eq!(answer.signals, expected, "{body}");
     for secret in [SANNES, OTHERS, NOTE, "Mirjam", bram_signal.as_str()] {
         assert!(!body.contains(secret), "{secret:?} is not told: {body}");
     }
@@ -182,6 +180,18 @@ async fn a_builder_sees_where_her_handed_on_signal_stands_and_nothing_else(backe
         let (answer, body) = handed_on(&app, token, &[corporation.id()]).await;
         assert!(answer.signals.is_empty(), "{who}: {body}");
     }
+
+    // A server that has parsed nothing yet (restarted: its cache empty) answers alike.
+    let restarted = spawn_app(&db).await;
+    let (answer, body) = handed_on(&restarted, &sanne, &asked).await;
+    assert_eq!(answer.signals, expected, "{body}");
+
+    // Out of the street, Bram hears nothing more of it.
+    people::unassign(&app.store, "bram", demo::street_id())
+        .await
+        .unwrap();
+    let (answer, body) = handed_on(&app, &bram, &[corporation.id()]).await;
+    assert!(answer.signals.is_empty(), "{body}");
 }
 
 async fn a_bad_query_is_a_json_error(backend: Backend) {
