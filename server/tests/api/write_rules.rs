@@ -158,26 +158,17 @@ const EDITS: [Edit; 12] = [
 /// else the refusal's code (`forbidden` where they may touch the document at all).
 fn may(role: Role, partner: Partner, edit: Edit) -> Result<(), &'static str> {
     let records = matches!(role, Role::CommunityBuilder | Role::Coach);
+    let recorders_only = if records { Ok(()) } else { Err("forbidden") };
     match edit {
         // Administrators work in no street.
         _ if role == Role::Administrator => Err("no_access"),
         Edit::TakeOnWish => Ok(()),
         Edit::OthersFollowUp | Edit::WishStatus | Edit::WishText | Edit::NewVisit | Edit::Notes => {
-            if records {
-                Ok(())
-            } else {
-                Err("forbidden")
-            }
+            recorders_only
         }
         // A coordinator moves their own partner's signals' statuses, never what they say.
         Edit::SignalStatus(of) if of == partner => Ok(()),
-        Edit::SignalText(of) | Edit::DeleteSignal(of) if of == partner => {
-            if records {
-                Ok(())
-            } else {
-                Err("forbidden")
-            }
-        }
+        Edit::SignalText(of) | Edit::DeleteSignal(of) if of == partner => recorders_only,
         // Another partner's signals: builders and coaches add their own, and touch no one
         // else's; coordinators see nothing of them.
         _ if records => Err("forbidden"),
