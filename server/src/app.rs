@@ -25,7 +25,7 @@ use crate::{
     AppError, admin,
     cache::DocCache,
     config::{Config, JSON_BODY_LIMIT},
-    people, routes, session,
+    handed_on, people, routes, session,
     state::AppState,
     store::Store,
 };
@@ -72,6 +72,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let api = Router::new()
         .route("/streets", get(routes::streets))
+        .route(
+            "/handed-on",
+            post(handed_on::handed_on).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
+        )
         .route(
             "/sync",
             post(routes::sync).layer(DefaultBodyLimit::max(state.config.body_limit)),

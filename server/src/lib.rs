@@ -15,6 +15,7 @@ pub mod client;
 mod config;
 mod error;
 pub mod exchange;
+mod handed_on;
 pub mod people;
 mod routes;
 mod session;

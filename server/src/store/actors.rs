@@ -132,6 +132,32 @@ impl Store {
         })
     }
 
+    /// Those of `actors` bound to `account`: the changes they made are that account's.
+    /// Bindings never change, so this needs no transaction.
+    pub async fn bound_to(
+        &self,
+        account: AccountId,
+        actors: &BTreeSet<ActorId>,
+    ) -> Result<BTreeSet<ActorId>, sqlx::Error> {
+        let actors: Vec<String> = actors.iter().map(ToString::to_string).collect();
+        let mut bound = BTreeSet::new();
+        for batch in actors.chunks(ACTORS_PER_QUERY) {
+            let sql = format!(
+                "SELECT actor FROM actors WHERE account_id = $1 AND actor IN ({})",
+                placeholders(2, batch.len())
+            );
+            let mut query = sqlx::query(&sql).bind(account.0.to_string());
+            for actor in batch {
+                query = query.bind(actor.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let actor: String = row.try_get("actor")?;
+                bound.insert(actor.parse().map_err(decode_err)?);
+            }
+        }
+        Ok(bound)
+    }
+
     /// Binds `actors` to `account` (`None`: the server's), in id order (so two syncs
     /// binding the same actors never wait on each other in opposite orders); an actor
     /// already bound keeps its binding.

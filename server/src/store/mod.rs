@@ -226,6 +226,48 @@ impl std::fmt::Debug for WriteTx<'_> {
     }
 }
 
+/// A read transaction, for reads outside a sync: it takes no writer's slot and locks
+/// nothing, and sees the documents as some commit left them.
+pub struct ReadTx {
+    tx: Transaction<'static, Any>,
+}
+
+impl std::fmt::Debug for ReadTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadTx")
+    }
+}
+
+impl ReadTx {
+    /// What the store holds of `ids` (the others are left out): kinds and heads.
+    pub async fn catalog(
+        &mut self,
+        ids: &BTreeSet<DocumentId>,
+    ) -> anyhow::Result<BTreeMap<DocumentId, CatalogEntry>> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        Ok(catalog_entries(&mut self.tx, &sql, &ids)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// The stored bytes of `ids`, snapshot first, one string of chunks per document
+    /// (what `AutoCommit::load` takes), left to the caller to parse.
+    pub async fn chunks(
+        &mut self,
+        ids: &BTreeSet<DocumentId>,
+    ) -> anyhow::Result<BTreeMap<DocumentId, Vec<u8>>> {
+        load_chunks(&mut *self.tx, ids).await
+    }
+}
+
 fn placeholders(start: usize, count: usize) -> String {
     (start..start + count)
         .map(|i| format!("${i}"))
@@ -282,7 +324,7 @@ fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
 
 /// Runs a `SELECT {DOC_COLUMNS}` query with `binds` and reads its rows as catalog entries.
 async fn catalog_entries(
-    tx: &mut WriteTx<'_>,
+    conn: &mut sqlx::AnyConnection,
     sql: &str,
     binds: &[String],
 ) -> anyhow::Result<Vec<(DocumentId, CatalogEntry)>> {
@@ -290,7 +332,7 @@ async fn catalog_entries(
     for value in binds {
         query = query.bind(value.as_str());
     }
-    let rows = query.fetch_all(&mut *tx.tx).await?;
+    let rows = query.fetch_all(conn).await?;
     rows.iter()
         .map(|row| {
             let id: DocumentId = row.try_get::<String, _>("id")?.parse()?;
@@ -379,6 +421,13 @@ impl Store {
         })
     }
 
+    /// A read transaction (see [`ReadTx`]).
+    pub async fn begin_read(&self) -> Result<ReadTx, sqlx::Error> {
+        Ok(ReadTx {
+            tx: self.pool.begin().await?,
+        })
+    }
+
     /// Reads the catalog for a request, locking the offered documents that exist.
     pub async fn catalog(
         &self,
@@ -400,7 +449,9 @@ impl Store {
                 "SELECT {DOC_COLUMNS} FROM documents WHERE id IN ({}) ORDER BY id{lock}",
                 placeholders(1, ids.len())
             );
-            catalog.docs.extend(catalog_entries(tx, &sql, &ids).await?);
+            catalog
+                .docs
+                .extend(catalog_entries(&mut tx.tx, &sql, &ids).await?);
         }
         // The other documents of the streets, read but not locked: they are only sent.
         let streets: Vec<String> = wanted.streets.iter().map(|s| s.to_string()).collect();
@@ -409,7 +460,7 @@ impl Store {
                 "SELECT {DOC_COLUMNS} FROM documents WHERE street_id IN ({})",
                 placeholders(1, streets.len())
             );
-            for (id, entry) in catalog_entries(tx, &sql, &streets).await? {
+            for (id, entry) in catalog_entries(&mut tx.tx, &sql, &streets).await? {
                 if !wanted.ids.contains(&id) {
                     catalog.docs.insert(id, entry);
                 }

@@ -1,15 +1,18 @@
 //! What a change may do, checked on its operations against the rights of its author:
 //! crafted changes that delete, overwrite, replace a map or write outside the fields a
-//! role may change, for every role × organisation × document kind; the attack the issue
-//! measured (a builder who never saw a care document replaces its signals); and changes
-//! replayed by another account, judged and audited as their author's.
+//! role may change, for every role × organisation × document kind; the follow-ups, field
+//! by field (a coordinator moves only their own partner's follow-ups and signal
+//! statuses); the attack the issue measured (a builder who never saw a care document
+//! replaces its signals); and changes replayed by another account, judged and audited as
+//! their author's.
 
 use voordeur_shared::{
     access::Role,
     automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable},
+    autosurgeon::reconcile_prop,
     demo,
-    docs::{DocKind, new_actor},
-    model::{Partner, SignalKind, Theme, WishStatus},
+    docs::{self, DocKind, new_actor},
+    model::{FollowUp, FollowUpStatus, Partner, SignalKind, Theme, Visit, WishStatus},
     sync::{DocOffer, Hash, SyncRequest},
 };
 
@@ -40,22 +43,24 @@ enum Attack {
     /// A new field in an entry someone else wrote.
     AddField,
     ReplaceMap,
-    /// A wish's text: outside the follow-up fields.
-    WishText,
 }
 
-const ATTACKS: [Attack; 5] = [
+const ATTACKS: [Attack; 4] = [
     Attack::DeleteEntry,
     Attack::OverwriteField,
     Attack::AddField,
     Attack::ReplaceMap,
-    Attack::WishText,
 ];
+
+/// The key of the seed's wish.
+fn wish_key(doc: &AutoCommit) -> String {
+    let wishes = doc.get(ROOT, "wishes").unwrap().unwrap().1;
+    doc.keys(&wishes).next().expect("the seed's wish")
+}
 
 fn wish_of(doc: &AutoCommit) -> voordeur_shared::automerge::ObjId {
     let wishes = doc.get(ROOT, "wishes").unwrap().unwrap().1;
-    let key = doc.keys(&wishes).next().expect("the seed's wish");
-    doc.get(&wishes, key.as_str()).unwrap().unwrap().1
+    doc.get(&wishes, wish_key(doc).as_str()).unwrap().unwrap().1
 }
 
 /// An offer of one change to `kind`, made on a copy of the server's document by a device
@@ -107,23 +112,129 @@ fn attack(door: &Door1, doc: Doc, how: Attack) -> SyncRequest {
         Attack::ReplaceMap => {
             d.put_object(ROOT, map, ObjType::Map).unwrap();
         }
-        Attack::WishText => {
-            let wish = wish_of(d);
-            d.put(&wish, "text", "iets anders").unwrap();
-        }
     })
     .0
 }
 
-/// A coordinator's follow-up of the seed's wish: its status and owner.
-fn follow_up(door: &Door1) -> SyncRequest {
-    offer(door, door.kind(Doc::Street), |d| {
-        let wish = wish_of(d);
-        voordeur_shared::autosurgeon::reconcile_prop(d, &wish, "status", WishStatus::InProgress)
-            .unwrap();
-        voordeur_shared::autosurgeon::reconcile_prop(d, &wish, "owner", Some(Partner::Corporation))
-            .unwrap();
-    })
+/// A follow-up, or an edit near one, as a person of some partner makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    /// Takes the seed's wish on for the editor's own partner (`follow_ups/<own>/<wish>`).
+    TakeOnWish,
+    /// Writes another partner's follow-up of the seed's wish.
+    OthersFollowUp,
+    /// The wish's own status and owner, as before follow-ups.
+    WishStatus,
+    WishText,
+    /// A new visit at the seed's door.
+    NewVisit,
+    /// The seed visit's notes, in the household document.
+    Notes,
+    /// Moves the status of the seed's signal in this partner's confidential document.
+    SignalStatus(Partner),
+    /// Changes what that signal says.
+    SignalText(Partner),
+    DeleteSignal(Partner),
+}
+
+/// Every case, each tried by every role of every organisation; the signals' deletions
+/// last, so that every other case finds the seed's signals in place.
+const EDITS: [Edit; 12] = [
+    Edit::TakeOnWish,
+    Edit::OthersFollowUp,
+    Edit::WishStatus,
+    Edit::WishText,
+    Edit::NewVisit,
+    Edit::Notes,
+    Edit::SignalStatus(Partner::Corporation),
+    Edit::SignalStatus(Partner::CareOrganisation),
+    Edit::SignalText(Partner::Corporation),
+    Edit::SignalText(Partner::CareOrganisation),
+    Edit::DeleteSignal(Partner::Corporation),
+    Edit::DeleteSignal(Partner::CareOrganisation),
+];
+
+/// The issue's rules, written out by hand: `Ok` if `role` of `partner` may make `edit`,
+/// else the refusal's code (`forbidden` where they may touch the document at all).
+fn may(role: Role, partner: Partner, edit: Edit) -> Result<(), &'static str> {
+    let records = matches!(role, Role::CommunityBuilder | Role::Coach);
+    let recorders_only = if records { Ok(()) } else { Err("forbidden") };
+    match edit {
+        // Administrators work in no street.
+        _ if role == Role::Administrator => Err("no_access"),
+        Edit::TakeOnWish => Ok(()),
+        Edit::OthersFollowUp | Edit::WishStatus | Edit::WishText | Edit::NewVisit | Edit::Notes => {
+            recorders_only
+        }
+        // A coordinator moves their own partner's signals' statuses, never what they say.
+        Edit::SignalStatus(of) if of == partner => Ok(()),
+        Edit::SignalText(of) | Edit::DeleteSignal(of) if of == partner => recorders_only,
+        // Another partner's signals: builders and coaches add their own, and touch no one
+        // else's; coordinators see nothing of them.
+        _ if records => Err("forbidden"),
+        _ => Err("no_access"),
+    }
+}
+
+/// `edit` as an offer of one change, as someone of `partner` makes it.
+fn follow_up(door: &Door1, partner: Partner, edit: Edit) -> SyncRequest {
+    let taken_on = |d: &mut AutoCommit, of: Partner| {
+        let wish = wish_key(d);
+        let follow_up = FollowUp {
+            status: FollowUpStatus::PickedUp,
+            note: "Gebeld".into(),
+            by: "Iemand".into(),
+            at_ms: 1_764_100_000_000,
+            moved_ms: 1_764_100_000_000,
+        };
+        docs::put_follow_up(d, of, &wish, &follow_up).unwrap();
+    };
+    let signal = |d: &AutoCommit| -> voordeur_shared::automerge::ObjId {
+        let signals = d.get(ROOT, "signals").unwrap().unwrap().1;
+        let key = d.keys(&signals).next().expect("the seed's signal");
+        d.get(&signals, key.as_str()).unwrap().unwrap().1
+    };
+    let (kind, visit) = (door.kind(Doc::Street), door.visit.to_string());
+    let confidential = |of| door.door.confidential(of);
+    match edit {
+        Edit::TakeOnWish => offer(door, kind, |d| taken_on(d, partner)),
+        Edit::OthersFollowUp => offer(door, kind, |d| {
+            let other = Partner::ALL.into_iter().find(|p| *p != partner).unwrap();
+            taken_on(d, other);
+        }),
+        Edit::WishStatus => offer(door, kind, |d| {
+            let wish = wish_of(d);
+            reconcile_prop(d, &wish, "status", WishStatus::InProgress).unwrap();
+            reconcile_prop(d, &wish, "owner", Some(partner)).unwrap();
+        }),
+        Edit::WishText => offer(door, kind, |d| {
+            let wish = wish_of(d);
+            d.put(&wish, "text", "iets anders").unwrap();
+        }),
+        Edit::NewVisit => offer(door, kind, |d| {
+            let mut again: Visit = docs::get_entry(d, docs::VISITS, &visit).unwrap().unwrap();
+            again.at_ms += 60_000;
+            let id = uuid::Uuid::new_v4().to_string();
+            docs::put_entry(d, docs::VISITS, &id, &again).unwrap();
+        }),
+        Edit::Notes => offer(door, door.kind(Doc::Household), |d| {
+            docs::update_notes(d, &visit, "Gesprek over de tuin, en de gang.").unwrap();
+        }),
+        Edit::SignalStatus(of) => offer(door, confidential(of), |d| {
+            let signal = signal(d);
+            reconcile_prop(d, &signal, "status", FollowUpStatus::PickedUp).unwrap();
+            reconcile_prop(d, &signal, "moved_ms", Some(1_764_100_000_000_i64)).unwrap();
+        }),
+        Edit::SignalText(of) => offer(door, confidential(of), |d| {
+            let signal = signal(d);
+            d.put(&signal, "text", "iets anders").unwrap();
+        }),
+        Edit::DeleteSignal(of) => offer(door, confidential(of), |d| {
+            let signals = d.get(ROOT, "signals").unwrap().unwrap().1;
+            let key = d.keys(&signals).next().unwrap();
+            d.delete(&signals, key.as_str()).unwrap();
+        }),
+    }
     .0
 }
 
@@ -158,9 +269,6 @@ async fn every_role_changes_only_what_its_rights_allow(backend: Backend) {
                 }
                 .access(&kind);
                 for how in ATTACKS {
-                    if how == Attack::WishText && doc != Doc::Street {
-                        continue;
-                    }
                     let before = stored_heads(&app, kind.id()).await;
                     let result = app.exchange_as(&token, &attack(&door, doc, how)).await;
                     let after = stored_heads(&app, kind.id()).await;
@@ -177,15 +285,48 @@ async fn every_role_changes_only_what_its_rights_allow(backend: Backend) {
                     assert_eq!(before, after, "{who} {doc:?} {how:?} stored nothing");
                 }
             }
-            // A wish's follow-up: coordinators, builders and coaches, not administrators.
-            let street = door.kind(Doc::Street);
-            let before = stored_heads(&app, street.id()).await;
-            let result = app.exchange_as(&token, &follow_up(&door)).await;
-            if role == Role::Administrator {
-                assert!(forbidden(&result), "{who}: {result:?}");
-                assert_eq!(before, stored_heads(&app, street.id()).await);
-            } else {
-                assert!(accepted(&result), "{who} follows up a wish: {result:?}");
+        }
+    }
+}
+
+/// The follow-ups' field-level rules, as a matrix of every edit × role × organisation:
+/// a coordinator takes wishes on for their own partner and moves their own partner's
+/// signals' statuses, and nothing else; builders and coaches keep every right they had.
+async fn every_role_follows_up_only_what_its_rights_allow(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = spawn_app(&db).await;
+    make_people(&app).await;
+    let door = seed(&app).await;
+    let mut tokens = Vec::new();
+    for (_, partner) in demo::ORGANISATIONS {
+        for role in Role::ALL {
+            let who = username(role, partner);
+            tokens.push((role, partner, app.sign_in(&who).await, who));
+        }
+    }
+    for edit in EDITS {
+        for (role, partner, token, who) in &tokens {
+            let request = follow_up(&door, *partner, edit);
+            let id = request.docs[0].id;
+            let before = stored_heads(&app, id).await;
+            let result = app.exchange_as(token, &request).await;
+            let after = stored_heads(&app, id).await;
+            match may(*role, *partner, edit) {
+                Ok(()) => {
+                    assert!(accepted(&result), "{who} {edit:?}: {result:?}");
+                    assert_ne!(before, after, "{who} {edit:?} is stored");
+                }
+                Err(code) => {
+                    let refused: Vec<(_, String)> = result
+                        .as_ref()
+                        .map(crate::helpers::refusals)
+                        .unwrap_or_else(|e| panic!("{who} {edit:?}: {e:?}"))
+                        .into_iter()
+                        .map(|(id, code, _)| (id, code))
+                        .collect();
+                    assert_eq!(refused, [(id, code.to_string())], "{who} {edit:?}");
+                    assert_eq!(before, after, "{who} {edit:?} stored nothing");
+                }
             }
         }
     }
@@ -226,7 +367,7 @@ async fn a_write_only_builder_cannot_wipe_anothers_signals(backend: Backend) {
     let mut coach = device();
     app.sync(&mut coach).await;
     let signals: voordeur_shared::model::Confidential =
-        voordeur_shared::docs::read(&coach.get(&care.id()).unwrap().doc).unwrap();
+        docs::read(&coach.get(&care.id()).unwrap().doc).unwrap();
     assert_eq!(signals.signals.len(), 1);
     let mut phone = device();
     app.sync_as(&sanne, &mut phone).await;
@@ -241,7 +382,7 @@ async fn a_write_only_builder_cannot_wipe_anothers_signals(backend: Backend) {
     app.sync_as(&sanne, &mut phone).await;
     app.sync(&mut coach).await;
     let signals: voordeur_shared::model::Confidential =
-        voordeur_shared::docs::read(&coach.get(&care.id()).unwrap().doc).unwrap();
+        docs::read(&coach.get(&care.id()).unwrap().doc).unwrap();
     assert_eq!(signals.signals.len(), 2);
 }
 
@@ -283,10 +424,17 @@ async fn a_replayed_change_counts_as_its_authors(backend: Backend) {
     app.sync_as(&joost, &mut his).await;
     let his_since = his.get(&street.id()).unwrap().doc.clone().get_heads();
     {
+        // He takes the wish on for the municipality, which he may.
         let doc = &mut his.get_mut(&street.id()).unwrap().doc;
-        let wish = wish_of(doc);
-        voordeur_shared::autosurgeon::reconcile_prop(doc, &wish, "status", WishStatus::Done)
-            .unwrap();
+        let wish = wish_key(doc);
+        let follow_up = FollowUp {
+            status: FollowUpStatus::PickedUp,
+            note: String::new(),
+            by: "Joost".into(),
+            at_ms: 1_764_100_000_000,
+            moved_ms: 1_764_100_000_000,
+        };
+        docs::put_follow_up(doc, Partner::Municipality, &wish, &follow_up).unwrap();
         doc.commit();
     }
     app.sync_as(&joost, &mut his).await;
@@ -362,6 +510,7 @@ fn captured(
 
 crate::on_both_backends!(
     every_role_changes_only_what_its_rights_allow,
+    every_role_follows_up_only_what_its_rights_allow,
     a_write_only_builder_cannot_wipe_anothers_signals,
     a_replayed_change_counts_as_its_authors,
 );
