@@ -149,6 +149,28 @@ pub fn ActivityScreen(ui: Ui, id: Option<String>) -> impl IntoView {
             }
         }
     };
+    // Those who only read see the plan as text, not as fields they cannot change.
+    let summary = move || {
+        let t = texts(ui);
+        activity.get().map(|a| {
+            let answered: Vec<String> = all_wishes
+                .get()
+                .into_iter()
+                .filter(|(id, _)| a.wishes.contains_key(id))
+                .map(|(_, w)| format!("{}: {}", t.theme(w.theme), w.text))
+                .collect();
+            view! {
+                <dl class="card summary">
+                    <dt>{t.activity_date}</dt><dd>{when(&a)}</dd>
+                    <dt>{t.activity_place}</dt><dd>{a.place.clone()}</dd>
+                    <dt>{t.activity_theme}</dt><dd>{t.theme(a.theme)}</dd>
+                    <dt>{t.activity_wishes}</dt><dd>{answered.join(" · ")}</dd>
+                    <dt>{t.participants}</dt><dd>{a.participants.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>{t.evaluation}</dt><dd>{a.evaluation.clone()}</dd>
+                </dl>
+            }
+        })
+    };
     let plan_form = move || {
         let t = texts(ui);
         view! {
@@ -221,11 +243,13 @@ pub fn ActivityScreen(ui: Ui, id: Option<String>) -> impl IntoView {
         {move || activity.get().map(|a| view! {
             <p class="where">{format!("{} {}", texts(ui).planned_by, a.by)}</p>
         })}
-        {plan_form}
+        {if writes { plan_form.into_any() } else { summary.into_any() }}
         {move || id.get().map(|id| view! {
             <Invitations ui=ui id=id.clone() activity=activity writes=writes />
-            <AfterwardsCard ui=ui id=id activity=activity writes=writes
-                participants=participants evaluation=evaluation />
+            {writes.then(|| view! {
+                <AfterwardsCard ui=ui id=id activity=activity writes=writes
+                    participants=participants evaluation=evaluation />
+            })}
         })}
     }
 }
@@ -278,7 +302,14 @@ fn Invitations(
                                         {(!c.contact.is_empty()).then(|| format!(" · {}", c.contact))}
                                     </p>
                                     <p class="meta"><span class="tag">{theme}</span>" "{c.contribution.clone()}</p>
-                                    <div class="row">
+                                    {(!writes).then(|| {
+                                        let marks: Vec<&str> = [(is_invited, texts(ui).invited), (took, texts(ui).took_part)]
+                                            .into_iter()
+                                            .filter_map(|(on, label)| on.then_some(label))
+                                            .collect();
+                                        view! { <p class="marks">{marks.join(" · ")}</p> }
+                                    })}
+                                    <div class="row" hidden=!writes>
                                         <label class="check">
                                             <input type="checkbox" class="invite" disabled=!writes prop:checked=is_invited
                                                 on:change=move |ev| {

@@ -183,7 +183,7 @@ fn Line(ui: Ui, item: Item, now: i64) -> impl IntoView {
                 {overdue.then(|| view! { <strong class="late">{format!(" · {}", t.overdue)}</strong> })}
             </p>
             <p class="stands">
-                <span class="status">{t.follow_up_status(item.status)}</span>
+                <span class="follow-status">{t.follow_up_status(item.status)}</span>
                 {picked.map(|p| format!(" · {p}"))}
             </p>
             {if offered {

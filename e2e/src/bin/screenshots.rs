@@ -401,7 +401,7 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
     let result = async {
         sanne.sign_in("sanne").await?;
         sanne.wait_synced().await?;
-        for (door, date) in [("1", "2026-11-25"), ("4", "2026-11-30")] {
+        for (door, date) in [("1", "2026-11-25"), ("9", "2026-11-30")] {
             sanne.open_door(door).await?;
             sanne.tap("button[data-outcome=ComeBackLater]").await?;
             sanne.run(&enter(".new-visit input[type=date]", date)).await?;
@@ -434,7 +434,7 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
             .run(&choose("article.visit form.row:last-of-type select", "moving"))
             .await?;
         sanne
-            .type_into("article.visit input.signal", "Wil graag gelijkvloers wonen (knieën)")
+            .type_into("article.visit input.signal", "Wil graag gelijkvloers wonen (slechte knie)")
             .await?;
         sanne
             .tap("article.visit form.row:last-of-type button[type=submit]")
