@@ -4,6 +4,7 @@
 //! taken on by a partner; an activity planned offline, with residents who offered to help,
 //! reaches every partner.
 
+use anyhow::Context;
 use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
 
 /// Sets a `<select>` to `value` as a person choosing it does.
@@ -38,15 +39,18 @@ fn line(text: &str) -> String {
 /// A signal of `kind` (`care` or `moving`) recorded offline at `door` by Sanne, the
 /// municipality's builder, reaches `coordinator`, who picks it up and closes it; Sanne's
 /// phone then shows it closed. The municipality's coordinator sees none of it.
-async fn a_signal_is_followed_up(kind: &str, door: &str, signal: &str, coordinator: &str) {
-    let mut server = Server::start().await.expect("server starts");
+async fn a_signal_is_followed_up(
+    kind: &str,
+    door: &str,
+    signal: &str,
+    coordinator: &str,
+) -> anyhow::Result<()> {
+    let mut server = Server::start().await?;
     let url = server.url("/");
     let wish = "Bankjes bij de speeltuin";
 
-    let builder_profile = tempfile::tempdir().unwrap();
-    let builder = Phone::open(builder_profile.path(), &url, PHONE)
-        .await
-        .unwrap();
+    let builder_profile = tempfile::tempdir()?;
+    let builder = Phone::open(builder_profile.path(), &url, PHONE).await?;
     let result = async {
         builder.sign_in("sanne").await?;
         builder.wait_synced().await?;
@@ -77,10 +81,10 @@ async fn a_signal_is_followed_up(kind: &str, door: &str, signal: &str, coordinat
         builder.wait_synced().await
     }
     .await;
-    result.unwrap();
+    result?;
 
     // The partner's coordinator finds the signal on their list, and the wish offered.
-    let profile = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir()?;
     Phone::session(profile.path(), &url, LAPTOP, async |phone| {
         phone.sign_in(coordinator).await?;
         phone.wait_synced().await?;
@@ -120,7 +124,7 @@ async fn a_signal_is_followed_up(kind: &str, door: &str, signal: &str, coordinat
         phone.wait_synced().await
     })
     .await
-    .unwrap_or_else(|e| panic!("{coordinator}: {e:#}"));
+    .with_context(|| coordinator.to_string())?;
 
     // Sanne sees what became of it, on her phone, without reading anything new of it.
     let result = async {
@@ -139,11 +143,11 @@ async fn a_signal_is_followed_up(kind: &str, door: &str, signal: &str, coordinat
             .await
     }
     .await;
-    builder.close().await.unwrap();
-    result.unwrap();
+    builder.close().await?;
+    result?;
 
     // The municipality's coordinator sees the wish, never the signal.
-    let profile = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir()?;
     Phone::session(profile.path(), &url, LAPTOP, async |phone| {
         phone.sign_in("joost").await?;
         phone.wait_synced().await?;
@@ -160,8 +164,8 @@ async fn a_signal_is_followed_up(kind: &str, door: &str, signal: &str, coordinat
         assert!(!text.contains(signal), "{text}");
         Ok(())
     })
-    .await
-    .unwrap();
+    .await?;
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +176,8 @@ async fn a_moving_wish_recorded_offline_is_followed_up_by_the_corporation() {
         "Wil graag kleiner wonen, gelijkvloers.",
         "mirjam",
     )
-    .await;
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,7 +188,8 @@ async fn a_care_need_recorded_offline_is_followed_up_by_the_care_organisation() 
         "Meneer redt het niet meer met de trap.",
         "els",
     )
-    .await;
+    .await
+    .unwrap();
 }
 
 /// Sanne records two residents who offered to help, then plans an activity offline and

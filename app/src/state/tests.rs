@@ -1076,9 +1076,9 @@ fn a_signal_handed_on_shows_where_it_stands_at_the_builders_door() {
         .items
         .iter()
         .find_map(|item| match &item.subject {
-            Subject::Signal { document, id, text, .. } if text == "Wil kleiner wonen" => {
-                Some((*document, id.clone()))
-            }
+            Subject::Signal {
+                document, id, text, ..
+            } if text == "Wil kleiner wonen" => Some((*document, id.clone())),
             _ => None,
         })
         .expect("the moving wish is on the corporation's list");
@@ -1104,7 +1104,8 @@ fn a_signal_handed_on_shows_where_it_stands_at_the_builders_door() {
     // Sanne asks where what she handed on stands: about the corporation's document.
     let query = sanne.handed_on_query().expect("she handed something on");
     assert_eq!(query.documents, [document]);
-    let status = |field: &mut Field<MemoryKv>| field.door_view(door).unwrap().visits[0].signals[0].status;
+    let status =
+        |field: &mut Field<MemoryKv>| field.door_view(door).unwrap().visits[0].signals[0].status;
     assert_eq!(status(&mut sanne), FollowUpStatus::New);
     let answer = HandedOn {
         signals: vec![HandedOnSignal {
@@ -1118,5 +1119,9 @@ fn a_signal_handed_on_shows_where_it_stands_at_the_builders_door() {
     assert!(!sanne.take_handed_on(answer).unwrap(), "nothing new");
     assert_eq!(status(&mut sanne), FollowUpStatus::Closed);
     let mut sanne = reload(sanne);
-    assert_eq!(status(&mut sanne), FollowUpStatus::Closed, "kept for offline");
+    assert_eq!(
+        status(&mut sanne),
+        FollowUpStatus::Closed,
+        "kept for offline"
+    );
 }

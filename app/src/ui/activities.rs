@@ -22,6 +22,15 @@ fn plans(ui: Ui) -> bool {
         .is_some_and(|p| actions.street_id().is_some_and(|street| p.writes(street)))
 }
 
+/// The text, or a dash where nothing was written yet.
+fn or_dash(text: String) -> String {
+    if text.trim().is_empty() {
+        "—".to_string()
+    } else {
+        text
+    }
+}
+
 fn when(activity: &Activity) -> String {
     if activity.time.is_empty() {
         activity.date.to_string()
@@ -36,10 +45,11 @@ pub fn ActivitiesScreen(ui: Ui) -> impl IntoView {
     let actions = use_actions();
     let activities = Memo::new(move |_| {
         ui.revision.track();
-        ui.ready
-            .get()
-            .then(|| actions.activities())
-            .unwrap_or_default()
+        if ui.ready.get() {
+            actions.activities()
+        } else {
+            Vec::new()
+        }
     });
     view! {
         <h1>{t.activities_title}</h1>
@@ -164,9 +174,9 @@ pub fn ActivityScreen(ui: Ui, id: Option<String>) -> impl IntoView {
                     <dt>{t.activity_date}</dt><dd>{when(&a)}</dd>
                     <dt>{t.activity_place}</dt><dd>{a.place.clone()}</dd>
                     <dt>{t.activity_theme}</dt><dd>{t.theme(a.theme)}</dd>
-                    <dt>{t.activity_wishes}</dt><dd>{answered.join(" · ")}</dd>
+                    <dt>{t.activity_wishes}</dt><dd>{or_dash(answered.join(" · "))}</dd>
                     <dt>{t.participants}</dt><dd>{a.participants.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd>
-                    <dt>{t.evaluation}</dt><dd>{a.evaluation.clone()}</dd>
+                    <dt>{t.evaluation}</dt><dd>{or_dash(a.evaluation.clone())}</dd>
                 </dl>
             }
         })

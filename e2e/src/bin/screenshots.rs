@@ -530,7 +530,8 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
         els.sign_in("els").await?;
         els.wait_synced().await?;
         els.run("location.hash = '#/activiteiten';").await?;
-        els.wait_for("document.querySelector('li.activity')").await?;
+        els.wait_for("document.querySelector('li.activity')")
+            .await?;
         shot(&els, "activities-laptop.png").await?;
         els.tap("li.activity a").await?;
         els.wait_for("document.querySelector('section.invitations li.contributor')")
