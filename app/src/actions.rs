@@ -148,6 +148,7 @@ impl Actions {
             browser::mark("voordeur-ready");
         }
         sync::start(self);
+        crate::push::start(self);
     }
 
     fn open(&self, cipher: Cipher) -> Result<(), AppError> {
@@ -425,6 +426,18 @@ impl Actions {
             wake: Some(Wake::Now),
             ..After::default()
         });
+    }
+
+    /// Whether the server pushed news of a document this device does not hold at those
+    /// heads (see `push`).
+    pub fn news(&self, pushed: &[crate::push::Pushed]) -> bool {
+        self.with(|f| {
+            pushed.iter().any(|p| {
+                let heads: Vec<_> = p.heads.iter().map(|h| (*h).into()).collect();
+                !f.holds(&p.document, &heads)
+            })
+        })
+        .unwrap_or(false)
     }
 
     /// Tells the sync loop that something happened.

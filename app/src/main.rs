@@ -12,6 +12,7 @@ mod actions;
 mod browser;
 mod error;
 mod i18n;
+mod push;
 mod session;
 mod state;
 mod sync;

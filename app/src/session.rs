@@ -128,3 +128,51 @@ pub async fn handed_on(
     }
     from_json(json(&response).await.ok()?)
 }
+
+/// The picture of `street` (`/api/picture`), `query` adding the period (`&from=…&to=…`).
+pub async fn picture(
+    token: &str,
+    street: voordeur_shared::uuid::Uuid,
+    query: &str,
+) -> Result<voordeur_shared::report::Picture, String> {
+    let url = format!("/api/picture?street={street}{query}");
+    let response = call("GET", &url, Some(token), None)
+        .await
+        .map_err(|_| "offline".to_string())?;
+    let body = json(&response).await.unwrap_or(JsValue::NULL);
+    if !response.ok() {
+        return Err(error_message(body, response.status()));
+    }
+    from_json(body).ok_or_else(|| "the picture does not read".to_string())
+}
+
+/// Downloads `url` (an API file: the report) as `name`, with the session's token.
+pub async fn download(token: &str, url: &str, name: &str) -> Result<(), String> {
+    let response = call("GET", url, Some(token), None)
+        .await
+        .map_err(|_| "offline".to_string())?;
+    if !response.ok() {
+        let body = json(&response).await.unwrap_or(JsValue::NULL);
+        return Err(error_message(body, response.status()));
+    }
+    let blob: web_sys::Blob = JsFuture::from(response.blob().map_err(|_| "no file".to_string())?)
+        .await
+        .map_err(|_| "no file".to_string())?
+        .dyn_into()
+        .map_err(|_| "no file".to_string())?;
+    let href =
+        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "no file".to_string())?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| "no document".to_string())?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| "no link".to_string())?
+        .dyn_into()
+        .map_err(|_| "no link".to_string())?;
+    link.set_href(&href);
+    link.set_download(name);
+    link.click();
+    let _ = web_sys::Url::revoke_object_url(&href);
+    Ok(())
+}

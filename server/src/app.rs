@@ -25,7 +25,9 @@ use crate::{
     AppError, admin,
     cache::DocCache,
     config::{Config, JSON_BODY_LIMIT},
-    handed_on, people, routes, session,
+    events,
+    events::Events,
+    handed_on, people, report, routes, session,
     state::AppState,
     store::Store,
 };
@@ -72,6 +74,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let api = Router::new()
         .route("/streets", get(routes::streets))
+        .route("/events", get(events::events))
+        .route("/picture", get(report::get_picture))
+        .route("/report.xlsx", get(report::get_xlsx))
+        .route("/report.csv", get(report::get_csv))
         .route(
             "/handed-on",
             post(handed_on::handed_on).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
@@ -164,6 +170,7 @@ impl Application {
                 store,
                 cache: DocCache::new(4096),
                 actor,
+                events: Events::default(),
             }),
         })
     }

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use voordeur_shared::{
     access::Grant,
     automerge::{ActorId, AutoCommit, ChangeHash},
-    docs::DocumentId,
+    docs::{DocKind, DocumentId},
     ids::AccountId,
     sync::{
         SyncError, SyncRequest, SyncResponse, chunks,
@@ -45,6 +45,8 @@ pub struct Caller {
 #[derive(Debug)]
 pub struct Synced {
     pub response: SyncResponse,
+    /// The documents written, at their committed heads (what `events` pushes).
+    pub changed: Vec<(DocKind, Vec<ChangeHash>)>,
     /// Documents offered.
     pub offered: usize,
     /// Documents written (changed or created).
@@ -200,6 +202,11 @@ pub async fn run<S: DocStore>(
     // The claims end here, compacted or not.
     too_long.clear();
     Ok(Synced {
+        changed: served
+            .writes
+            .iter()
+            .map(|w| (w.kind, w.heads.clone()))
+            .collect(),
         offered,
         written: served.writes.len(),
         replied: served.response.docs.len(),

@@ -96,6 +96,8 @@ pub async fn sync(
         grant: principal.account.grant(),
     };
     let synced = exchange::run(&state.store, &state.cache, &state.actor, &caller, request).await?;
+    // Committed: tell the open pictures and phones.
+    state.events.changed(synced.changed.clone());
     tracing::info!(
         account = %caller.account,
         offered = synced.offered,

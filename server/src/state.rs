@@ -3,7 +3,7 @@
 
 use voordeur_shared::automerge::ActorId;
 
-use crate::{cache::DocCache, config::Config, store::Store};
+use crate::{cache::DocCache, config::Config, events::Events, store::Store};
 
 #[derive(Debug)]
 pub struct AppState {
@@ -13,4 +13,6 @@ pub struct AppState {
     /// The actor of the few changes the server writes itself (genesis of new documents,
     /// the demo street).
     pub actor: ActorId,
+    /// Documents changed by committed syncs, pushed to open connections (`events`).
+    pub events: Events,
 }

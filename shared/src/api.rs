@@ -82,7 +82,9 @@ pub struct AuditEntry {
     pub account: Uuid,
     /// The account's username (`None` if the account is gone).
     pub username: Option<String>,
-    /// `read` (the server sent the document's content) or `change`.
+    /// `read` (the server sent the document's content), `change`, or `picture` / `report`
+    /// (the person read the coordinators' picture or the steering group's report of the
+    /// street: one line per street).
     pub action: String,
     pub document: String,
     pub street: Uuid,

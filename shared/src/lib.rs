@@ -15,6 +15,7 @@ pub mod ids;
 pub mod layout;
 pub mod model;
 pub mod record;
+pub mod report;
 pub mod sync;
 pub mod walk;
 

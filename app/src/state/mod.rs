@@ -573,6 +573,11 @@ impl<K: Kv> Field<K> {
         })
     }
 
+    /// Whether this device holds document `id` with every change up to `heads`.
+    pub fn holds(&self, id: &DocumentId, heads: &[ChangeHash]) -> bool {
+        self.replica.holds(id, heads)
+    }
+
     /// The next sync request: every document's offer, and the streets followed.
     pub fn sync_request(&mut self) -> SyncRequest {
         self.replica.request()

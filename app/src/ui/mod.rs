@@ -13,6 +13,7 @@ mod admin;
 mod caret;
 mod door;
 mod follow_ups;
+mod picture;
 mod refusals;
 mod walk;
 
@@ -33,6 +34,8 @@ pub enum Screen {
     Walk,
     Door(AddressId),
     FollowUps,
+    /// The coordinators' picture of their streets.
+    Picture,
     Activities,
     /// An activity by id; `None` plans a new one.
     Activity(Option<String>),
@@ -106,6 +109,7 @@ impl Ui {
 
 const DOOR_HASH: &str = "#/deur/";
 const FOLLOW_UPS_HASH: &str = "#/opvolging";
+const PICTURE_HASH: &str = "#/beeld";
 const ACTIVITIES_HASH: &str = "#/activiteiten";
 const ACTIVITY_HASH: &str = "#/activiteit/";
 const NEW_ACTIVITY: &str = "nieuw";
@@ -122,6 +126,7 @@ pub fn screen_from_hash() -> Screen {
     }
     match hash.as_str() {
         FOLLOW_UPS_HASH => Screen::FollowUps,
+        PICTURE_HASH => Screen::Picture,
         ACTIVITIES_HASH => Screen::Activities,
         _ => Screen::Walk,
     }
@@ -141,10 +146,15 @@ fn Sections(ui: Ui) -> impl IntoView {
             matches!(p.role, Role::Coach | Role::Coordinator) && p.partner.is_some()
         })
     });
+    let pictures = ui.person.with_untracked(|p| {
+        p.as_ref()
+            .is_some_and(|p| p.role == Role::Coordinator && p.partner.is_some())
+    });
     let current = move |screen: &Screen| match screen {
         Screen::Walk | Screen::Door(_) => 0,
         Screen::FollowUps => 1,
         Screen::Activities | Screen::Activity(_) => 2,
+        Screen::Picture => 3,
     };
     let link = move |index: usize, href: &'static str, label: &'static str| {
         view! {
@@ -159,6 +169,7 @@ fn Sections(ui: Ui) -> impl IntoView {
             {link(0, "#/", t.nav_street)}
             {follows_up.then(|| link(1, FOLLOW_UPS_HASH, t.nav_follow_ups))}
             {link(2, ACTIVITIES_HASH, t.nav_activities)}
+            {pictures.then(|| link(3, PICTURE_HASH, t.nav_picture))}
         </nav>
     }
 }
@@ -222,6 +233,10 @@ pub fn App(ui: Ui) -> impl IntoView {
                 Screen::FollowUps => view! {
                     <Sections ui=ui />
                     <follow_ups::FollowUpsScreen ui=ui />
+                }.into_any(),
+                Screen::Picture => view! {
+                    <Sections ui=ui />
+                    <picture::PictureScreen ui=ui />
                 }.into_any(),
                 Screen::Activities => view! {
                     <Sections ui=ui />

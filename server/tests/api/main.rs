@@ -13,6 +13,7 @@ mod helpers;
 mod hostile;
 mod names;
 mod refused;
+mod report;
 mod responses;
 mod sign_in;
 mod storage;

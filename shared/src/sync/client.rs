@@ -215,6 +215,19 @@ impl Replica {
             .collect()
     }
 
+    /// Whether the device holds document `id` with every change up to `heads` (loaded, or
+    /// parked at those heads): what a push from the server is checked against.
+    pub fn holds(&self, id: &DocumentId, heads: &[ChangeHash]) -> bool {
+        if let Some(held) = self.docs.get(id) {
+            return heads
+                .iter()
+                .all(|h| automerge::ReadDoc::get_change_by_hash(&held.doc, h).is_some());
+        }
+        self.parked
+            .get(id)
+            .is_some_and(|p| heads.iter().all(|h| p.heads.contains(h)))
+    }
+
     pub fn get(&self, id: &DocumentId) -> Option<&ReplicaDoc> {
         self.docs.get(id)
     }
