@@ -196,10 +196,15 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
+        let events = self.state.clone();
         // Connection info gives sign-in's throttle the client's address (`crate::client`).
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(stop)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                // Open pushes never end by themselves: end them, or shutdown waits on them.
+                events.events.close();
+            })
             .await
             .context("server failed")?;
         state.store.close().await;

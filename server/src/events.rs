@@ -41,12 +41,15 @@ pub struct Changed {
 #[derive(Debug)]
 pub struct Events {
     sender: broadcast::Sender<Arc<Vec<Changed>>>,
+    /// Set when the server shuts down: every open stream ends.
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Events {
     fn default() -> Self {
         Events {
             sender: broadcast::channel(BACKLOG).0,
+            closed: tokio::sync::watch::channel(false).0,
         }
     }
 }
@@ -69,6 +72,11 @@ impl Events {
         let _ = self.sender.send(Arc::new(changed));
     }
 
+    /// Ends every open stream (the server is shutting down).
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
     /// How many connections listen now.
     pub fn listening(&self) -> usize {
         self.sender.receiver_count()
@@ -82,32 +90,42 @@ pub async fn events(
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let grant = principal.account.grant();
     let receiver = state.events.sender.subscribe();
-    let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
-        let grant = grant.clone();
-        async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(changed) => {
-                        let readable: Vec<&Changed> = changed
-                            .iter()
-                            .filter(|c| grant.access(&c.kind).read)
-                            .collect();
-                        if readable.is_empty() {
-                            continue;
+    let closed = state.events.closed.subscribe();
+    let stream =
+        futures_util::stream::unfold((receiver, closed), move |(mut receiver, mut closed)| {
+            let grant = grant.clone();
+            async move {
+                loop {
+                    if *closed.borrow() {
+                        return None;
+                    }
+                    let received = tokio::select! {
+                        received = receiver.recv() => received,
+                        _ = closed.changed() => return None,
+                    };
+                    match received {
+                        Ok(changed) => {
+                            let readable: Vec<&Changed> = changed
+                                .iter()
+                                .filter(|c| grant.access(&c.kind).read)
+                                .collect();
+                            if readable.is_empty() {
+                                continue;
+                            }
+                            let event = Event::default()
+                                .event("changed")
+                                .json_data(&readable)
+                                .unwrap_or_else(|_| Event::default().event("lagged"));
+                            return Some((Ok(event), (receiver, closed)));
                         }
-                        let event = Event::default()
-                            .event("changed")
-                            .json_data(&readable)
-                            .unwrap_or_else(|_| Event::default().event("lagged"));
-                        return Some((Ok(event), receiver));
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            let lagged = Event::default().event("lagged").data("");
+                            return Some((Ok(lagged), (receiver, closed)));
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return Some((Ok(Event::default().event("lagged").data("")), receiver));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
-        }
-    });
+        });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
