@@ -142,7 +142,7 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
     view! {
         <div class="picture-page">
             <h1>{t.picture_title}</h1>
-            <div class="filters row no-print">
+            <div class="toolbar no-print">
                 <label>{t.period}
                     <select class="span" on:change=move |ev| span.set(match event_target_value(&ev).as_str() {
                         "4w" => Span::LastFourWeeks,
@@ -164,15 +164,7 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
                             on:change=move |ev| to.set(event_target_value(&ev)) />
                     </label>
                 </Show>
-            </div>
-            <section class="export card no-print">
-                <h2>{t.report_title}</h2>
-                <p>{t.report_explain}</p>
-                <label class="check">
-                    <input type="checkbox" class="with-texts" on:change=move |ev| texts_included.set(event_target_checked(&ev)) />
-                    {t.report_with_texts}
-                </label>
-                <div class="row">
+                <div class="export">
                     <button class="export-xlsx" on:click=move |_| {
                         download(format!("/api/report.xlsx?{}", report_query()), "voordeur-regiegroep.xlsx".into())
                     }>{t.export_xlsx}</button>
@@ -182,6 +174,14 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
                         }
                     }>{t.print}</button>
                 </div>
+            </div>
+            <details class="export-more no-print">
+                <summary>{t.report_title}</summary>
+                <p>{t.report_explain}</p>
+                <label class="check">
+                    <input type="checkbox" class="with-texts" on:change=move |ev| texts_included.set(event_target_checked(&ev)) />
+                    {t.report_with_texts}
+                </label>
                 <p class="csv">{t.export_csv}": "
                     {TABLES.iter().map(|table| {
                         let table = *table;
@@ -192,7 +192,7 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
                         }
                     }).collect_view()}
                 </p>
-            </section>
+            </details>
             <div class="streets-side-by-side">
                 {move || pictures.get().into_iter().map(|picture| match picture {
                     Ok(picture) => view! { <StreetPicture ui=ui picture=picture /> }.into_any(),
@@ -357,9 +357,10 @@ fn Chart(ui: Ui, weeks: Vec<Week>) -> impl IntoView {
         .map(|(i, w)| {
             let value = w.knocked.shown().map_or(2.0, f64::from);
             let top = y(value / knocked_max);
+            let width = (step * 0.7).min(36.0);
             view! {
-                <rect class="bar" x=format!("{:.1}", PAD + i as f64 * step + step * 0.15) y=format!("{top:.1}")
-                    width=format!("{:.1}", step * 0.7) height=format!("{:.1}", (H - PAD - top).max(0.0))></rect>
+                <rect class="bar" x=format!("{:.1}", PAD + i as f64 * step + (step - width) / 2.0) y=format!("{top:.1}")
+                    width=format!("{width:.1}") height=format!("{:.1}", (H - PAD - top).max(0.0))></rect>
             }
         })
         .collect_view();
@@ -380,6 +381,12 @@ fn Chart(ui: Ui, weeks: Vec<Week>) -> impl IntoView {
             <line class="axis" x1=PAD y1=PAD x2=PAD y2=H - PAD></line>
             {bars}
             <polyline class="reached" points=line.join(" ")></polyline>
+            {line.iter().map(|point| {
+                let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+                view! { <circle class="reached" cx=x.to_string() cy=y.to_string() r="4"></circle> }
+            }).collect_view()}
+            <text x=PAD - 4.0 y=PAD + 4.0 class="chart-label" text-anchor="end">"100%"</text>
+            <text x=PAD - 4.0 y=H - PAD class="chart-label" text-anchor="end">"0"</text>
             <text x=PAD y=PAD - 8.0 class="chart-label">{t.chart_legend}</text>
         </svg>
     }

@@ -561,5 +561,32 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
     }
     .await;
     karim.close().await?;
-    result
+    result?;
+    // Joost, the municipality's coordinator, prepares the steering group's meeting.
+    for (screen, name) in [(LAPTOP, "picture-laptop.png"), (PHONE, "picture-phone.png")] {
+        let profile = tempfile::tempdir()?;
+        let joost = Phone::open(profile.path(), &url, screen).await?;
+        let result = async {
+            joost.sign_in("joost").await?;
+            joost.wait_synced().await?;
+            joost.run("location.hash = '#/beeld';").await?;
+            joost
+                .wait_for("document.querySelectorAll('a.cell').length === 43")
+                .await?;
+            shot(&joost, name).await?;
+            if name == "picture-laptop.png" {
+                joost
+                    .run("document.querySelector('table.wishes-by-theme').scrollIntoView()")
+                    .await?;
+                joost
+                    .screenshot(&out.join("picture-tables-laptop.png"))
+                    .await?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        joost.close().await?;
+        result?;
+    }
+    Ok(())
 }
