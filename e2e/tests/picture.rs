@@ -11,8 +11,11 @@ use base64::Engine;
 use calamine::{Data, Reader, Xlsx};
 use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
 
-/// Sanne's round: door number, outcome, and a wish on a theme (by its index) or none.
-const ROUND: [(&str, &str, Option<(&str, &str)>); 6] = [
+/// A wish: its theme (by its index in the door's list) and its text.
+type Wish = (&'static str, &'static str);
+
+/// Sanne's round: door number, outcome, and a wish or none.
+const ROUND: [(&str, &str, Option<Wish>); 6] = [
     ("1", "Talked", Some(("0", "Meer bomen langs de stoep"))),
     ("3", "Talked", Some(("4", "Een schommel voor de kleintjes"))),
     ("5", "NotHome", None),
@@ -45,20 +48,28 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
 
     // Sanne walks her round and hands a care need on at door 9.
     let sanne_profile = tempfile::tempdir().unwrap();
-    let sanne = Phone::open(sanne_profile.path(), &url, PHONE).await.unwrap();
+    let sanne = Phone::open(sanne_profile.path(), &url, PHONE)
+        .await
+        .unwrap();
     let result = async {
         sanne.sign_in("sanne").await?;
         sanne.wait_synced().await?;
         for (door, outcome, wish) in ROUND {
             sanne.open_door(door).await?;
-            sanne.tap(&format!("button[data-outcome={outcome}]")).await?;
-            sanne.wait_for("document.querySelector('article.visit')").await?;
+            sanne
+                .tap(&format!("button[data-outcome={outcome}]"))
+                .await?;
+            sanne
+                .wait_for("document.querySelector('article.visit')")
+                .await?;
             if let Some((theme, text)) = wish {
                 sanne
                     .run(&choose("article.visit form.row select", theme))
                     .await?;
                 sanne.type_into("article.visit input.wish", text).await?;
-                sanne.tap("article.visit form.row button[type=submit]").await?;
+                sanne
+                    .tap("article.visit form.row button[type=submit]")
+                    .await?;
             }
         }
         sanne.open_door("9").await?;
@@ -74,7 +85,9 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
     result.unwrap();
 
     let joost_profile = tempfile::tempdir().unwrap();
-    let joost = Phone::open(joost_profile.path(), &url, LAPTOP).await.unwrap();
+    let joost = Phone::open(joost_profile.path(), &url, LAPTOP)
+        .await
+        .unwrap();
     let result = async {
         joost.sign_in("joost").await?;
         joost.wait_synced().await?;
@@ -96,7 +109,12 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
             .await?;
         assert_eq!(not_yet, 43 - ROUND.len() as u32);
         // The legend counts, and says each state in words and a mark, not colour alone.
-        for (state, count) in [("Talked", 3), ("NotHome", 2), ("Refused", 1), ("NotYet", 37)] {
+        for (state, count) in [
+            ("Talked", 3),
+            ("NotHome", 2),
+            ("Refused", 1),
+            ("NotYet", 37),
+        ] {
             let shown: String = joost
                 .eval(&format!(
                     "document.querySelector('.legend li[data-state={state}]').dataset.count"
@@ -123,7 +141,11 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
             .eval("document.querySelectorAll('table.progress tbody tr').length")
             .await?;
         assert!(weeks >= 1);
-        assert!(joost.eval::<bool>("!!document.querySelector('svg.chart polyline')").await?);
+        assert!(
+            joost
+                .eval::<bool>("!!document.querySelector('svg.chart polyline')")
+                .await?
+        );
 
         // One click: the workbook, caught as the browser is handed it, read back.
         joost
@@ -152,7 +174,12 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
         assert_eq!(summary.get_value((1, 5)), Some(&Data::Float(3.0)), "wishes");
         let wishes = workbook.worksheet_range("Wensen per thema")?;
         let themes: Vec<String> = (1..wishes.height() as u32)
-            .map(|r| wishes.get_value((r, 1)).map(ToString::to_string).unwrap_or_default())
+            .map(|r| {
+                wishes
+                    .get_value((r, 1))
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
             .collect();
         assert_eq!(themes, ["groen", "spelen"]);
         assert_eq!(wishes.get_value((1, 2)), Some(&Data::Float(2.0)));
@@ -176,7 +203,9 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
         let started = Instant::now();
         sanne.wait_synced().await?;
         joost
-            .wait_for("document.querySelector(\"a.cell[data-number='21']\")?.dataset.state === 'Talked'")
+            .wait_for(
+                "document.querySelector(\"a.cell[data-number='21']\")?.dataset.state === 'Talked'",
+            )
             .await?;
         let delay = started.elapsed();
         println!("the picture showed the synced visit {delay:?} after the phone recorded it");

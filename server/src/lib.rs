@@ -18,7 +18,7 @@ mod events;
 pub mod exchange;
 mod handed_on;
 pub mod people;
-mod report;
+pub mod report;
 mod routes;
 mod session;
 mod state;

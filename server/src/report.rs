@@ -310,7 +310,7 @@ pub async fn get_csv(
 }
 
 /// The tables as a workbook: a sheet each, a header row in bold, hidden counts as "< 5".
-fn workbook(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub fn workbook(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, Workbook};
     use voordeur_shared::report::{Cell, Count};
     let mut workbook = Workbook::new();
