@@ -89,6 +89,9 @@ async fn run(actions: Actions, mut wakes: UnboundedReceiver<Wake>) {
                 }
             }
         }
+        // One sync answers every wake-up so far (signing in follows a street and wakes the
+        // loop twice, a push may come with it): those left queued would each start another.
+        while let Ok(Some(_)) = wakes.try_next() {}
     }
 }
 
@@ -160,12 +163,13 @@ async fn sync_locked(actions: Actions) -> Result<(), SyncFailure> {
             break;
         }
     }
+    // What became of the signals handed to other partners (their documents never come
+    // back to this phone): asked after every sync, kept for offline. Before the sync is
+    // shown done, so that a wake-up that came meanwhile starts the next sync at once.
+    actions.ask_handed_on().await;
     ui.sync.set(SyncState::Synced {
         at_ms: browser::now_ms() as f64,
     });
-    // What became of the signals handed to other partners (their documents never come
-    // back to this phone): asked after every sync, kept for offline.
-    actions.ask_handed_on().await;
     if ui
         .problem
         .with_untracked(|p| matches!(p, Some(AppError::SyncRefused { .. })))

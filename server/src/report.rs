@@ -4,8 +4,8 @@
 //! answers):
 //!
 //! - `GET /api/picture?street=…&from=…&to=…`: one street's [`Picture`] as JSON, for the
-//!   person's own partner: what that partner may not read only as counts, small ones
-//!   hidden.
+//!   person's own partner: what that partner may not read only as protected counts; with
+//!   `&view=report`, every count protected, as the report (the printed page) has it.
 //! - `GET /api/report.xlsx?streets=…,…&from=…&to=…&texts=true`: the steering group's
 //!   workbook, one sheet per table, every small count of households or people hidden.
 //! - `GET /api/report.csv?table=…&streets=…`: one table as CSV.
@@ -39,6 +39,9 @@ pub struct PictureQuery {
     pub street: Uuid,
     pub from: Option<IsoDate>,
     pub to: Option<IsoDate>,
+    /// `report`: the figures as the steering group's report has them (every count of
+    /// households or people protected), for a page that leaves the partner's view.
+    pub view: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,9 +208,17 @@ pub async fn get_picture(
 ) -> Result<axum::Json<Picture>, AppError> {
     let Query(query) = query?;
     let period = period(query.from, query.to)?;
-    let viewer = match principal.account.organisation.as_ref() {
-        Some(organisation) => Viewer::Partner(organisation.partner),
-        None => Viewer::SteeringGroup,
+    let viewer = match (
+        query.view.as_deref(),
+        principal.account.organisation.as_ref(),
+    ) {
+        (None, Some(organisation)) => Viewer::Partner(organisation.partner),
+        (None | Some("report"), _) => Viewer::SteeringGroup,
+        (Some(other), _) => {
+            return Err(AppError::Invalid(format!(
+                "no view {other:?}: only \"report\""
+            )));
+        }
     };
     allow_and_audit(&state, &principal, &[query.street], "picture").await?;
     Ok(axum::Json(

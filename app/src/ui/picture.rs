@@ -79,6 +79,10 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let texts_included = RwSignal::new(false);
+    // As the steering group gets it: every count of households or people protected (the
+    // printed page leaves the partner's own view), wishes' texts only if chosen.
+    let report_view = RwSignal::new(false);
+    let printing = RwSignal::new(false);
     let range = move || -> (Option<IsoDate>, Option<IsoDate>) {
         match span.get() {
             Span::FromTheStart => (None, None),
@@ -94,6 +98,9 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
         }
         if let Some(to) = to {
             q.push_str(&format!("&to={to}"));
+        }
+        if report_view.get() {
+            q.push_str("&view=report");
         }
         q
     };
@@ -113,6 +120,13 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
                 all.push(session::picture(&token, street, &q).await);
             }
             pictures.set(all);
+            // Printing waits for the report's figures.
+            if printing.get_untracked() {
+                printing.set(false);
+                if let Some(window) = web_sys::window() {
+                    let _ = window.print();
+                }
+            }
         });
     });
     let list = StoredValue::new(
@@ -169,8 +183,12 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
                         download(format!("/api/report.xlsx?{}", report_query()), "voordeur-regiegroep.xlsx".into())
                     }>{t.export_xlsx}</button>
                     <button class="small print" on:click=move |_| {
-                        if let Some(window) = web_sys::window() {
-                            let _ = window.print();
+                        printing.set(true);
+                        if report_view.get_untracked() {
+                            // Already the report's figures: ask for them again, then print.
+                            ui.revision.update(|r| *r += 1);
+                        } else {
+                            report_view.set(true);
                         }
                     }>{t.print}</button>
                 </div>
@@ -181,6 +199,11 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
                 <label class="check">
                     <input type="checkbox" class="with-texts" on:change=move |ev| texts_included.set(event_target_checked(&ev)) />
                     {t.report_with_texts}
+                </label>
+                <label class="check">
+                    <input type="checkbox" class="report-view" prop:checked=move || report_view.get()
+                        on:change=move |ev| report_view.set(event_target_checked(&ev)) />
+                    {t.report_view}
                 </label>
                 <p class="csv">{t.export_csv}": "
                     {TABLES.iter().map(|table| {
@@ -195,7 +218,11 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
             </details>
             <div class="streets-side-by-side">
                 {move || pictures.get().into_iter().map(|picture| match picture {
-                    Ok(picture) => view! { <StreetPicture ui=ui picture=picture /> }.into_any(),
+                    Ok(picture) => {
+                        // The report hides the wishes' texts unless they were chosen.
+                        let with_texts = !report_view.get_untracked() || texts_included.get_untracked();
+                        view! { <StreetPicture ui=ui picture=picture with_texts=with_texts /> }.into_any()
+                    }
                     Err(e) => view! { <p class="problem">{e}</p> }.into_any(),
                 }).collect_view()}
             </div>
@@ -204,7 +231,7 @@ pub fn PictureScreen(ui: Ui) -> impl IntoView {
 }
 
 #[component]
-fn StreetPicture(ui: Ui, picture: Picture) -> impl IntoView {
+fn StreetPicture(ui: Ui, picture: Picture, with_texts: bool) -> impl IntoView {
     let t = texts(ui);
     let reached = picture.weeks.last().map_or(0, |w| w.reached_permille);
     view! {
@@ -236,14 +263,15 @@ fn StreetPicture(ui: Ui, picture: Picture) -> impl IntoView {
             </div>
             <h3>{t.wishes_by_theme}</h3>
             <table class="wishes-by-theme">
-                <thead><tr><th scope="col">{t.filter_theme}</th><th scope="col">{t.wishes}</th><th scope="col">{t.resolved}</th><th scope="col">{t.wish_texts}</th></tr></thead>
+                <thead><tr><th scope="col">{t.filter_theme}</th><th scope="col">{t.wishes}</th><th scope="col">{t.resolved}</th>
+                    {with_texts.then(|| view! { <th scope="col">{t.wish_texts}</th> })}</tr></thead>
                 <tbody>
                     {picture.wishes.into_iter().map(|theme| view! {
                         <tr data-theme=format!("{:?}", theme.theme)>
                             <th scope="row">{t.theme(theme.theme)}</th>
                             <td class="n">{theme.count}</td>
                             <td class="n">{theme.resolved}</td>
-                            <td>
+                            <td hidden=!with_texts>
                                 <ul class="wish-texts">
                                     {theme.wishes.into_iter().map(|w| {
                                         let owners: Vec<&str> = w.owners.iter().map(|p| t.partner(*p)).collect();

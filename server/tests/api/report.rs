@@ -77,6 +77,20 @@ async fn the_picture_and_the_report_show_what_each_may_see(backend: Backend) {
     );
     assert_eq!(signals_new(&picture, Partner::Corporation), Count::Small);
 
+    // As printed for the steering group: its own counts protected too.
+    let response = get(
+        &app,
+        &care,
+        &format!("/api/picture?street={street}&view=report"),
+    )
+    .await;
+    let report: Picture = response.json().await.unwrap();
+    assert_eq!(
+        signals_new(&report, Partner::CareOrganisation),
+        Count::Small
+    );
+    assert_eq!(report.weeks.last().unwrap().reached, Count::Small);
+
     let municipality = app
         .sign_in(&username(Role::Coordinator, Partner::Municipality))
         .await;
@@ -225,6 +239,7 @@ async fn the_picture_and_the_report_show_what_each_may_see(backend: Backend) {
             format!("/api/picture?street={street}&from=2026-12-01&to=2026-11-01"),
             422,
         ),
+        (format!("/api/picture?street={street}&view=everything"), 422),
     ] {
         let response = get(&app, &care, &path).await;
         assert_eq!(response.status(), status, "{path}");
