@@ -91,7 +91,7 @@ async fn run(actions: Actions, mut wakes: UnboundedReceiver<Wake>) {
         }
         // One sync answers every wake-up so far (signing in follows a street and wakes the
         // loop twice, a push may come with it): those left queued would each start another.
-        while let Ok(Some(_)) = wakes.try_next() {}
+        while wakes.try_recv().is_ok() {}
     }
 }
 
