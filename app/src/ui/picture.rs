@@ -262,7 +262,7 @@ fn StreetPicture(ui: Ui, picture: Picture, with_texts: bool) -> impl IntoView {
                 }).collect_view()}
             </div>
             <h3>{t.wishes_by_theme}</h3>
-            <table class="wishes-by-theme">
+            <table class="wishes-by-theme" tabindex="0">
                 <thead><tr><th scope="col">{t.filter_theme}</th><th scope="col">{t.wishes}</th><th scope="col">{t.resolved}</th>
                     {with_texts.then(|| view! { <th scope="col">{t.wish_texts}</th> })}</tr></thead>
                 <tbody>
@@ -288,7 +288,7 @@ fn StreetPicture(ui: Ui, picture: Picture, with_texts: bool) -> impl IntoView {
                 </tbody>
             </table>
             <h3>{t.follow_ups_per_partner}</h3>
-            <table class="follow-ups-per-partner">
+            <table class="follow-ups-per-partner" tabindex="0">
                 <thead>
                     <tr>
                         <th scope="col">{t.organisation}</th>
@@ -310,7 +310,7 @@ fn StreetPicture(ui: Ui, picture: Picture, with_texts: bool) -> impl IntoView {
             </table>
             <h3>{t.progress}</h3>
             <Chart ui=ui weeks=picture.weeks.clone() />
-            <table class="progress">
+            <table class="progress" tabindex="0">
                 <thead><tr>
                     {t.progress_columns.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect_view()}
                 </tr></thead>
