@@ -223,3 +223,47 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
     result.unwrap();
     assert_eq!(before, after, "no reload");
 }
+
+/// A coordinator who works in two streets sees both side by side, each with its own
+/// buildings, whichever street the walk list follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_of_two_streets_sees_them_side_by_side() {
+    let server = Server::start().await.expect("server starts");
+    server
+        .add_street("Eikenlaan", &["joost"])
+        .await
+        .expect("a second street");
+    let profile = tempfile::tempdir().unwrap();
+    Phone::session(profile.path(), &server.url("/"), LAPTOP, async |phone| {
+        phone.sign_in("joost").await?;
+        phone
+            .wait_for("document.querySelectorAll('.streets button').length === 2")
+            .await?;
+        phone
+            .run("[...document.querySelectorAll('.streets button')].find(b => b.innerText === 'Lindenstraat').click()")
+            .await?;
+        phone.wait_synced().await?;
+        phone.run("location.hash = '#/beeld';").await?;
+        phone
+            .wait_for("document.querySelectorAll('section.street-picture').length === 2")
+            .await?;
+        let doors: Vec<u32> = phone
+            .eval(
+                "[...document.querySelectorAll('section.street-picture')]\
+                 .map(s => s.querySelectorAll('a.cell').length).sort((a, b) => a - b)",
+            )
+            .await?;
+        // Eikenlaan's one block of 2 floors × 4 doors, and the demo street's 43.
+        assert_eq!(doors, [8, 43]);
+        let side_by_side: bool = phone
+            .eval(
+                "(() => { const [a, b] = document.querySelectorAll('section.street-picture'); \
+                   return a.getBoundingClientRect().top === b.getBoundingClientRect().top; })()",
+            )
+            .await?;
+        assert!(side_by_side, "the two streets stand next to each other at 1280 px");
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
