@@ -175,6 +175,15 @@ impl Tab {
             .map(drop)
     }
 
+    /// Sets the `<select>` at `select` to `value` as a person choosing an option does.
+    pub async fn choose(&self, select: &str, value: &str) -> anyhow::Result<()> {
+        self.run(&format!(
+            "const s = document.querySelector({select:?}); s.value = {value:?}; \
+             s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+        ))
+        .await
+    }
+
     /// Waits until `condition` (a JS expression) is true, up to a minute.
     pub async fn wait_for(&self, condition: &str) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + PATIENCE;

@@ -164,16 +164,6 @@ async fn signing_out_warns_about_unsent_work_and_wipes_the_phone() {
     .unwrap();
 }
 
-/// Sets a `<select>` as a person choosing an option does.
-async fn choose(phone: &Phone, select: &str, value: &str) -> anyhow::Result<()> {
-    phone
-        .run(&format!(
-            "const s = document.querySelector({select:?}); s.value = {value:?}; \
-             s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
-        ))
-        .await
-}
-
 /// The administrator adds an organisation and a coach on the admin page and puts the
 /// coach in the Lindenstraat; the coach signs in on a phone and walks the street.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,23 +178,23 @@ async fn an_administrator_adds_a_coach_who_then_walks_the_street() {
             .wait_for("document.querySelectorAll('ul.accounts li').length === 6")
             .await?;
         admin.type_into("input[name=org-name]", "Buurtwerk Noord").await?;
-        choose(admin, "select[name=org-partner]", "municipality").await?;
+        admin.choose("select[name=org-partner]", "municipality").await?;
         admin.tap("form.add-organisation button[type=submit]").await?;
         admin
             .wait_for("[...document.querySelectorAll('select[name=new-organisation] option')].some(o => o.value === 'Buurtwerk Noord')")
             .await?;
         admin.type_into("input[name=new-username]", "noor").await?;
         admin.type_into("input[name=new-display-name]", "Noor").await?;
-        choose(admin, "select[name=new-role]", "coach").await?;
-        choose(admin, "select[name=new-organisation]", "Buurtwerk Noord").await?;
+        admin.choose("select[name=new-role]", "coach").await?;
+        admin.choose("select[name=new-organisation]", "Buurtwerk Noord").await?;
         admin.type_into("input[name=new-password]", "wachtwoord-van-noor").await?;
         admin.tap("form.add-account button[type=submit]").await?;
         admin
             .wait_for("[...document.querySelectorAll('select[name=assign-user] option')].some(o => o.value === 'noor')")
             .await?;
-        choose(admin, "select[name=assign-user]", "noor").await?;
+        admin.choose("select[name=assign-user]", "noor").await?;
         let street = voordeur_shared::demo::street_id().to_string();
-        choose(admin, "select[name=assign-street]", &street).await?;
+        admin.choose("select[name=assign-street]", &street).await?;
         admin.tap("form.assign button[type=submit]").await?;
         admin
             .wait_for("document.querySelector('li[data-username=noor]').innerText.includes('1 straten')")

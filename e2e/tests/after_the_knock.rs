@@ -7,14 +7,6 @@
 use anyhow::Context;
 use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
 
-/// Sets a `<select>` to `value` as a person choosing it does.
-fn choose(selector: &str, value: &str) -> String {
-    format!(
-        "const s = document.querySelector({selector:?}); s.value = {value:?}; \
-         s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
-    )
-}
-
 async fn page_text(phone: &Phone) -> anyhow::Result<String> {
     phone.eval("document.body.innerText").await
 }
@@ -65,7 +57,7 @@ async fn a_signal_is_followed_up(
             .tap("article.visit form.row button[type=submit]")
             .await?;
         builder
-            .run(&choose("article.visit form.row:last-of-type select", kind))
+            .choose("article.visit form.row:last-of-type select", kind)
             .await?;
         builder
             .type_into("article.visit input.signal", signal)
@@ -116,7 +108,7 @@ async fn a_signal_is_followed_up(
                 ))
                 .await?;
             // Closed lines leave the open list: show all.
-            phone.run(&choose("div.filters select", "all")).await?;
+            phone.choose("div.filters select", "all").await?;
             phone
                 .wait_for(&format!("{}?.dataset.status === '{status}'", line(signal)))
                 .await?;
@@ -152,7 +144,7 @@ async fn a_signal_is_followed_up(
         phone.sign_in("joost").await?;
         phone.wait_synced().await?;
         follow_ups(phone).await?;
-        phone.run(&choose("div.filters select", "all")).await?;
+        phone.choose("div.filters select", "all").await?;
         let text = page_text(phone).await?;
         assert!(!text.contains(signal), "{text}");
         let signals: u32 = phone
@@ -214,10 +206,7 @@ async fn an_activity_planned_offline_reaches_every_partner() {
                 .await?;
             // "Ontmoeten" (meeting each other), the fourth theme.
             phone
-                .run(&choose(
-                    "article.visit label.contribution-theme select",
-                    "3",
-                ))
+                .choose("article.visit label.contribution-theme select", "3")
                 .await?;
         }
         phone.wait_synced().await?;

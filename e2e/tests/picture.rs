@@ -34,13 +34,6 @@ fn expected(outcome: &str) -> &'static str {
     }
 }
 
-fn choose(selector: &str, value: &str) -> String {
-    format!(
-        "const s = document.querySelector({selector:?}); s.value = {value:?}; \
-         s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
     let server = Server::start().await.expect("server starts");
@@ -63,9 +56,7 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
                 .wait_for("document.querySelector('article.visit')")
                 .await?;
             if let Some((theme, text)) = wish {
-                sanne
-                    .run(&choose("article.visit form.row select", theme))
-                    .await?;
+                sanne.choose("article.visit form.row select", theme).await?;
                 sanne.type_into("article.visit input.wish", text).await?;
                 sanne
                     .tap("article.visit form.row button[type=submit]")

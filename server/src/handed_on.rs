@@ -32,7 +32,7 @@ use voordeur_shared::{
     model::{FollowUpStatus, Signal},
 };
 
-use crate::{AppError, auth::Principal, state::AppState};
+use crate::{AppError, auth::Principal, reads, state::AppState};
 
 /// The most documents one request may name.
 pub const MAX_DOCUMENTS: usize = 1000;
@@ -70,34 +70,18 @@ pub async fn handed_on(
             !access.read && access.write.is_some()
         })
         .collect();
-    let mut loaded = BTreeMap::new();
-    for (id, entry) in &write_only {
-        if let Some(doc) = state.cache.get(id, &entry.heads) {
-            loaded.insert(*id, doc);
-        }
-    }
-    let to_load: BTreeSet<DocumentId> = write_only
-        .keys()
-        .filter(|id| !loaded.contains_key(*id))
-        .copied()
-        .collect();
-    let bytes = tx.chunks(&to_load).await?;
+    let loaded = reads::documents(&state, &mut tx, &write_only).await?;
     drop(tx);
 
-    // Parsing and reading documents is CPU work: keep it off the async workers.
-    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        for (id, bytes) in bytes {
-            let doc = AutoCommit::load(&bytes)
-                .map_err(|e| anyhow::anyhow!("stored document {id} does not load: {e}"))?;
-            loaded.insert(id, doc);
-        }
-        Ok(loaded
+    // Reading documents is CPU work: keep it off the async workers.
+    let made = tokio::task::spawn_blocking(move || {
+        loaded
             .iter()
             .map(|(id, doc)| (*id, signals_made(*id, doc)))
-            .collect::<BTreeMap<_, _>>())
+            .collect::<BTreeMap<_, _>>()
     })
     .await
-    .map_err(|e| AppError::Internal(e.into()))??;
+    .map_err(|e| AppError::Internal(e.into()))?;
 
     let actors: BTreeSet<ActorId> = made.values().flatten().map(|m| m.actor.clone()).collect();
     let own = state.store.bound_to(account.id, &actors).await?;

@@ -18,6 +18,7 @@ mod events;
 pub mod exchange;
 mod handed_on;
 pub mod people;
+mod reads;
 pub mod report;
 mod routes;
 mod session;

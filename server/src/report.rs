@@ -29,7 +29,7 @@ use voordeur_shared::{
     report::{self, Documents, Period, Picture, Table, Viewer},
 };
 
-use crate::{AppError, auth::Principal, state::AppState, store::Audited};
+use crate::{AppError, auth::Principal, reads, state::AppState, store::Audited};
 
 /// The most streets one report may hold.
 pub const MAX_STREETS: usize = 50;
@@ -81,24 +81,17 @@ async fn load(
     let street_kind = DocKind::Street { street };
     let mut tx = state.store.begin_read().await?;
     let found = tx.catalog(&BTreeSet::from([street_kind.id()])).await?;
-    let Some(entry) = found.get(&street_kind.id()) else {
+    if found.is_empty() {
         return Err(AppError::NotFound);
-    };
-    let street_doc = match state.cache.get(&street_kind.id(), &entry.heads) {
-        Some(doc) => doc,
-        None => {
-            let bytes = tx
-                .chunks(&BTreeSet::from([street_kind.id()]))
-                .await?
-                .remove(&street_kind.id())
-                .unwrap_or_default();
-            parse(street_kind.id(), bytes).await?
-        }
-    };
+    }
+    let street_doc = reads::documents(state, &mut tx, &found)
+        .await?
+        .remove(&street_kind.id())
+        .ok_or(AppError::NotFound)?;
     let addresses: BTreeMap<String, Address> =
         voordeur_shared::autosurgeon::hydrate_prop(&street_doc, ROOT, docs::ADDRESSES.name)
             .map_err(|e| AppError::Internal(e.into()))?;
-    let kinds: BTreeMap<DocumentId, (Partner, DocKind)> = addresses
+    let partners: BTreeMap<DocumentId, Partner> = addresses
         .iter()
         .filter_map(|(id, a)| Some((id.parse::<Uuid>().ok()?, a.household_epoch)))
         .flat_map(|(address, epoch)| {
@@ -109,48 +102,17 @@ async fn load(
                     epoch,
                     partner,
                 };
-                (kind.id(), (partner, kind))
+                (kind.id(), partner)
             })
         })
         .collect();
-    let ids: BTreeSet<DocumentId> = kinds.keys().copied().collect();
-    let held = tx.catalog(&ids).await?;
-    let mut confidential = Vec::new();
-    let mut to_load = BTreeSet::new();
-    for (id, entry) in &held {
-        match state.cache.get(id, &entry.heads) {
-            Some(doc) => confidential.push((kinds[id].0, doc)),
-            None => {
-                to_load.insert(*id);
-            }
-        }
-    }
-    let bytes = tx.chunks(&to_load).await?;
-    drop(tx);
-    let parsed = tokio::task::spawn_blocking(move || {
-        bytes
-            .into_iter()
-            .map(|(id, bytes)| {
-                AutoCommit::load(&bytes)
-                    .map(|doc| (id, doc))
-                    .map_err(|e| anyhow::anyhow!("stored document {id} does not load: {e}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))??;
-    confidential.extend(parsed.into_iter().map(|(id, doc)| (kinds[&id].0, doc)));
+    let held = tx.catalog(&partners.keys().copied().collect()).await?;
+    let confidential = reads::documents(state, &mut tx, &held)
+        .await?
+        .into_iter()
+        .map(|(id, doc)| (partners[&id], doc))
+        .collect();
     Ok((street_doc, confidential))
-}
-
-async fn parse(id: DocumentId, bytes: Vec<u8>) -> Result<AutoCommit, AppError> {
-    tokio::task::spawn_blocking(move || {
-        AutoCommit::load(&bytes)
-            .map_err(|e| anyhow::anyhow!("stored document {id} does not load: {e}"))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?
-    .map_err(AppError::Internal)
 }
 
 /// The picture of `street` over `period` for `viewer`, read on a blocking thread.

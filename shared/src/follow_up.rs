@@ -98,13 +98,18 @@ pub struct WishFollowUps(BTreeMap<String, Vec<(Partner, FollowUp)>>);
 
 impl WishFollowUps {
     pub fn read(street: &AutoCommit) -> Result<WishFollowUps, EditError> {
+        Ok(WishFollowUps::new(docs::follow_ups(street)?))
+    }
+
+    /// From each partner's follow-ups by wish id (as `docs::follow_ups` reads them).
+    pub fn new(by_partner: BTreeMap<Partner, BTreeMap<String, FollowUp>>) -> WishFollowUps {
         let mut by_wish: BTreeMap<String, Vec<(Partner, FollowUp)>> = BTreeMap::new();
-        for (partner, follow_ups) in docs::follow_ups(street)? {
+        for (partner, follow_ups) in by_partner {
             for (wish, follow_up) in follow_ups {
                 by_wish.entry(wish).or_default().push((partner, follow_up));
             }
         }
-        Ok(WishFollowUps(by_wish))
+        WishFollowUps(by_wish)
     }
 
     /// Every partner's follow-up of wish `id` (`wish` as the street holds it, `raised_ms`

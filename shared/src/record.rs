@@ -233,6 +233,18 @@ impl Door {
         contribution: &str,
     ) -> Result<(), RecordError> {
         check_len("contribution", contribution, MAX_SHORT_CHARS)?;
+        self.edit_conversation(replica, visit, |c| {
+            c.contribution = contribution.to_string()
+        })
+    }
+
+    /// Changes `visit`'s conversation with `edit` (only what differs is written).
+    fn edit_conversation(
+        &self,
+        replica: &mut Replica,
+        visit: VisitId,
+        edit: impl FnOnce(&mut Conversation),
+    ) -> Result<(), RecordError> {
         let signer = replica.signer();
         let household = replica.open(self.household());
         let visit = visit.to_string();
@@ -243,7 +255,7 @@ impl Door {
                     key: visit.to_string(),
                 }
             })?;
-        conversation.contribution = contribution.to_string();
+        edit(&mut conversation);
         docs::put_entry(household, docs::CONVERSATIONS, &visit, &conversation)?;
         commit(household, &signer);
         Ok(())
@@ -257,20 +269,7 @@ impl Door {
         visit: VisitId,
         theme: Option<Theme>,
     ) -> Result<(), RecordError> {
-        let signer = replica.signer();
-        let household = replica.open(self.household());
-        let visit = visit.to_string();
-        let mut conversation: Conversation =
-            docs::get_entry(household, docs::CONVERSATIONS, &visit)?.ok_or_else(|| {
-                EditError::MissingEntry {
-                    collection: docs::CONVERSATIONS.name,
-                    key: visit.to_string(),
-                }
-            })?;
-        conversation.contribution_theme = theme;
-        docs::put_entry(household, docs::CONVERSATIONS, &visit, &conversation)?;
-        commit(household, &signer);
-        Ok(())
+        self.edit_conversation(replica, visit, |c| c.contribution_theme = theme)
     }
 
     /// Sets the household's client status in the care organisation's document: a new

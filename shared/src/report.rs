@@ -24,7 +24,7 @@ use crate::{
     follow_up::WishFollowUps,
     ids::AddressId,
     model::{FollowUpStatus, IsoDate, Partner, Signal, Street, Theme},
-    walk::{Corrections, DoorState, WalkList, read_clearances},
+    walk::{Corrections, DoorState, WalkList, for_each_knock},
 };
 
 /// A count as it may be shown: exact (within the viewer's own view, or none at all),
@@ -309,11 +309,11 @@ impl Picture {
         now_ms: i64,
     ) -> Result<Picture, EditError> {
         let mut in_period = lean_street(documents.street)?;
-        let corrections = Corrections::read(documents.street)?;
-        let clearances = read_clearances(documents.street)?;
         let amended = docs::amendments(documents.street)?;
+        let corrections = Corrections::new(amended.corrections.clone());
+        let clearances = &amended.clearances;
         in_period.visits.retain(|_, v| period.contains(v.at_ms));
-        let walk = WalkList::amended(&in_period, &corrections, &clearances);
+        let walk = WalkList::amended(&in_period, &corrections, clearances);
 
         // Buildings: floors from the top down.
         let mut states = vec![0u32; State::ALL.len()];
@@ -355,16 +355,19 @@ impl Picture {
         let doors = states.iter().sum();
 
         // Wishes by theme, with what became of them.
-        let follow_ups = WishFollowUps::read(documents.street)?;
+        let follow_ups = WishFollowUps::new(amended.follow_ups.clone());
         let mut by_theme: BTreeMap<Theme, ThemeWishes> = BTreeMap::new();
         let mut raised: Vec<i64> = Vec::new();
         let mut resolved_at: Vec<i64> = Vec::new();
+        // Every partner's follow-up of a wish in the period: (partner, status, raised).
+        let mut taken_on: Vec<(Partner, FollowUpStatus, i64)> = Vec::new();
         for (id, wish) in &in_period.wishes {
             let Some(visit) = in_period.visits.get(&wish.visit) else {
                 continue;
             };
             raised.push(visit.at_ms);
             let all = follow_ups.of(id, wish, visit.at_ms);
+            taken_on.extend(all.iter().map(|(p, f)| (*p, f.status, visit.at_ms)));
             let status = all
                 .iter()
                 .map(|(_, f)| f.status)
@@ -422,19 +425,10 @@ impl Picture {
                 let mut wishes = vec![0u32; FollowUpStatus::ALL.len()];
                 let mut by_signal = vec![0u32; FollowUpStatus::ALL.len()];
                 let mut open_by_age = vec![0u32; 3];
-                for (id, wish) in &in_period.wishes {
-                    let Some(visit) = in_period.visits.get(&wish.visit) else {
-                        continue;
-                    };
-                    if let Some((_, f)) = follow_ups
-                        .of(id, wish, visit.at_ms)
-                        .into_iter()
-                        .find(|(p, _)| *p == partner)
-                    {
-                        wishes[status_index(f.status)] += 1;
-                        if f.status.is_open() {
-                            open_by_age[age_bucket(visit.at_ms)] += 1;
-                        }
+                for (_, status, raised) in taken_on.iter().filter(|(p, ..)| *p == partner) {
+                    wishes[status_index(*status)] += 1;
+                    if status.is_open() {
+                        open_by_age[age_bucket(*raised)] += 1;
                     }
                 }
                 for (_, signal, at) in signals.iter().filter(|(p, _, _)| *p == partner) {
@@ -844,16 +838,8 @@ pub fn csv(table: &Table) -> String {
 /// whole street (as `WalkList::read` does).
 fn lean_street(doc: &AutoCommit) -> Result<Street, EditError> {
     let mut visits = BTreeMap::new();
-    docs::for_each_entry(doc, docs::VISITS, |id, visit| {
-        let visit = crate::model::Visit {
-            address: autosurgeon::hydrate_prop(doc, visit, "address")?,
-            at_ms: autosurgeon::hydrate_prop(doc, visit, "at_ms")?,
-            outcome: autosurgeon::hydrate_prop(doc, visit, "outcome")?,
-            return_on: autosurgeon::hydrate_prop(doc, visit, "return_on")?,
-            author: String::new(),
-        };
+    for_each_knock(doc, |id, visit| {
         visits.insert(id.to_string(), visit);
-        Ok(())
     })?;
     Ok(Street {
         name: autosurgeon::hydrate_prop(doc, ROOT, "name")?,

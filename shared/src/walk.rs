@@ -146,6 +146,28 @@ impl Corrections {
     }
 }
 
+/// Calls `each` with every visit of a street document, read of only the four fields that
+/// say where a door stands (where, when, how it went, the planned return; not who
+/// knocked): several times faster than reading the visits whole.
+pub(crate) fn for_each_knock(
+    doc: &AutoCommit,
+    mut each: impl FnMut(&str, Visit),
+) -> Result<(), EditError> {
+    docs::for_each_entry(doc, docs::VISITS, |id, visit| {
+        each(
+            id,
+            Visit {
+                address: autosurgeon::hydrate_prop(doc, visit, "address")?,
+                at_ms: autosurgeon::hydrate_prop(doc, visit, "at_ms")?,
+                outcome: autosurgeon::hydrate_prop(doc, visit, "outcome")?,
+                return_on: autosurgeon::hydrate_prop(doc, visit, "return_on")?,
+                author: String::new(),
+            },
+        );
+        Ok(())
+    })
+}
+
 /// Reads a street's cleared refusals (none before its upgrade).
 pub fn read_clearances(doc: &AutoCommit) -> Result<BTreeMap<String, Clearance>, EditError> {
     docs::amended(doc, docs::CLEARANCES)
@@ -188,16 +210,8 @@ impl WalkList {
         let corrections = Corrections::read(doc)?;
         let clearances = read_clearances(doc)?;
         let mut knocks = Vec::new();
-        docs::for_each_entry(doc, docs::VISITS, |id, visit| {
-            let visit = Visit {
-                address: autosurgeon::hydrate_prop(doc, visit, "address")?,
-                at_ms: autosurgeon::hydrate_prop(doc, visit, "at_ms")?,
-                outcome: autosurgeon::hydrate_prop(doc, visit, "outcome")?,
-                return_on: autosurgeon::hydrate_prop(doc, visit, "return_on")?,
-                author: String::new(),
-            };
-            knocks.push(Knock::new(id, &visit, &corrections));
-            Ok(())
+        for_each_knock(doc, |id, visit| {
+            knocks.push(Knock::new(id, &visit, &corrections))
         })?;
         Ok(Self::build(
             &name,

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use voordeur_shared::{
     activity::{self, Afterwards, Contributor, Plan},
     api::{HandedOn, HandedOnQuery},
+    automerge::AutoCommit,
     docs::{self, DocKind, DocumentId, Signature},
     follow_up::{self, FollowUpList},
     ids::AddressId,
@@ -193,26 +194,26 @@ impl<K: Kv> Field<K> {
         )?)
     }
 
-    /// The street's activities, soonest first.
-    pub fn activities(&mut self) -> Result<Vec<(String, Activity)>, AppError> {
+    /// The followed street's document.
+    fn street_doc(&self) -> Result<&AutoCommit, AppError> {
         let street = self.street_id().ok_or(AppError::NoStreet)?;
-        let doc = &self
+        Ok(&self
             .replica
             .get(&street_kind(street).id())
             .ok_or(AppError::NoStreet)?
-            .doc;
-        Ok(activity::activities(doc)?)
+            .doc)
+    }
+
+    /// The street's activities, soonest first.
+    pub fn activities(&mut self) -> Result<Vec<(String, Activity)>, AppError> {
+        Ok(activity::activities(self.street_doc()?)?)
     }
 
     /// The street's wishes (id, theme, text), for an activity to answer.
     pub fn wishes(&mut self) -> Result<Vec<(String, Wish)>, AppError> {
-        let street = self.street_id().ok_or(AppError::NoStreet)?;
-        let doc = &self
-            .replica
-            .get(&street_kind(street).id())
-            .ok_or(AppError::NoStreet)?
-            .doc;
-        Ok(docs::amended(doc, docs::WISHES)?.into_iter().collect())
+        Ok(docs::amended(self.street_doc()?, docs::WISHES)?
+            .into_iter()
+            .collect())
     }
 
     /// The household documents of the street this device holds, loaded.

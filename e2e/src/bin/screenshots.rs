@@ -164,7 +164,7 @@ async fn refused_sync(out: &std::path::Path) -> anyhow::Result<()> {
 /// without signal, and is taken off the second meanwhile; back in signal, the door of the
 /// second street says what was refused and what to do, on a phone and on a laptop.
 async fn refused_change(out: &std::path::Path) -> anyhow::Result<()> {
-    let choose = async |phone: &Phone, name: &str| -> anyhow::Result<()> {
+    let choose_street = async |phone: &Phone, name: &str| -> anyhow::Result<()> {
         phone
             .wait_for(&format!(
                 "[...document.querySelectorAll('.streets button')].some(b => b.innerText === {name:?})"
@@ -191,11 +191,11 @@ async fn refused_change(out: &std::path::Path) -> anyhow::Result<()> {
         let phone = Phone::open(profile.path(), &server.url("/"), screen).await?;
         let result = async {
             phone.sign_in("sanne").await?;
-            choose(&phone, "Eikenlaan").await?;
+            choose_street(&phone, "Eikenlaan").await?;
             phone.wait_synced().await?;
             phone.goto_walk_list().await?;
             phone.tap("button.switch-street").await?;
-            choose(&phone, "Lindenstraat").await?;
+            choose_street(&phone, "Lindenstraat").await?;
             phone.wait_synced().await?;
             server.stop().await?;
             phone.open_door("1A").await?;
@@ -205,7 +205,7 @@ async fn refused_change(out: &std::path::Path) -> anyhow::Result<()> {
                 .await?;
             phone.goto_walk_list().await?;
             phone.tap("button.switch-street").await?;
-            choose(&phone, "Eikenlaan").await?;
+            choose_street(&phone, "Eikenlaan").await?;
             phone.open_door("1").await?;
             phone.tap("button[data-outcome=Talked]").await?;
             phone
@@ -368,14 +368,6 @@ async fn conflict(out: &std::path::Path) -> anyhow::Result<()> {
     result
 }
 
-/// Sets a `<select>` to `value` as a person choosing it does.
-fn choose(selector: &str, value: &str) -> String {
-    format!(
-        "const s = document.querySelector({selector:?}); s.value = {value:?}; \
-         s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
-    )
-}
-
 /// Sets a date or time input.
 fn enter(selector: &str, value: &str) -> String {
     format!(
@@ -417,7 +409,7 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
             sanne.wait_for("document.querySelector('article.visit')").await?;
             sanne.type_into("article.visit input.contribution", offer).await?;
             sanne
-                .run(&choose("article.visit label.contribution-theme select", "3"))
+                .choose("article.visit label.contribution-theme select", "3")
                 .await?;
             if !name.is_empty() {
                 sanne.tap("button[data-consent=Given]").await?;
@@ -431,7 +423,7 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
         sanne.type_into("article.visit input.wish", "Bankjes bij de speeltuin").await?;
         sanne.tap("article.visit form.row button[type=submit]").await?;
         sanne
-            .run(&choose("article.visit form.row:last-of-type select", "moving"))
+            .choose("article.visit form.row:last-of-type select", "moving")
             .await?;
         sanne
             .type_into("article.visit input.signal", "Wil graag gelijkvloers wonen (slechte knie)")
@@ -488,7 +480,7 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
             if acts {
                 mirjam.tap("li.follow-up[data-kind=signal] select").await?;
                 mirjam
-                    .run(&choose("li.follow-up[data-kind=signal] select", "1"))
+                    .choose("li.follow-up[data-kind=signal] select", "1")
                     .await?;
                 mirjam
                     .type_into("li.follow-up[data-kind=signal] input.note", "Gebeld; bezichtiging in januari")
@@ -548,7 +540,7 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
         karim.wait_synced().await?;
         shot(&karim, "today-laptop.png").await?;
         karim.open_door("3").await?;
-        karim.run(&choose("section.client-status select", "1")).await?;
+        karim.choose("section.client-status select", "1").await?;
         karim.tap("section.client-status button").await?;
         karim
             .wait_for("document.querySelector('[data-client-status=TemporaryCareContract]')")
