@@ -158,9 +158,7 @@ fn visit(replica: &mut Replica, door: usize, signals: Vec<(SignalKind, String)>)
 }
 
 fn street_kind() -> DocKind {
-    DocKind::Street {
-        street: demo::street_id(),
-    }
+    DocKind::Street { street: demo::street_id(), epoch: 0 }
 }
 
 impl World {

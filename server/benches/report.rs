@@ -237,7 +237,13 @@ async fn main() {
     let store = Store::connect(&database_url).await.unwrap();
     let street_id = big.id;
     store
-        .create(DocKind::Street { street: street_id }, &mut big.street)
+        .create(
+            DocKind::Street {
+                street: street_id,
+                epoch: 0,
+            },
+            &mut big.street,
+        )
         .await
         .unwrap();
     for (kind, doc) in &mut big.confidential {
@@ -319,6 +325,7 @@ async fn main() {
             .get(
                 &DocKind::Street {
                     street: demo::street_id(),
+                    epoch: 0,
                 }
                 .id(),
             )

@@ -103,6 +103,7 @@ fn device() -> Replica {
 fn record(replica: &mut Replica, rng: &mut SmallRng) {
     let street_id = DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     }
     .id();
     let street: Street =
@@ -310,6 +311,7 @@ async fn offline_phone_catches_up() {
             .get(
                 &DocKind::Street {
                     street: demo::street_id(),
+                    epoch: 0,
                 }
                 .id(),
             )

@@ -13,7 +13,7 @@ use unicode_security::skeleton;
 use uuid::Uuid;
 use voordeur_shared::{
     access::Role,
-    docs::{DocKind, new_actor},
+    docs::new_actor,
     ids::{AccountId, StreetId},
     layout::StreetPlan,
     model::Partner,
@@ -212,10 +212,7 @@ pub async fn create_account_in(
         ));
     }
     for street in &streets {
-        if !store
-            .exists(DocKind::Street { street: *street }.id())
-            .await?
-        {
+        if store.street(*street).await?.is_none() {
             return Err(invalid(format!("there is no street {street}")));
         }
     }
@@ -291,7 +288,7 @@ async fn account(store: &Store, username: &str) -> Result<(Account, String), App
 /// Lets the person `username` work in `street`.
 pub async fn assign(store: &Store, username: &str, street: Uuid) -> Result<Account, AppError> {
     let (mut account, _) = account(store, username).await?;
-    if !store.exists(DocKind::Street { street }.id()).await? {
+    if store.street(street).await?.is_none() {
         return Err(invalid(format!("there is no street {street}")));
     }
     if account.role == Role::Administrator {

@@ -78,8 +78,8 @@ async fn load(
     state: &AppState,
     street: Uuid,
 ) -> Result<(AutoCommit, Vec<(Partner, AutoCommit)>), AppError> {
-    let street_kind = DocKind::Street { street };
     let mut tx = state.store.begin_read().await?;
+    let street_kind = tx.street(street).await?.ok_or(AppError::NotFound)?;
     let found = tx.catalog(&BTreeSet::from([street_kind.id()])).await?;
     if found.is_empty() {
         return Err(AppError::NotFound);
@@ -149,10 +149,15 @@ async fn allow_and_audit(
             "street {street} is not one you work in"
         )));
     }
-    let lines: Vec<Audited> = streets
-        .iter()
-        .map(|street| Audited::read(DocKind::Street { street: *street }))
-        .collect();
+    let mut lines = Vec::with_capacity(streets.len());
+    for street in streets {
+        let kind = state
+            .store
+            .street(*street)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        lines.push(Audited::read(kind));
+    }
     let mut tx = state.store.begin().await?;
     state
         .store

@@ -785,7 +785,7 @@ async fn check_database(db: &TestDb, backend: Backend) -> Stored {
         let address = || row.get::<String, _>("address_id").parse::<Uuid>().unwrap();
         let epoch = || u32::try_from(row.get::<i64, _>("epoch")).unwrap();
         let kind = match row.get::<String, _>("kind").as_str() {
-            "street" => DocKind::Street { street },
+            "street" => DocKind::Street { street, epoch: 0 },
             "household" => DocKind::Household {
                 street,
                 address: address(),

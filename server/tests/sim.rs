@@ -338,6 +338,7 @@ fn sync(replica: &mut Replica, server: &mut SimServer) -> Received {
 fn street_of(replica: &Replica) -> Street {
     let id = DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     }
     .id();
     docs::read(&replica.get(&id).unwrap().doc).unwrap()
@@ -572,6 +573,7 @@ fn a_server_restored_from_backup_costs_one_extra_round_trip() {
     server.restore(backup); // the visit is gone from the server, not from its cache
     let street = DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     }
     .id();
     let cached = server.tested.cache.as_ref().unwrap().heads(&street);
@@ -621,6 +623,7 @@ fn parked_documents_are_offered_by_heads_and_loaded_when_the_server_has_news() {
         .collect();
     let street = DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     };
     for (id, (kind, _)) in &stored {
         if *kind != street {

@@ -306,7 +306,10 @@ mod tests {
     #[test]
     fn a_coordinator_follows_up_only_their_own_organisations_work() {
         let coordinator = grant(Role::Coordinator, Partner::Corporation);
-        let street = coordinator.access(&DocKind::Street { street: STREET });
+        let street = coordinator.access(&DocKind::Street {
+            street: STREET,
+            epoch: 0,
+        });
         let write = street.write.unwrap();
         let own = Some(Partner::Corporation);
         assert!(write.allows(&["follow_ups", "corporation", "w1"], own));
@@ -333,7 +336,10 @@ mod tests {
         let mut coach = grant(Role::Coach, Partner::CareOrganisation);
         coach.streets.clear();
         assert_eq!(
-            coach.access(&DocKind::Street { street: STREET }),
+            coach.access(&DocKind::Street {
+                street: STREET,
+                epoch: 0
+            }),
             Access::NONE
         );
         assert!(!coach.follows(STREET));

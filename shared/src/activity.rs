@@ -10,7 +10,7 @@ use automerge::AutoCommit;
 use uuid::Uuid;
 
 use crate::{
-    docs::{self, DocKind, EditError, Signature, new_id},
+    docs::{self, EditError, Signature, new_id},
     ids::AddressId,
     model::{
         Activity, Address, Household, Invitation, IsoDate, MAX_SHORT_CHARS, Participation,
@@ -64,7 +64,7 @@ fn check(what: &str, text: &str) -> Result<(), SchemaViolation> {
 }
 
 fn street_doc(replica: &mut Replica, street: Uuid) -> Result<&mut AutoCommit, RecordError> {
-    let kind = DocKind::Street { street };
+    let kind = replica.street_kind(street);
     let doc = &mut replica
         .get_mut(&kind.id())
         .ok_or(RecordError::UnknownStreet(street))?
@@ -383,7 +383,10 @@ mod tests {
             wishes: Vec::new(),
         };
         let id = super::plan(&mut replica, sign(3), street_id, &plan).unwrap();
-        let street_kind = DocKind::Street { street: street_id };
+        let street_kind = DocKind::Street {
+            street: street_id,
+            epoch: 0,
+        };
         let street = replica.get(&street_kind.id()).unwrap().doc.clone();
         // Those on the activity's theme first; a name only with consent.
         let held = households(&replica, &doors);

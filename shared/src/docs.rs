@@ -59,9 +59,9 @@ impl FromStr for DocumentId {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 pub enum DocKind {
-    Street {
-        street: Uuid,
-    },
+    /// A street's shared document. Its `epoch` moves when an erasure takes something out
+    /// of its history (see `crate::erase`): the document is then made anew, with a new id.
+    Street { street: Uuid, epoch: u32 },
     Household {
         street: Uuid,
         address: Uuid,
@@ -89,7 +89,9 @@ fn id_name(partner: Partner) -> &'static str {
 impl DocKind {
     pub fn id(&self) -> DocumentId {
         let name = match self {
-            DocKind::Street { street } => format!("street/{street}"),
+            // The first epoch's id predates epochs: it stays as it was.
+            DocKind::Street { street, epoch: 0 } => format!("street/{street}"),
+            DocKind::Street { street, epoch } => format!("street/{street}/{epoch}"),
             DocKind::Household {
                 street,
                 address,
@@ -110,7 +112,7 @@ impl DocKind {
 
     pub fn street(&self) -> Uuid {
         match *self {
-            DocKind::Street { street }
+            DocKind::Street { street, .. }
             | DocKind::Household { street, .. }
             | DocKind::Confidential { street, .. } => street,
         }
@@ -773,8 +775,12 @@ mod tests {
         let address: Uuid = "0191a3b2-7c4d-7e8f-9a0b-aaaaaaaaaaaa".parse().unwrap();
         let id = |kind: DocKind| kind.id().to_string();
         assert_eq!(
-            id(DocKind::Street { street }),
+            id(DocKind::Street { street, epoch: 0 }),
             "ce396a26-5962-55eb-b9e8-2be606c5eae3"
+        );
+        assert_ne!(
+            id(DocKind::Street { street, epoch: 1 }),
+            id(DocKind::Street { street, epoch: 0 })
         );
         assert_eq!(
             id(DocKind::Household {
@@ -809,6 +815,7 @@ mod tests {
     fn street_kind() -> DocKind {
         DocKind::Street {
             street: Uuid::from_u128(1),
+            epoch: 0,
         }
     }
 

@@ -261,7 +261,7 @@ pub fn follow_up_wish(
     note: &str,
 ) -> Result<(), RecordError> {
     check_note(note)?;
-    let kind = DocKind::Street { street };
+    let kind = replica.street_kind(street);
     let doc = &mut replica
         .get_mut(&kind.id())
         .ok_or(RecordError::UnknownStreet(street))?

@@ -123,7 +123,7 @@ impl StreetPlan {
     /// ids derive from the street id and their names, so building twice gives the same
     /// ids.
     pub fn build(&self, street: Uuid, actor: ActorId) -> Result<(DocKind, AutoCommit), EditError> {
-        let kind = DocKind::Street { street };
+        let kind = DocKind::Street { street, epoch: 0 };
         let mut doc = kind.genesis(actor);
         put_field(&mut doc, "name", &self.name)?;
         for complex in &self.complexes {

@@ -129,21 +129,29 @@ impl VisitRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Door {
     pub street: Uuid,
+    /// The epoch of the street document the door was found in.
+    pub street_epoch: u32,
     pub address: Uuid,
+    /// The household's epoch: which household documents are the door's now.
     pub epoch: u32,
 }
 
 impl Door {
     /// Looks the door up in the street document on `replica`.
     pub fn find(replica: &Replica, street: Uuid, address: Uuid) -> Result<Self, RecordError> {
+        let street_kind = replica.street_kind(street);
         let street_doc = &replica
-            .get(&DocKind::Street { street }.id())
+            .get(&street_kind.id())
             .ok_or(RecordError::UnknownStreet(street))?
             .doc;
         let entry: Address = docs::get_entry(street_doc, docs::ADDRESSES, &address.to_string())?
             .ok_or(RecordError::UnknownAddress(address))?;
         Ok(Door {
             street,
+            street_epoch: match street_kind {
+                DocKind::Street { epoch, .. } => epoch,
+                _ => 0,
+            },
             address,
             epoch: entry.household_epoch,
         })
@@ -152,6 +160,7 @@ impl Door {
     pub fn street_kind(&self) -> DocKind {
         DocKind::Street {
             street: self.street,
+            epoch: self.street_epoch,
         }
     }
 

@@ -1025,6 +1025,7 @@ mod tests {
             .get(
                 &DocKind::Street {
                     street: demo::street_id(),
+                    epoch: 0,
                 }
                 .id(),
             )

@@ -453,6 +453,7 @@ mod tests {
     fn walk_list(replica: &Replica) -> WalkList {
         let kind = DocKind::Street {
             street: demo::street_id(),
+            epoch: 0,
         };
         let doc = &replica.get(&kind.id()).unwrap().doc;
         let list = WalkList::amended(

@@ -260,6 +260,7 @@ fn any_merge_of_valid_edits_syncs_and_reads_the_same_everywhere() {
         }
         let street = DocKind::Street {
             street: demo::street_id(),
+            epoch: 0,
         };
         let walk = WalkList::read(&phones[0].replica.get(&street.id()).unwrap().doc).unwrap();
         // Two doors, so that people meet at the same one.

@@ -69,7 +69,10 @@ impl Person {
     /// Whether the person may change what is said at the doors of `street`.
     pub fn writes(&self, street: StreetId) -> bool {
         self.grant()
-            .access(&DocKind::Street { street: street.0 })
+            .access(&DocKind::Street {
+                street: street.0,
+                epoch: 0,
+            })
             .writes_everything()
     }
 }
@@ -253,7 +256,7 @@ impl<K: Kv> Field<K> {
                 id: *street,
                 name: self
                     .replica
-                    .get(&street_kind(*street).id())
+                    .get(&self.replica.street_kind(street.0).id())
                     .and_then(|s| street_name(&s.doc))
                     .unwrap_or_default(),
                 addresses: 0,
@@ -268,7 +271,7 @@ impl<K: Kv> Field<K> {
         let street = self.street_id()?;
         let current = self
             .replica
-            .get_mut(&street_kind(street).id())
+            .get_mut(&self.replica.street_kind(street.0).id())
             .map(|d| d.doc.get_heads())?;
         match self.store.walk(street) {
             Some((heads, walk)) if heads == current => {
@@ -383,7 +386,7 @@ impl<K: Kv> Field<K> {
         };
         let current = self
             .replica
-            .get_mut(&street_kind(street).id())
+            .get_mut(&self.replica.street_kind(street.0).id())
             .map(|d| d.doc.get_heads());
         let stored = self.store.walk(street).map(|(heads, _)| heads);
         if current.is_some() && current == stored {
@@ -609,9 +612,11 @@ impl<K: Kv> Field<K> {
             self.persist(id)?;
             self.note_acknowledged(id, before.get(id));
         }
-        let street_changed = self
-            .street_id()
-            .is_some_and(|s| received.changed.contains(&street_kind(s).id()));
+        let street_changed = self.street_id().is_some_and(|s| {
+            received
+                .changed
+                .contains(&self.replica.street_kind(s.0).id())
+        });
         let walk = if street_changed {
             self.read_street()
         } else {
@@ -674,7 +679,7 @@ impl<K: Kv> Field<K> {
         taken.changed = true;
         if self
             .street_id()
-            .is_some_and(|street| street_kind(street).id() == id)
+            .is_some_and(|street| self.replica.street_kind(street.0).id() == id)
         {
             // Read anew: the other tab's visits may be at any door.
             taken.walk = self.read_street();
@@ -768,7 +773,7 @@ impl<K: Kv> Field<K> {
             .map(|(id, aside)| {
                 let street = self
                     .replica
-                    .get(&street_kind(StreetId(aside.kind.street())).id())
+                    .get(&self.replica.street_kind(aside.kind.street()).id())
                     .map(|s| &s.doc);
                 let doors = aside
                     .doors
@@ -822,7 +827,10 @@ impl<K: Kv> Field<K> {
     /// Makes the walk list anew after the street document changed, and stores it.
     fn read_street(&mut self) -> Option<WalkList> {
         let street = self.street_id()?;
-        let doc = &mut self.replica.get_mut(&street_kind(street).id())?.doc;
+        let doc = &mut self
+            .replica
+            .get_mut(&self.replica.street_kind(street.0).id())?
+            .doc;
         let walk = WalkList::read(doc).ok()?;
         (self.mark)("voordeur-walk");
         self.keep_walk(walk)
@@ -833,7 +841,7 @@ impl<K: Kv> Field<K> {
         let street = self.street_id()?;
         let heads = self
             .replica
-            .get_mut(&street_kind(street).id())?
+            .get_mut(&self.replica.street_kind(street.0).id())?
             .doc
             .get_heads();
         // The stored walk list only speeds up the next start; failing to store it is fine.
@@ -871,10 +879,6 @@ impl<K: Kv> Field<K> {
         }
         Ok(door)
     }
-}
-
-fn street_kind(street: StreetId) -> DocKind {
-    DocKind::Street { street: street.0 }
 }
 
 /// A door as the person knows it: its building and number ("Lindenhof 1A").

@@ -680,7 +680,11 @@ impl<K: Kv> Store<K> {
 }
 
 fn street_doc(street: StreetId) -> DocumentId {
-    DocKind::Street { street: street.0 }.id()
+    DocKind::Street {
+        street: street.0,
+        epoch: 0,
+    }
+    .id()
 }
 
 #[cfg(test)]
@@ -698,6 +702,7 @@ mod tests {
     fn legacy_kv(heads: &[&str]) -> (MemoryKv, DocKind) {
         let kind = DocKind::Street {
             street: demo::street_id(),
+            epoch: 0,
         };
         let heads: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
         let record = postcard::to_allocvec(&(kind, &heads, &heads)).unwrap();

@@ -355,6 +355,7 @@ fn changes_the_person_may_not_make_are_set_aside_and_tried_again_on_request() {
     let (mut server, mut field, door, _) = after_a_talk();
     let street = DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     }
     .id();
     let server_heads = server.load(&street).get_heads();
@@ -587,6 +588,7 @@ fn stored_values_are_sealed_and_keys_name_no_document() {
     let kv = field.close();
     let street = DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     }
     .id()
     .to_string();
@@ -860,7 +862,13 @@ fn two_tabs_on_one_storage_lose_nothing_and_see_each_others_edits() {
     let street = StreetId(demo::street_id());
     let on_server = server.household(street, doors[2]).unwrap();
     let notes = voordeur_shared::door::DoorView::read(
-        &server.load(&DocKind::Street { street: street.0 }.id()),
+        &server.load(
+            &DocKind::Street {
+                street: street.0,
+                epoch: 0,
+            }
+            .id(),
+        ),
         doors[2],
         Some(&on_server),
         std::iter::empty(),

@@ -15,7 +15,7 @@ use voordeur_shared::{
     record::Door,
 };
 
-use super::{Field, Kv, street_kind};
+use super::{Field, Kv};
 use crate::error::AppError;
 
 /// One edit of the work after the knock.
@@ -82,7 +82,7 @@ impl<K: Kv> Field<K> {
                     status,
                     &note,
                 )?;
-                street_kind(street)
+                self.replica.street_kind(street.0)
             }
             Work::FollowUpSignal {
                 document,
@@ -113,11 +113,11 @@ impl<K: Kv> Field<K> {
                     street.0,
                     &plan,
                 )?);
-                street_kind(street)
+                self.replica.street_kind(street.0)
             }
             Work::Replan { id, plan } => {
                 activity::replan(&mut self.replica, signature, street.0, &id, &plan)?;
-                street_kind(street)
+                self.replica.street_kind(street.0)
             }
             Work::Afterwards { id, afterwards } => {
                 activity::record_afterwards(
@@ -127,7 +127,7 @@ impl<K: Kv> Field<K> {
                     &id,
                     &afterwards,
                 )?;
-                street_kind(street)
+                self.replica.street_kind(street.0)
             }
             Work::Invite {
                 id,
@@ -142,7 +142,7 @@ impl<K: Kv> Field<K> {
                     address,
                     invited,
                 )?;
-                street_kind(street)
+                self.replica.street_kind(street.0)
             }
             Work::TookPart {
                 id,
@@ -156,7 +156,7 @@ impl<K: Kv> Field<K> {
         };
         self.persist(&touched.id())?;
         self.store.set_waiting(&touched.id(), (self.clock)(), true);
-        if touched == street_kind(street) {
+        if touched == self.replica.street_kind(street.0) {
             self.walk = None;
         }
         Ok(planned)
@@ -185,7 +185,7 @@ impl<K: Kv> Field<K> {
             self.ensure_loaded(*kind)?;
         }
         let doc = |kind: &DocKind| self.replica.get(&kind.id()).map(|d| &d.doc);
-        let street_doc = doc(&street_kind(street)).ok_or(AppError::NoStreet)?;
+        let street_doc = doc(&self.replica.street_kind(street.0)).ok_or(AppError::NoStreet)?;
         Ok(FollowUpList::read(
             street_doc,
             partner,
@@ -199,7 +199,7 @@ impl<K: Kv> Field<K> {
         let street = self.street_id().ok_or(AppError::NoStreet)?;
         Ok(&self
             .replica
-            .get(&street_kind(street).id())
+            .get(&self.replica.street_kind(street.0).id())
             .ok_or(AppError::NoStreet)?
             .doc)
     }
@@ -236,7 +236,7 @@ impl<K: Kv> Field<K> {
         let street = self.street_id().ok_or(AppError::NoStreet)?;
         let kinds = self.households()?;
         let doc = |kind: &DocKind| self.replica.get(&kind.id()).map(|d| &d.doc);
-        let street_doc = doc(&street_kind(street)).ok_or(AppError::NoStreet)?;
+        let street_doc = doc(&self.replica.street_kind(street.0)).ok_or(AppError::NoStreet)?;
         let households = kinds.iter().filter_map(|kind| match kind {
             DocKind::Household { address, .. } => Some((*address, doc(kind)?)),
             _ => None,

@@ -104,6 +104,7 @@ async fn seed(server: &Server) -> anyhow::Result<()> {
     sync(&http, server, &token, &mut phone).await?;
     let street = voordeur_shared::docs::DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     };
     let addresses: Vec<uuid::Uuid> = {
         let doc = &phone.get(&street.id()).context("street")?.doc;

@@ -258,6 +258,11 @@ impl ReadTx {
             .collect())
     }
 
+    /// The kind of `street`'s document, at the epoch the store holds, if it holds it.
+    pub async fn street(&mut self, street: Uuid) -> anyhow::Result<Option<DocKind>> {
+        street_kind(&mut *self.tx, street).await
+    }
+
     /// The stored bytes of `ids`, snapshot first, one string of chunks per document
     /// (what `AutoCommit::load` takes), left to the caller to parse.
     pub async fn chunks(
@@ -301,7 +306,10 @@ fn kind_from_row(row: &AnyRow) -> anyhow::Result<DocKind> {
         || -> anyhow::Result<Uuid> { Ok(row.try_get::<String, _>("address_id")?.parse()?) };
     let epoch = || -> anyhow::Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>("epoch")?)?) };
     Ok(match kind.as_str() {
-        "street" => DocKind::Street { street },
+        "street" => DocKind::Street {
+            street,
+            epoch: epoch()?,
+        },
         "household" => DocKind::Household {
             street,
             address: address()?,
@@ -341,6 +349,20 @@ async fn catalog_entries(
             Ok((id, CatalogEntry { kind, heads }))
         })
         .collect()
+}
+
+/// The kind of `street`'s document (at its current epoch: the store holds one).
+async fn street_kind<'c>(
+    conn: impl sqlx::Executor<'c, Database = Any>,
+    street: Uuid,
+) -> anyhow::Result<Option<DocKind>> {
+    let sql =
+        format!("SELECT {DOC_COLUMNS} FROM documents WHERE kind = 'street' AND street_id = $1");
+    let row = sqlx::query(&sql)
+        .bind(street.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(kind_from_row).transpose()
 }
 
 const DOC_COLUMNS: &str = "id, street_id, kind, address_id, epoch, partner, heads";
@@ -497,7 +519,7 @@ impl Store {
             let heads = heads_to_bytes(&write.heads);
             if write.created {
                 let (address, epoch, partner) = match write.kind {
-                    DocKind::Street { .. } => (String::new(), 0, ""),
+                    DocKind::Street { epoch, .. } => (String::new(), epoch, ""),
                     DocKind::Household { address, epoch, .. } => (address.to_string(), epoch, ""),
                     DocKind::Confidential {
                         address,
@@ -564,6 +586,11 @@ impl Store {
         self.commit(tx).await
     }
 
+    /// The kind of `street`'s document, at the epoch the store holds, if it holds it.
+    pub async fn street(&self, street: Uuid) -> Result<Option<DocKind>, anyhow::Error> {
+        street_kind(&self.pool, street).await
+    }
+
     pub async fn exists(&self, id: DocumentId) -> Result<bool, sqlx::Error> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM documents WHERE id = $1")
             .bind(id.to_string())
@@ -595,14 +622,14 @@ impl Store {
         let mut ids = BTreeSet::new();
         let mut streets = Vec::new();
         for row in &rows {
-            ids.insert(row.try_get::<String, _>("id")?.parse::<DocumentId>()?);
-            streets.push(row.try_get::<String, _>("street_id")?.parse::<Uuid>()?);
+            let id = row.try_get::<String, _>("id")?.parse::<DocumentId>()?;
+            ids.insert(id);
+            streets.push((row.try_get::<String, _>("street_id")?.parse::<Uuid>()?, id));
         }
         let mut chunks = load_chunks(&self.pool, &ids).await?;
         streets
             .into_iter()
-            .map(|street| {
-                let id = DocKind::Street { street }.id();
+            .map(|(street, id)| {
                 let bytes = chunks.remove(&id).context("street without content")?;
                 Ok((street, AutoCommit::load(&bytes)?))
             })

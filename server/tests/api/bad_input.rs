@@ -130,7 +130,11 @@ async fn an_unknown_street_is_refused(backend: Backend) {
     let mut request = phone.request();
     let stranger = Uuid::now_v7();
     request.streets.push(stranger);
-    let street = DocKind::Street { street: stranger }.id();
+    let street = DocKind::Street {
+        street: stranger,
+        epoch: 0,
+    }
+    .id();
     let message = assert_refused_doc(&app, &request, street, "no_access").await;
     assert!(message.contains(&stranger.to_string()), "{message}");
     assert!(
@@ -145,6 +149,7 @@ async fn a_street_document_the_server_lacks_is_refused(backend: Backend) {
     let mut phone = phone_with_a_visit(&app).await;
     let kind = DocKind::Street {
         street: Uuid::now_v7(),
+        epoch: 0,
     };
     phone.open(kind);
     let message = assert_refused_doc(&app, &phone.request(), kind.id(), "no_access").await;

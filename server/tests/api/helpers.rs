@@ -311,6 +311,7 @@ pub fn heads(replica: &mut Replica) -> BTreeMap<DocumentId, Vec<ChangeHash>> {
 pub fn street_kind() -> DocKind {
     DocKind::Street {
         street: demo::street_id(),
+        epoch: 0,
     }
 }
 

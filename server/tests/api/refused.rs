@@ -153,7 +153,11 @@ async fn an_unassigned_street_is_refused_while_the_other_syncs(backend: Backend)
     let mut phone = device();
     phone.follow(second);
     app.sync(&mut phone).await;
-    let second_street = DocKind::Street { street: second }.id();
+    let second_street = DocKind::Street {
+        street: second,
+        epoch: 0,
+    }
+    .id();
     let held: Street = docs::read(&phone.get(&second_street).expect("held").doc).unwrap();
     let address: Uuid = held.addresses.keys().next().unwrap().parse().unwrap();
     VisitRecord {

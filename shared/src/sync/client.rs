@@ -232,6 +232,32 @@ impl Replica {
         self.docs.get(id)
     }
 
+    /// The street document of `street` that this device holds (loaded or parked): the
+    /// latest epoch it has; the first epoch's if it has none yet.
+    pub fn street_kind(&self, street: Uuid) -> DocKind {
+        let held = self.docs.values().map(|d| d.kind);
+        let epoch = held
+            .chain(self.parked.values().map(|p| p.kind))
+            .filter_map(|kind| match kind {
+                DocKind::Street { street: s, epoch } if s == street => Some(epoch),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        DocKind::Street { street, epoch }
+    }
+
+    /// The street document of `street`, if this device holds it loaded.
+    pub fn street(&self, street: Uuid) -> Option<&ReplicaDoc> {
+        self.docs.get(&self.street_kind(street).id())
+    }
+
+    /// The street document of `street`, if this device holds it loaded, to change.
+    pub fn street_mut(&mut self, street: Uuid) -> Option<&mut ReplicaDoc> {
+        let id = self.street_kind(street).id();
+        self.docs.get_mut(&id)
+    }
+
     pub fn get_mut(&mut self, id: &DocumentId) -> Option<&mut ReplicaDoc> {
         self.docs.get_mut(id)
     }

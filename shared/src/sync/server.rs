@@ -65,7 +65,15 @@ impl Catalog {
     }
 
     pub fn has_street(&self, street: Uuid) -> bool {
-        self.docs.contains_key(&DocKind::Street { street }.id())
+        self.street(street).is_some()
+    }
+
+    /// The id of `street`'s document, at the epoch the server holds (it holds one).
+    pub fn street(&self, street: Uuid) -> Option<DocumentId> {
+        self.docs.iter().find_map(|(id, entry)| match entry.kind {
+            DocKind::Street { street: s, .. } if s == street => Some(*id),
+            _ => None,
+        })
     }
 }
 
@@ -133,11 +141,7 @@ impl Plan {
             if let Some(kind) = offer.kind
                 && !catalog.docs.contains_key(&offer.id)
             {
-                let street = DocKind::Street {
-                    street: kind.street(),
-                }
-                .id();
-                if catalog.docs.contains_key(&street) {
+                if let Some(street) = catalog.street(kind.street()) {
                     load.insert(street);
                 }
             }
@@ -283,15 +287,27 @@ pub fn serve(
     // that it blocks none of their other streets. The same answer whether or not the
     // server holds it: no one learns which streets exist.
     for street in &request.streets {
-        let id = DocKind::Street { street: *street }.id();
         if !grant.follows(*street) {
-            if !seen.contains(&id) {
+            // An offered street document is refused with the offers.
+            let offered = request.docs.iter().any(|offer| {
+                offer
+                    .kind
+                    .or_else(|| catalog.docs.get(&offer.id).map(|entry| entry.kind))
+                    .is_some_and(
+                        |kind| matches!(kind, DocKind::Street { street: s, .. } if s == *street),
+                    )
+            });
+            if !offered {
+                let kind = DocKind::Street {
+                    street: *street,
+                    epoch: 0,
+                };
                 let mut reply = refuse(
-                    id,
+                    kind.id(),
                     refusal::NO_ACCESS,
                     format!("street {street} is not one of yours"),
                 );
-                reply.kind = Some(DocKind::Street { street: *street });
+                reply.kind = Some(kind);
                 replies.push(reply);
             }
             continue;
@@ -352,7 +368,7 @@ pub fn serve(
                     offer.id
                 )));
             }
-            None => match check_creatable(&kind, &loaded, offer.id) {
+            None => match check_creatable(&kind, catalog, &loaded, offer.id) {
                 Ok(()) => kind.genesis(actor.clone()),
                 Err(e) => match e.refusal() {
                     Some(code) => {
@@ -486,6 +502,7 @@ fn kind_of(offer: &DocOffer, catalog: &Catalog) -> Result<Option<DocKind>, SyncE
 /// the server has, in the address's current epoch; only an administrator creates streets.
 fn check_creatable(
     kind: &DocKind,
+    catalog: &Catalog,
     loaded: &BTreeMap<DocumentId, AutoCommit>,
     id: DocumentId,
 ) -> Result<(), SyncError> {
@@ -503,8 +520,9 @@ fn check_creatable(
             ..
         } => (street, address, epoch),
     };
-    let street_doc = loaded
-        .get(&DocKind::Street { street }.id())
+    let street_doc = catalog
+        .street(street)
+        .and_then(|id| loaded.get(&id))
         .ok_or(SyncError::UnknownStreet(street))?;
     // Only the one address is read, not the street's thousands of visits.
     let entry = docs::get_entry(street_doc, docs::ADDRESSES, &address.to_string())
@@ -866,7 +884,11 @@ mod tests {
             status(kind.id())
         );
         assert_eq!(status(household.id()), Some(ReplyStatus::Merged));
-        let other = DocKind::Street { street: elsewhere }.id();
+        let other = DocKind::Street {
+            street: elsewhere,
+            epoch: 0,
+        }
+        .id();
         assert!(
             matches!(status(other), Some(ReplyStatus::Refused { code, .. }) if code == "no_access")
         );

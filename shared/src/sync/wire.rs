@@ -271,6 +271,7 @@ mod tests {
     fn request() -> SyncRequest {
         let kind = DocKind::Street {
             street: uuid::Uuid::from_u128(7),
+            epoch: 0,
         };
         let mut doc = kind.genesis(crate::docs::new_actor());
         SyncRequest {
