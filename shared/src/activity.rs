@@ -383,10 +383,7 @@ mod tests {
             wishes: Vec::new(),
         };
         let id = super::plan(&mut replica, sign(3), street_id, &plan).unwrap();
-        let street_kind = DocKind::Street {
-            street: street_id,
-            epoch: 0,
-        };
+        let street_kind = replica.street_kind(street_id);
         let street = replica.get(&street_kind.id()).unwrap().doc.clone();
         // Those on the activity's theme first; a name only with consent.
         let held = households(&replica, &doors);
