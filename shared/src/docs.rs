@@ -536,7 +536,7 @@ pub const CONVERSATIONS: Collection<Conversation> = Collection::new("conversatio
 /// A confidential document's signals.
 pub const SIGNALS: Collection<Signal> = Collection::new("signals");
 
-fn collection<T>(doc: &AutoCommit, of: Collection<T>) -> Result<ObjId, EditError> {
+pub(crate) fn collection<T>(doc: &AutoCommit, of: Collection<T>) -> Result<ObjId, EditError> {
     map_at(doc, &ROOT, of.name).ok_or(EditError::MissingCollection(of.name))
 }
 

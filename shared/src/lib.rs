@@ -10,6 +10,7 @@ pub mod api;
 pub mod demo;
 pub mod docs;
 pub mod door;
+pub mod erase;
 pub mod follow_up;
 pub mod ids;
 pub mod layout;

@@ -11,6 +11,7 @@ use voordeur_shared::{
     demo,
     docs::{DocKind, DocumentId, new_actor},
     door::ConflictField,
+    erase::Gone,
     ids::{AccountId, AddressId, StreetId, VisitId},
     model::{Consent, Outcome, Partner, Resident, SignalKind, Theme},
     sync::{
@@ -35,6 +36,8 @@ const KEY: [u8; 64] = [7; 64];
 /// The server, in memory: each document as the bytes it saved, as a store keeps chunks.
 struct Server {
     docs: BTreeMap<DocumentId, (DocKind, Vec<u8>)>,
+    /// The erasure register.
+    gone: BTreeMap<DocumentId, Gone>,
     grant: Grant,
 }
 
@@ -43,6 +46,7 @@ impl Server {
         let (kind, mut doc) = demo::street(new_actor()).unwrap();
         Server {
             docs: BTreeMap::from([(kind.id(), (kind, doc.save()))]),
+            gone: BTreeMap::new(),
             grant: Grant {
                 role: Role::CommunityBuilder,
                 partner: Some(Partner::Municipality),
@@ -71,6 +75,12 @@ impl Server {
                     let heads = self.load(id).get_heads();
                     (*id, CatalogEntry { kind: *kind, heads })
                 })
+                .collect(),
+            gone: self
+                .gone
+                .iter()
+                .filter(|(id, _)| wanted.ids.contains(id))
+                .map(|(id, gone)| (*id, *gone))
                 .collect(),
         };
         let plan = Plan::new(&request, &catalog, &self.grant);

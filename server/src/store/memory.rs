@@ -231,7 +231,11 @@ impl DocStore for MemoryStore {
                 (*id, entry)
             })
             .collect();
-        Ok(Catalog { docs })
+        // Nothing is erased here: the simulation makes no requests of residents.
+        Ok(Catalog {
+            docs,
+            gone: BTreeMap::new(),
+        })
     }
 
     async fn load<'s>(

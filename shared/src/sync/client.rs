@@ -13,7 +13,10 @@ use uuid::Uuid;
 use super::{
     DocOffer, Hash, ReplyStatus, SyncRequest, SyncResponse, changes_since, from_wire, to_wire,
 };
-use crate::docs::{DocKind, DocumentId};
+use crate::{
+    docs::{self, DocKind, DocumentId},
+    erase::{self, Gone, Replayed},
+};
 
 /// One document on a device.
 #[derive(Debug, Clone)]
@@ -96,6 +99,28 @@ pub struct Received {
     /// Documents the server refused ([`ReplyStatus::Refused`]), each with the changes set
     /// aside; the documents themselves are back at what the server acknowledged.
     pub refused: Vec<SetAside>,
+    /// Documents erased at a resident's request ([`ReplyStatus::Gone`]): dropped from
+    /// the replica, unsent changes included, what of those did not touch what was erased
+    /// carried over to the successor.
+    pub gone: Vec<Departed>,
+}
+
+/// A document the replica dropped because it was erased.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Departed {
+    pub id: DocumentId,
+    pub kind: DocKind,
+    /// The server's word: which request, which door, when, and the successor.
+    pub gone: Gone,
+    /// What became of the changes the server had not acknowledged.
+    pub replayed: Replayed,
+}
+
+impl Departed {
+    /// Whether unsent work of this device was left behind.
+    pub fn lost_unsent(&self) -> bool {
+        self.replayed.dropped > 0
+    }
 }
 
 /// One document's changes that the server refused, taken out of the document by
@@ -326,8 +351,14 @@ impl Replica {
             .find(|(id, _)| *id == response.request)
             .map(|(_, heads)| heads.clone())
             .unwrap_or_default();
+        let mut departed = Vec::new();
         for reply in response.docs {
             let id = reply.id;
+            if let ReplyStatus::Gone(gone) = reply.status {
+                // After the rest: the successor may come whole in this response.
+                departed.push((id, gone));
+                continue;
+            }
             if let ReplyStatus::Refused { code, reason } = reply.status {
                 self.set_aside(id, reply.kind, code, reason, &mut received);
                 continue;
@@ -360,7 +391,7 @@ impl Replica {
             };
             match reply.status {
                 // Taken care of above.
-                ReplyStatus::Refused { .. } => {}
+                ReplyStatus::Refused { .. } | ReplyStatus::Gone(_) => {}
                 ReplyStatus::SendEverything => {
                     entry.send_everything = true;
                     received.again = true;
@@ -397,7 +428,76 @@ impl Replica {
                 }
             }
         }
+        for (id, gone) in departed {
+            self.depart(id, gone, &mut received);
+        }
         received
+    }
+
+    /// Drops document `id`, erased: its unacknowledged changes are carried over to the
+    /// successor (opened from its genesis if the device lacks it), except what touches
+    /// what was erased ([`Gone::drops`]).
+    fn depart(&mut self, id: DocumentId, gone: Gone, received: &mut Received) {
+        let parked = self.parked.remove(&id).map(|p| p.kind);
+        let Some(mut entry) = self.docs.remove(&id) else {
+            if let Some(kind) = parked {
+                received.changed.push(id);
+                received.gone.push(Departed {
+                    id,
+                    kind,
+                    gone,
+                    replayed: Replayed::default(),
+                });
+            }
+            return;
+        };
+        received.changed.push(id);
+        let since = if entry.acknowledged {
+            entry.server_heads.clone()
+        } else {
+            Vec::new()
+        };
+        let mut replayed = Replayed::default();
+        let unsent = entry
+            .doc
+            .get_changes(&since)
+            .iter()
+            .any(|c| c.actor_id() != &docs::genesis_actor());
+        if unsent {
+            match gone.successor {
+                Some(successor) if !self.parked.contains_key(&successor.id()) => {
+                    let drops = gone.drops(&entry.kind, &entry.doc);
+                    let signer = self.signer.clone();
+                    let target = self.open(successor);
+                    match erase::replay(&mut entry.doc, &since, target, &drops) {
+                        Ok(done) => {
+                            replayed = done;
+                            match signer {
+                                Some((by, at_ms)) => {
+                                    docs::Signature { by: &by, at_ms }.commit(target)
+                                }
+                                None => {
+                                    target.commit();
+                                }
+                            }
+                            received.changed.push(successor.id());
+                        }
+                        Err(e) => {
+                            target.rollback();
+                            received.rejected.push((id, e.to_string()));
+                            replayed.dropped += 1;
+                        }
+                    }
+                }
+                _ => replayed.dropped += 1,
+            }
+        }
+        received.gone.push(Departed {
+            id,
+            kind: entry.kind,
+            gone,
+            replayed,
+        });
     }
 
     /// Takes the server's refusal of document `id`: its unacknowledged changes are set

@@ -148,6 +148,11 @@ pub enum ReplyStatus {
         /// The server's words, for logs and whoever helps the person (not for the screen).
         reason: String,
     },
+    /// The document was erased at a resident's request (`crate::erase`): the server took
+    /// nothing of the offer and never will. The client drops the document, with its
+    /// unsent changes, and carries over to the successor (if any) what of them does not
+    /// touch what was erased.
+    Gone(crate::erase::Gone),
 }
 
 /// The codes of [`ReplyStatus::Refused`]: why the server refused one document.
@@ -165,6 +170,9 @@ pub mod refusal {
     pub const UNKNOWN_DOCUMENT: &str = "unknown_document";
     /// The changes do not apply to the document (a change forged or damaged).
     pub const BAD_CHANGES: &str = "bad_changes";
+    /// The document was erased (HTTP's 410 Gone, for one document): see
+    /// [`super::ReplyStatus::Gone`].
+    pub const ERASED: &str = "erased";
 }
 
 /// The server's answer for one document.

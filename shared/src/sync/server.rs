@@ -24,6 +24,7 @@ use super::{
 use crate::{
     access::Grant,
     docs::{self, DocKind, DocumentId},
+    erase::Gone,
 };
 
 /// What the server holds that a request touches: every document of the streets the request
@@ -31,6 +32,8 @@ use crate::{
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub docs: BTreeMap<DocumentId, CatalogEntry>,
+    /// The offered documents that were erased: the erasure register's word on each.
+    pub gone: BTreeMap<DocumentId, Gone>,
 }
 
 /// What the server knows of one document without loading it.
@@ -317,6 +320,12 @@ pub fn serve(
         }
     }
     for (offer, changes) in request.docs.iter().zip(&incoming.changes) {
+        if let Some(gone) = catalog.gone.get(&offer.id) {
+            let mut reply = refuse(offer.id, refusal::ERASED, String::new());
+            reply.status = ReplyStatus::Gone(*gone);
+            replies.push(reply);
+            continue;
+        }
         let kind = match kind_of(offer, catalog) {
             Ok(Some(kind)) => kind,
             // A document the client believes the server has, but this server lacks (a
@@ -741,6 +750,7 @@ mod tests {
         };
         let catalog = Catalog {
             docs: [(kind.id(), entry)].into(),
+            ..Catalog::default()
         };
         let loaded = || BTreeMap::from([(kind.id(), street.clone())]);
         let serve_with = |request: &SyncRequest, loaded| {
@@ -822,6 +832,7 @@ mod tests {
                 },
             )]
             .into(),
+            ..Catalog::default()
         };
         // The street with a visit at an address it lacks.
         let mut bad = street.fork().with_actor(new_actor());
