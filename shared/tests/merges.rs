@@ -68,6 +68,7 @@ impl Server {
                     (*id, CatalogEntry { kind: *kind, heads })
                 })
                 .collect(),
+            ..Catalog::default()
         };
         let plan = Plan::new(&request, &catalog, &grant);
         let incoming = Incoming::read(request)?;
