@@ -25,7 +25,7 @@ use crate::{
     AppError, admin,
     cache::DocCache,
     config::{Config, JSON_BODY_LIMIT},
-    events,
+    erasure, events,
     events::Events,
     handed_on, people, report, routes, session,
     state::AppState,
@@ -78,6 +78,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/picture", get(report::get_picture))
         .route("/report.xlsx", get(report::get_xlsx))
         .route("/report.csv", get(report::get_csv))
+        .route(
+            "/requests",
+            get(erasure::register)
+                .post(erasure::ask)
+                .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
+        )
+        .route("/access-request", get(erasure::access_request))
         .route(
             "/handed-on",
             post(handed_on::handed_on).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),

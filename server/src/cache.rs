@@ -83,6 +83,14 @@ impl DocCache {
         entries.get_mut(id).map(|doc| doc.get_heads())
     }
 
+    /// Forgets `ids` (erased, or made anew).
+    pub fn remove(&self, ids: &[DocumentId]) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            entries.remove(id);
+        }
+    }
+
     /// Keeps `doc`, which must be what the database holds once the current sync commits.
     pub fn put(&self, id: DocumentId, doc: AutoCommit) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod cli;
 pub mod client;
 mod config;
+mod erasure;
 mod error;
 mod events;
 pub mod exchange;

@@ -36,10 +36,12 @@ use voordeur_shared::{
 };
 
 mod actors;
+mod erasures;
 pub mod memory;
 mod people;
 mod sign_in;
 
+pub use erasures::{CarriedOut, Erasure};
 pub use people::{Account, AuditEntry, NewAccount, Organisation};
 pub use sign_in::{Ladder, ThrottleKey};
 
@@ -387,6 +389,11 @@ impl Store {
                     sqlx::query("PRAGMA busy_timeout = 10000")
                         .execute(&mut *conn)
                         .await?;
+                    // Deleted content is overwritten with zeros, not left in free pages:
+                    // an erased resident leaves no bytes behind (see `erasures`).
+                    sqlx::query("PRAGMA secure_delete = ON")
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             });
@@ -488,6 +495,13 @@ impl Store {
                 }
             }
         }
+        let offered_missing: BTreeSet<DocumentId> = wanted
+            .ids
+            .iter()
+            .filter(|id| !catalog.docs.contains_key(id))
+            .copied()
+            .collect();
+        catalog.gone = self.gone(tx, &offered_missing).await?;
         Ok(catalog)
     }
 
