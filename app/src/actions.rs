@@ -164,6 +164,7 @@ impl Actions {
         let ui = self.ui;
         let walk = self.report(self.with(Field::load)).flatten();
         self.show_refusals();
+        self.show_erased();
         self.settle(After {
             walk,
             ..After::default()
@@ -414,6 +415,35 @@ impl Actions {
         }
     }
 
+    /// Shows the households erased that the person has not closed the notice of.
+    fn show_erased(&self) {
+        let erased = self.with(|f| f.erased().to_vec()).unwrap_or_default();
+        if self.ui.erased.with_untracked(|shown| *shown != erased) {
+            self.ui.erased.set(erased);
+        }
+    }
+
+    /// The person closes the notices of erased households.
+    pub fn close_erased(&self) {
+        self.report(self.with(Field::close_erased));
+        self.show_erased();
+    }
+
+    /// A coordinator records a resident's request for door `address`; the server carries
+    /// it out at once, and a sync brings what is left.
+    pub async fn ask_request(
+        self,
+        address: AddressId,
+        request: voordeur_shared::erase::Request,
+    ) -> Result<(), String> {
+        let (Some(token), Some(street)) = (self.token(), self.street_id()) else {
+            return Err("not signed in".into());
+        };
+        session::ask_request(&token, street.0, address.0, request).await?;
+        self.wake(Wake::Now);
+        Ok(())
+    }
+
     /// The person tries changes the server refused again: back into their document, and
     /// out with a sync now.
     pub fn retry_aside(&self, doc: voordeur_shared::docs::DocumentId) {
@@ -475,6 +505,9 @@ impl Actions {
         };
         if !synced.received.refused.is_empty() {
             self.show_refusals();
+        }
+        if !synced.received.gone.is_empty() {
+            self.show_erased();
         }
         if let Some((_, reason)) = synced.received.rejected.first() {
             self.show_error(AppError::BadReply(reason.clone()));

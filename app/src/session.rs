@@ -129,6 +129,30 @@ pub async fn handed_on(
     from_json(json(&response).await.ok()?)
 }
 
+/// Records a resident's request for a door (`POST /api/requests`): carried out on the
+/// server at once.
+pub async fn ask_request(
+    token: &str,
+    street: voordeur_shared::uuid::Uuid,
+    address: voordeur_shared::uuid::Uuid,
+    request: voordeur_shared::erase::Request,
+) -> Result<(), String> {
+    let asked = voordeur_shared::api::ResidentRequest {
+        street,
+        address,
+        request,
+    };
+    let body = serde_wasm_bindgen::to_value(&asked).map_err(|e| e.to_string())?;
+    let response = call("POST", "/api/requests", Some(token), Some(&body))
+        .await
+        .map_err(|_| "offline".to_string())?;
+    if response.ok() {
+        return Ok(());
+    }
+    let body = json(&response).await.unwrap_or(JsValue::NULL);
+    Err(error_message(body, response.status()))
+}
+
 /// The picture of `street` (`/api/picture`), `query` adding the period (`&from=…&to=…`).
 pub async fn picture(
     token: &str,

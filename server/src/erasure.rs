@@ -28,9 +28,10 @@ use serde_json::{Value as Json_, json};
 use uuid::Uuid;
 use voordeur_shared::{
     access::Role,
+    api::ResidentRequest,
     automerge::{AutoCommit, AutoSerde},
     docs::{self, DocKind},
-    erase::{self, Request},
+    erase,
     model::{Address, Partner, Street},
 };
 
@@ -40,13 +41,6 @@ use crate::{
     state::AppState,
     store::{Audited, Erasure},
 };
-
-#[derive(Debug, serde::Deserialize)]
-pub struct Asked {
-    pub street: Uuid,
-    pub address: Uuid,
-    pub request: Request,
-}
 
 /// Who may record a resident's request for a door of `street`, and ask what is held:
 /// the street's coordinators (of any partner) and administrators.
@@ -89,7 +83,7 @@ async fn door(
 pub async fn ask(
     State(state): State<Arc<AppState>>,
     principal: Principal,
-    body: Result<Json<Asked>, JsonRejection>,
+    body: Result<Json<ResidentRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Erasure>), AppError> {
     let Json(asked) = body?;
     may_act(&principal, asked.street)?;
@@ -161,7 +155,7 @@ pub async fn access_request(
         .as_ref()
         .map(|o| o.partner)
         .ok_or_else(|| AppError::Forbidden("a coordinator of no organisation".into()))?;
-    let (street_kind, street_doc, entry) = door(&state, query.street, query.address).await?;
+    let (_, street_doc, entry) = door(&state, query.street, query.address).await?;
     let kinds = erase::household_kinds(query.street, query.address, entry.household_epoch);
     let held = state
         .store
@@ -206,7 +200,6 @@ pub async fn access_request(
         .audit(&mut tx, account.id.0, "access_export", &[line])
         .await?;
     state.store.commit(tx).await?;
-    let _ = street_kind;
     if query.format.as_deref() == Some("html") {
         return Ok(Html(page(&export)).into_response());
     }

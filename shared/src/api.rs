@@ -130,3 +130,11 @@ pub struct HandedOnSignal {
     /// When its status last moved.
     pub moved_ms: Option<i64>,
 }
+
+/// A resident's request for a door, as a coordinator records it (`POST /api/requests`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResidentRequest {
+    pub street: Uuid,
+    pub address: Uuid,
+    pub request: crate::erase::Request,
+}

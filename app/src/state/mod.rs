@@ -6,6 +6,7 @@
 
 pub mod aside;
 pub mod cipher;
+pub mod erased;
 pub mod kv;
 pub mod retry;
 pub mod store;
@@ -28,7 +29,7 @@ use voordeur_shared::{
     record::{Door, RecordError},
     sync::{
         SyncRequest, SyncResponse,
-        client::{Received, Replica, ReplicaDoc},
+        client::{Departed, Received, Replica, ReplicaDoc},
     },
     uuid::Uuid,
     walk::WalkList,
@@ -40,6 +41,7 @@ pub use self::kv::{MemoryKv, SharedKv};
 use self::{
     aside::{Aside, Refusal, Refused, Why},
     cipher::Cipher,
+    erased::Erased,
     store::{Foreign, Settings, Store, StoreError, Usage},
     waiting::{DocWaiting, Waiting},
 };
@@ -188,6 +190,8 @@ pub struct Field<K> {
     walk: Option<WalkList>,
     /// Changes the server refused, set aside, per document (as stored).
     asides: BTreeMap<DocumentId, Aside>,
+    /// Households erased at a resident's request, not yet closed by the person.
+    erased: Vec<Erased>,
     /// Marks a moment of an action (the app marks the browser's performance timeline,
     /// which the benchmarks read).
     mark: fn(&str),
@@ -207,6 +211,7 @@ impl<K: Kv> Field<K> {
         let settings = store.settings();
         let session = store.session();
         let asides = store.asides().into_iter().collect();
+        let erased = store.erased();
         let mut replica = Replica::new(actor);
         for street in &settings.streets {
             replica.follow(street.0);
@@ -218,6 +223,7 @@ impl<K: Kv> Field<K> {
             session,
             walk: None,
             asides,
+            erased,
             mark: |_| {},
             clock: || 0,
             waiting: BTreeMap::new(),
@@ -607,6 +613,7 @@ impl<K: Kv> Field<K> {
                 self.keep_aside(Aside::new(set_aside.clone(), now_ms))?;
             }
         }
+        self.forget_erased(&received.gone)?;
         let ids: Vec<DocumentId> = self.replica.docs().map(|(id, _)| *id).collect();
         for id in &ids {
             self.persist(id)?;
@@ -734,6 +741,50 @@ impl<K: Kv> Field<K> {
         self.replica.park(meta.kind, server);
         self.replica.unpark(&id, doc);
         Ok(None)
+    }
+
+    /// Drops what was erased from storage (the document, its changes set aside, what
+    /// waits in it) and keeps a notice per door and request for the person.
+    fn forget_erased(&mut self, gone: &[Departed]) -> Result<(), AppError> {
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for departed in gone {
+            self.store.forget(&departed.id);
+            self.store.remove_aside(&departed.id);
+            self.store.clear_waiting(&departed.id);
+            self.asides.remove(&departed.id);
+            self.waiting.remove(&departed.id);
+            let street = self.replica.street(departed.kind.street()).map(|s| &s.doc);
+            let notice = Erased {
+                address: AddressId(departed.gone.address),
+                door: street
+                    .and_then(|s| door_name(s, departed.gone.address))
+                    .unwrap_or_default(),
+                request: departed.gone.request,
+                at_ms: departed.gone.at_ms,
+                lost_unsent: departed.lost_unsent(),
+            };
+            match self.erased.iter_mut().find(|e| e.same(&notice)) {
+                Some(known) => known.add(&notice),
+                None => self.erased.push(notice),
+            }
+        }
+        self.walk = None;
+        self.store.set_erased(&self.erased)?;
+        Ok(())
+    }
+
+    /// The households erased that the person has not closed the notice of yet.
+    pub fn erased(&self) -> &[Erased] {
+        &self.erased
+    }
+
+    /// Closes the notices of erased households.
+    pub fn close_erased(&mut self) -> Result<(), AppError> {
+        self.erased.clear();
+        self.store.set_erased(&self.erased)?;
+        Ok(())
     }
 
     /// Stores changes the server refused, then the document without them. If the changes

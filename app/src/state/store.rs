@@ -623,6 +623,23 @@ pub fn settings(raw: &impl Kv) -> Settings {
         .unwrap_or_default()
 }
 
+/// The households erased that the person has not closed the notice of (`erased`).
+const ERASED: &str = "vd.erased";
+
+impl<K: Kv> Store<K> {
+    pub fn erased(&self) -> Vec<super::erased::Erased> {
+        self.get_record(ERASED).unwrap_or_default()
+    }
+
+    pub fn set_erased(&mut self, erased: &[super::erased::Erased]) -> Result<(), StoreError> {
+        if erased.is_empty() {
+            self.remove(ERASED);
+            return Ok(());
+        }
+        self.set_record(ERASED, &erased)
+    }
+}
+
 /// Changes the server refused, per document: `vd.aside.<doc>`, sealed like the documents.
 const ASIDE: &str = "vd.aside.";
 

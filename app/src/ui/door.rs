@@ -23,6 +23,11 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
         .person
         .get_untracked()
         .is_some_and(|p| actions.street_id().is_some_and(|street| p.writes(street)));
+    // A coordinator records a resident's request at the door (`super::request`).
+    let coordinator = ui
+        .person
+        .get_untracked()
+        .is_some_and(|p| p.role == Role::Coordinator);
     let door: RwSignal<Option<Result<DoorView, AppError>>> = RwSignal::new(None);
     Effect::new(move |_| {
         ui.revision.track();
@@ -105,6 +110,7 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
             <ConsentCard ui=ui address=address current=consent writes=writes />
             <ClientStatusCard ui=ui address=address door=door />
             <TookPart ui=ui door=door />
+            {coordinator.then(|| view! { <super::request::ResidentRequestCard ui=ui address=address /> })}
         </Show>
     }
 }

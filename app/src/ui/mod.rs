@@ -12,9 +12,11 @@ mod activities;
 mod admin;
 mod caret;
 mod door;
+mod erased;
 mod follow_ups;
 mod picture;
 mod refusals;
+mod request;
 mod walk;
 
 use leptos::{ev, prelude::*};
@@ -80,6 +82,8 @@ pub struct Ui {
     pub problem: RwSignal<Option<AppError>>,
     /// Changes the server refused, set aside on the phone (`state::aside`).
     pub refusals: RwSignal<Vec<crate::state::aside::Refusal>>,
+    /// Households erased at a resident's request, as this phone learnt at a sync.
+    pub erased: RwSignal<Vec<crate::state::erased::Erased>>,
     pub screen: RwSignal<Screen>,
     /// The server's streets, when a first start must ask which to follow.
     pub choices: RwSignal<Vec<StreetSummary>>,
@@ -101,6 +105,7 @@ impl Ui {
             usage: RwSignal::new(Usage::default()),
             problem: RwSignal::new(None),
             refusals: RwSignal::new(Vec::new()),
+            erased: RwSignal::new(Vec::new()),
             choices: RwSignal::new(Vec::new()),
             screen: RwSignal::new(screen_from_hash()),
         }
@@ -208,6 +213,7 @@ pub fn App(ui: Ui) -> impl IntoView {
                 </p>
             })}
             <refusals::Refusals ui=ui />
+            <erased::ErasedNotices ui=ui />
             {move || {
                 ui.lang.track();
                 if !ui.started.get() {

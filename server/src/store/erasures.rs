@@ -19,6 +19,10 @@ use voordeur_shared::{
 
 use super::{Audited, Backend, Store, StoreError, WriteTx, load_chunks, now_ms, placeholders};
 
+/// How long an erasure waits for older snapshots to end before PostgreSQL's tables are
+/// written anew: well inside the minute an erasure may take.
+const SCRUB_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
+
 /// A request as the register holds it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Erasure {
@@ -179,8 +183,21 @@ impl Store {
             .await?;
         self.audit(&mut tx, asked_by, "carried_out", &[line])
             .await?;
+        // The transaction's id: PostgreSQL takes its deleted rows out of the files only once
+        // no snapshot older than it is left (see `scrub`).
+        let deleted_by = match self.backend {
+            Backend::Postgres => Some(
+                sqlx::query("SELECT pg_current_xact_id()::text AS xid")
+                    .fetch_one(&mut *tx.tx)
+                    .await?
+                    .try_get::<String, _>("xid")?
+                    .parse::<i64>()
+                    .map_err(|e| StoreError::Other(e.into()))?,
+            ),
+            Backend::Sqlite => None,
+        };
         self.commit(tx).await?;
-        self.scrub().await?;
+        self.scrub(deleted_by).await?;
         Ok(CarriedOut {
             erasure,
             dropped,
@@ -191,8 +208,11 @@ impl Store {
     /// Takes deleted rows' bytes out of the database files: SQLite (which zeroes deleted
     /// content as it goes, `secure_delete`) is vacuumed and its write-ahead log truncated;
     /// PostgreSQL's document tables are written anew (`VACUUM FULL`, which also takes them
-    /// briefly out of use for syncs).
-    pub async fn scrub(&self) -> Result<(), StoreError> {
+    /// briefly out of use for syncs). PostgreSQL keeps a deleted row while any snapshot
+    /// older than the transaction that deleted it (`deleted_by`) is open, in any database
+    /// of the cluster that can hold one back: `VACUUM FULL` waits for those to end first
+    /// (at most [`SCRUB_WAIT`]).
+    pub async fn scrub(&self, deleted_by: Option<i64>) -> Result<(), StoreError> {
         match self.backend {
             Backend::Sqlite => {
                 let _writer = self.writer().await;
@@ -213,11 +233,47 @@ impl Store {
                 )))
             }
             Backend::Postgres => {
+                if let Some(xid) = deleted_by {
+                    self.outlive_snapshots(xid).await?;
+                }
                 sqlx::query("VACUUM FULL chunks, documents")
                     .execute(&self.pool)
                     .await?;
                 Ok(())
             }
+        }
+    }
+
+    /// Waits until no transaction or snapshot that began before transaction `xid` is
+    /// open anywhere in the cluster, or [`SCRUB_WAIT`] has passed.
+    async fn outlive_snapshots(&self, xid: i64) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        loop {
+            let row = sqlx::query(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS oldest, \
+                 (SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+                  AND backend_xmin IS NOT NULL \
+                  AND backend_xmin::text::bigint <= ($1::bigint % 4294967296)) AS older",
+            )
+            .bind(xid)
+            .fetch_one(&self.pool)
+            .await?;
+            let oldest: i64 = row
+                .try_get::<String, _>("oldest")?
+                .parse()
+                .map_err(|e: std::num::ParseIntError| StoreError::Other(e.into()))?;
+            let older: i64 = row.try_get("older")?;
+            if oldest > xid && older == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > SCRUB_WAIT {
+                tracing::warn!(
+                    xid,
+                    "a transaction older than an erasure is still open: its rows stay in the files until the next scrub"
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 

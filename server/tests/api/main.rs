@@ -7,6 +7,7 @@
 mod access;
 mod accounts;
 mod bad_input;
+mod erasure;
 mod handed_on;
 mod health;
 mod helpers;
