@@ -131,6 +131,8 @@ impl Server {
             app_dir: self.app.clone(),
             demo: true,
             session_hours: 16,
+            retention_months: 12,
+            retention_notice_days: 14,
             trusted_proxies: Vec::new(),
             log_json: false,
         }

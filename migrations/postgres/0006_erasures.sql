@@ -22,3 +22,14 @@ ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check;
 ALTER TABLE audit_log ADD CONSTRAINT audit_log_action_check
     CHECK (action IN ('read', 'change', 'picture', 'report',
         'asked_erasure', 'asked_consent_withdrawn', 'carried_out', 'access_export'));
+-- The retention period's list (`retention`): doors whose household no one touched for
+-- the period, since when listed, when an administrator first saw the list (the door is
+-- erased a notice period later).
+CREATE TABLE retention (
+    street_id TEXT NOT NULL,
+    address_id TEXT NOT NULL,
+    touched_ms BIGINT NOT NULL,
+    listed_ms BIGINT NOT NULL,
+    seen_ms BIGINT,
+    PRIMARY KEY (street_id, address_id)
+);

@@ -40,3 +40,14 @@ INSERT INTO audit_log_new (id, at_ms, account_id, action, doc_id, street_id, kin
 DROP TABLE audit_log;
 ALTER TABLE audit_log_new RENAME TO audit_log;
 CREATE INDEX audit_log_by_time ON audit_log (at_ms);
+-- The retention period's list (`retention`): doors whose household no one touched for
+-- the period, since when listed, when an administrator first saw the list (the door is
+-- erased a notice period later).
+CREATE TABLE retention (
+    street_id TEXT NOT NULL,
+    address_id TEXT NOT NULL,
+    touched_ms BIGINT NOT NULL,
+    listed_ms BIGINT NOT NULL,
+    seen_ms BIGINT,
+    PRIMARY KEY (street_id, address_id)
+);

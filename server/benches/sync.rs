@@ -151,6 +151,8 @@ async fn start(database_url: String, data_dir: &std::path::Path) -> Server {
         app_dir: data_dir.join("app"),
         demo: true,
         session_hours: 16,
+        retention_months: 12,
+        retention_notice_days: 14,
         trusted_proxies: Vec::new(),
         log_json: false,
     })

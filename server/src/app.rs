@@ -27,7 +27,7 @@ use crate::{
     config::{Config, JSON_BODY_LIMIT},
     erasure, events,
     events::Events,
-    handed_on, people, report, routes, session,
+    handed_on, people, report, retention, routes, session,
     state::AppState,
     store::Store,
 };
@@ -71,6 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/admin/streets", post(admin::add_street))
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/retention", get(retention::listed))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let api = Router::new()
         .route("/streets", get(routes::streets))
@@ -204,6 +205,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let events = self.state.clone();
+        let sweeper = tokio::spawn(retention::every_hour(self.state.clone()));
         // Connection info gives sign-in's throttle the client's address (`crate::client`).
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
@@ -214,6 +216,7 @@ impl Application {
             })
             .await
             .context("server failed")?;
+        sweeper.abort();
         state.store.close().await;
         Ok(())
     }

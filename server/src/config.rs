@@ -43,6 +43,15 @@ pub struct Config {
     #[arg(long = "trusted-proxy", env = "VOORDEUR_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client::parse_trusted_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// A household's data that no one touched for this many months is erased (see
+    /// `crate::retention`), once the administrator has had the list for the notice period.
+    #[arg(long, env = "VOORDEUR_RETENTION_MONTHS", default_value_t = 12)]
+    pub retention_months: u32,
+
+    /// How many days the administrator has the retention list before its doors are erased.
+    #[arg(long, env = "VOORDEUR_RETENTION_NOTICE_DAYS", default_value_t = 14)]
+    pub retention_notice_days: u32,
+
     /// Log as JSON lines.
     #[arg(long, env = "VOORDEUR_LOG_JSON")]
     pub log_json: bool,

@@ -21,6 +21,7 @@ mod handed_on;
 pub mod people;
 mod reads;
 pub mod report;
+mod retention;
 mod routes;
 mod session;
 mod state;

@@ -9,9 +9,9 @@ use voordeur_shared::{
     access::{Grant, Role},
     automerge::AutoCommit,
     demo,
-    docs::{DocKind, DocumentId, new_actor},
+    docs::{self, DocKind, DocumentId, new_actor},
     door::ConflictField,
-    erase::Gone,
+    erase::{self, Gone, Request},
     ids::{AccountId, AddressId, StreetId, VisitId},
     model::{Consent, Outcome, Partner, Resident, SignalKind, Theme},
     sync::{
@@ -988,7 +988,7 @@ fn a_consent_clash_syncs_and_is_settled_with_one_tap() {
     assert_eq!(view.consent, Consent::Refused);
     assert_eq!(view.resident, Resident::default());
     let household = server.household(StreetId(demo::street_id()), door).unwrap();
-    let kept: voordeur_shared::model::Household = voordeur_shared::docs::read(&household).unwrap();
+    let kept: voordeur_shared::model::Household = docs::read(&household).unwrap();
     assert!(
         kept.resident.is_empty(),
         "the name is gone from the server too"
@@ -1142,4 +1142,141 @@ fn a_signal_handed_on_shows_where_it_stands_at_the_builders_door() {
         FollowUpStatus::Closed,
         "kept for offline"
     );
+}
+
+impl Server {
+    /// Carries out a resident's request for `address` as the server does
+    /// (`voordeur_shared::erase::carry_out`): documents made anew or deleted, registered.
+    fn carry_out(&mut self, request: Request, address: AddressId, at_ms: i64) {
+        let (street_kind, _) = *self
+            .docs
+            .values()
+            .find(|(kind, _)| matches!(kind, DocKind::Street { .. }))
+            .unwrap();
+        let street = self.load(&street_kind.id());
+        let entry = docs::get_entry(&street, docs::ADDRESSES, &address.0.to_string())
+            .unwrap()
+            .unwrap();
+        let kinds = erase::household_kinds(demo::street_id(), address.0, entry.household_epoch);
+        let loaded: Vec<(DocKind, AutoCommit)> = kinds
+            .iter()
+            .filter(|k| self.docs.contains_key(&k.id()))
+            .map(|k| (*k, self.load(&k.id())))
+            .collect();
+        let held: Vec<(DocKind, &AutoCommit)> = loaded.iter().map(|(k, d)| (*k, d)).collect();
+        let carried = erase::carry_out(
+            request,
+            address.0,
+            street_kind,
+            &street,
+            &held,
+            &new_actor(),
+            at_ms,
+        )
+        .unwrap();
+        for (id, gone) in carried.gone {
+            self.docs.remove(&id);
+            self.gone.insert(id, gone);
+        }
+        for mut renewed in carried.created {
+            self.docs
+                .insert(renewed.kind.id(), (renewed.kind, renewed.doc.save()));
+        }
+        if let Some(mut changed) = carried.street_changed {
+            self.docs
+                .insert(street_kind.id(), (street_kind, changed.save()));
+        }
+    }
+}
+
+/// Every value the phone stored, opened with its key.
+fn stored_plain(kv: &MemoryKv) -> Vec<u8> {
+    let cipher = Cipher::new(&KEY);
+    kv.keys_and_values()
+        .into_iter()
+        .flat_map(|(_, value)| cipher.open(&value).unwrap_or_default())
+        .collect()
+}
+
+fn holds(bytes: &[u8], text: &str) -> bool {
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
+}
+
+#[test]
+fn an_erased_household_leaves_every_phone_and_the_other_work_goes_through() {
+    const NAME: &str = "Johanna Vlinderhaag";
+    const MARKER: &str = "ZWALUW-7731";
+    let (mut server, mut sanne, door, visit) = after_a_talk();
+    sanne
+        .edit(
+            door,
+            Edit::Consent {
+                consent: Consent::Given,
+                resident: Resident {
+                    name: NAME.into(),
+                    contact: "06 vlinder".into(),
+                },
+            },
+            2_000,
+        )
+        .unwrap();
+    type_notes(&mut sanne, door, visit, MARKER);
+    sync(&mut sanne, &mut server).unwrap();
+    // Bram's phone holds it, then edits offline: that household and another door.
+    let mut bram = phone_of(&mut server, "Bram");
+    bram.load().unwrap();
+    type_notes(&mut bram, door, visit, " ONVERZONDEN");
+    let other = doors(&mut bram, 2)[1];
+    bram.record_visit(other, Outcome::NotHome, None, 3_000)
+        .unwrap();
+    let sanne_kv = sanne.close();
+    assert!(holds(&stored_plain(&sanne_kv), NAME), "the check can fail");
+    let mut sanne = Field::open(sanne_kv, Cipher::new(&KEY)).unwrap();
+    sanne.load().unwrap();
+
+    server.carry_out(Request::Erasure, door, 5_000);
+
+    sync(&mut sanne, &mut server).unwrap();
+    assert_eq!(sanne.erased().len(), 1);
+    assert_eq!(sanne.erased()[0].address, door);
+    assert!(!sanne.erased()[0].lost_unsent);
+    let view = sanne.door_view(door).unwrap();
+    assert!(
+        view.visits.is_empty() && view.resident.is_empty(),
+        "{view:?}"
+    );
+    let plain = stored_plain(&sanne.close());
+    for text in [NAME, MARKER] {
+        assert!(!holds(&plain, text), "Sanne's phone still stores {text:?}");
+    }
+
+    sync(&mut bram, &mut server).unwrap();
+    let told = bram.erased().to_vec();
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].lost_unsent,
+        "Bram is told his unsent note was not kept"
+    );
+    assert_eq!(
+        bram.door_view(other).unwrap().visits.len(),
+        1,
+        "the other door's visit is kept"
+    );
+    sync(&mut bram, &mut server).unwrap();
+    let mut fresh = phone(&mut server);
+    fresh.load().unwrap();
+    assert_eq!(
+        fresh.door_view(other).unwrap().visits.len(),
+        1,
+        "and arrived"
+    );
+    assert!(fresh.door_view(door).unwrap().visits.is_empty());
+    // The notice stays until Bram closes it, also after a reload.
+    let mut bram = reload(bram);
+    assert_eq!(bram.erased(), told.as_slice());
+    bram.close_erased().unwrap();
+    let plain = stored_plain(&bram.close());
+    for text in [NAME, MARKER, "ONVERZONDEN"] {
+        assert!(!holds(&plain, text), "Bram's phone still stores {text:?}");
+    }
 }

@@ -417,6 +417,11 @@ impl Store {
         })
     }
 
+    /// The pool, for the few queries outside the store's own (`crate::retention`).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -15,7 +15,7 @@ use voordeur_shared::{
     sync::{ReplyStatus, client::Replica},
 };
 
-use crate::helpers::{Backend, TestApp, TestDb, device, spawn_app};
+use crate::helpers::{Backend, TestApp, TestDb, config, device, spawn_app, spawn_app_with};
 
 const NAME: &str = "Johanna Vlinderhaag";
 const CONTACT: &str = "06-vlinderhaag";
@@ -585,7 +585,100 @@ async fn requests_are_checked_and_answered_in_json(backend: Backend) {
     assert_eq!(refused.status(), 403);
 }
 
+async fn untouched_households_are_listed_then_erased_after_the_notice(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut config = config(&db);
+    // Every household is untouched for long enough, and the notice is over at once.
+    config.retention_months = 0;
+    config.retention_notice_days = 0;
+    let app = spawn_app_with(config).await;
+    let (sanne, beheer, mirjam) = (
+        app.sign_in("sanne").await,
+        app.sign_in("beheer").await,
+        app.sign_in("mirjam").await,
+    );
+    let mut phone = device();
+    app.sync_as(&sanne, &mut phone).await;
+    let (door, _) = doors(&phone);
+    record_household(&mut phone, &door);
+    app.sync_as(&sanne, &mut phone).await;
+    let list = |token: String| {
+        let request = app
+            .http
+            .get(app.url("/api/admin/retention"))
+            .bearer_auth(token)
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, body) = list(mirjam.clone()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+    // The administrator sees the door listed: nothing is erased before they did.
+    let (status, listed) = list(beheer.clone()).await;
+    assert_eq!(status, 200, "{listed}");
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == door.address.to_string())
+        .unwrap_or_else(|| panic!("the door is listed: {listed}"));
+    assert!(
+        row["seen_ms"].is_i64() && row["erase_after_ms"].is_i64(),
+        "{row}"
+    );
+    assert!(
+        row["door"]
+            .as_str()
+            .unwrap()
+            .ends_with(&door_number(&phone, &door)),
+        "{row}"
+    );
+    assert!(contains(&database_bytes(&db, backend).await, NAME));
+    // Once the notice period is over, the next sweep erases it.
+    let (status, listed) = list(beheer.clone()).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["address"] != door.address.to_string()),
+        "{listed}"
+    );
+    assert_eq!(
+        found(&database_bytes(&db, backend).await, &GONE),
+        Vec::<&str>::new()
+    );
+    let register: serde_json::Value = app
+        .http
+        .get(app.url(&format!("/api/requests?street={}", door.street)))
+        .bearer_auth(&beheer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(register[0]["request"], "erasure");
+    assert_eq!(
+        register[0]["asked_by"],
+        uuid::Uuid::nil().to_string(),
+        "the retention period"
+    );
+}
+
+fn door_number(replica: &Replica, door: &Door) -> String {
+    let street: Street = docs::read(&replica.street(door.street).unwrap().doc).unwrap();
+    street.addresses[&door.address.to_string()].number.clone()
+}
+
 crate::on_both_backends!(
+    untouched_households_are_listed_then_erased_after_the_notice,
     an_erased_household_is_gone_from_every_byte_phone_and_export,
     a_withdrawn_consent_takes_the_name_and_keeps_the_notes,
     requests_are_checked_and_answered_in_json,

@@ -157,6 +157,8 @@ pub fn config(db: &TestDb) -> Config {
         app_dir: db.dir.path().join("app"),
         demo: true,
         session_hours: 16,
+        retention_months: 12,
+        retention_notice_days: 14,
         trusted_proxies: Vec::new(),
         log_json: false,
     }
