@@ -24,6 +24,9 @@ use voordeur_shared::{
 #[derive(Debug)]
 pub struct DocCache {
     entries: Mutex<HashMap<DocumentId, AutoCommit>>,
+    /// Documents erased: never kept again (a sync that read one before its erasure may
+    /// finish after it).
+    erased: Mutex<HashSet<DocumentId>>,
     capacity: usize,
     compacting: Mutex<HashSet<DocumentId>>,
 }
@@ -50,6 +53,7 @@ impl DocCache {
     pub fn new(capacity: usize) -> Self {
         DocCache {
             entries: Mutex::new(HashMap::new()),
+            erased: Mutex::new(HashSet::new()),
             capacity,
             compacting: Mutex::new(HashSet::new()),
         }
@@ -83,8 +87,12 @@ impl DocCache {
         entries.get_mut(id).map(|doc| doc.get_heads())
     }
 
-    /// Forgets `ids` (erased, or made anew).
-    pub fn remove(&self, ids: &[DocumentId]) {
+    /// Forgets `ids`, erased, for good.
+    pub fn erase(&self, ids: &[DocumentId]) {
+        self.erased
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(ids.iter().copied());
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         for id in ids {
             entries.remove(id);
@@ -93,6 +101,14 @@ impl DocCache {
 
     /// Keeps `doc`, which must be what the database holds once the current sync commits.
     pub fn put(&self, id: DocumentId, doc: AutoCommit) {
+        if self
+            .erased
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&id)
+        {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= self.capacity && !entries.contains_key(&id) {
             // Simple and bounded: start over rather than track recency.

@@ -98,7 +98,7 @@ pub async fn ask(
             &state.actor,
         )
         .await?;
-    state.cache.remove(&carried.dropped);
+    state.cache.erase(&carried.dropped);
     state.events.changed(carried.written);
     tracing::info!(
         request = asked.request.label(),

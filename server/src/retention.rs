@@ -19,7 +19,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use axum::{Json, extract::State};
 use sqlx::Row;
 use uuid::Uuid;
-use voordeur_shared::{access::Role, docs, erase::Request, model::Street};
+use voordeur_shared::{access::Role, api::Retained, docs, erase::Request, model::Street};
 
 use crate::{
     AppError,
@@ -33,21 +33,6 @@ const DAY_MS: i64 = 86_400_000;
 const MONTH_MS: i64 = 2_629_800_000;
 /// How often the sweep runs by itself.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
-
-/// One door on the list.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Listed {
-    pub street: Uuid,
-    pub street_name: String,
-    pub address: Uuid,
-    /// The door, as on the walk list ("Lindenhof 12").
-    pub door: String,
-    pub touched_ms: i64,
-    pub listed_ms: i64,
-    /// When an administrator first saw it on the list; it is erased a notice period later.
-    pub seen_ms: Option<i64>,
-    pub erase_after_ms: Option<i64>,
-}
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,7 +96,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, AppError> {
                         &state.actor,
                     )
                     .await?;
-                state.cache.remove(&carried.dropped);
+                state.cache.erase(&carried.dropped);
                 state.events.changed(carried.written);
                 unlist(store, *street, *address).await?;
                 tracing::info!(%street, %address, "household erased: its retention period passed");
@@ -177,7 +162,7 @@ async fn touched(
     Ok(touched)
 }
 
-async fn list(store: &Store) -> Result<Vec<Listed>, AppError> {
+async fn list(store: &Store) -> Result<Vec<Retained>, AppError> {
     let rows = sqlx::query(
         "SELECT street_id, address_id, touched_ms, listed_ms, seen_ms FROM retention \
          ORDER BY touched_ms, street_id, address_id",
@@ -191,7 +176,7 @@ async fn list(store: &Store) -> Result<Vec<Listed>, AppError> {
                     .parse()
                     .map_err(|e: uuid::Error| AppError::Internal(e.into()))
             };
-            Ok(Listed {
+            Ok(Retained {
                 street: uuid("street_id")?,
                 street_name: String::new(),
                 address: uuid("address_id")?,
@@ -219,7 +204,7 @@ async fn unlist(store: &Store, street: Uuid, address: Uuid) -> Result<(), AppErr
 pub async fn listed(
     State(state): State<Arc<AppState>>,
     principal: Principal,
-) -> Result<Json<Vec<Listed>>, AppError> {
+) -> Result<Json<Vec<Retained>>, AppError> {
     if principal.account.role != Role::Administrator {
         return Err(AppError::Forbidden("for administrators".into()));
     }

@@ -138,3 +138,18 @@ pub struct ResidentRequest {
     pub address: Uuid,
     pub request: crate::erase::Request,
 }
+
+/// A door on the retention list (`GET /api/admin/retention`): its household untouched for
+/// the retention period, erased a notice period after an administrator first saw it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retained {
+    pub street: Uuid,
+    pub street_name: String,
+    pub address: Uuid,
+    /// The door, as on the walk list ("Lindenhof 12").
+    pub door: String,
+    pub touched_ms: i64,
+    pub listed_ms: i64,
+    pub seen_ms: Option<i64>,
+    pub erase_after_ms: Option<i64>,
+}

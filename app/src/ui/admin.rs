@@ -4,7 +4,7 @@
 use leptos::{ev, prelude::*};
 use voordeur_shared::{
     access::Role,
-    api::{Account, AuditEntry, Organisation, StreetSummary},
+    api::{Account, AuditEntry, Organisation, Retained, StreetSummary},
     layout::{ComplexPlan, StreetPlan},
     model::Partner,
 };
@@ -20,6 +20,8 @@ struct Overview {
     streets: Vec<StreetSummary>,
     accounts: Vec<Account>,
     audit: Vec<AuditEntry>,
+    /// Households untouched for the retention period (`crate::retention` on the server).
+    retained: Vec<Retained>,
 }
 
 /// `GET url`, read into its API type.
@@ -37,12 +39,24 @@ async fn fetch<T: serde::de::DeserializeOwned>(token: &str, url: &str) -> Result
     }
 }
 
+/// The date of `ms`, as people write it ("30-11-2026").
+fn date(ms: i64) -> String {
+    let date = js_sys::Date::new(&(ms as f64).into());
+    format!(
+        "{}-{}-{}",
+        date.get_date(),
+        date.get_month() + 1,
+        date.get_full_year()
+    )
+}
+
 async fn overview(token: &str) -> Result<Overview, String> {
     Ok(Overview {
         organisations: fetch(token, "/api/admin/organisations").await?,
         streets: fetch(token, "/api/streets").await?,
         accounts: fetch(token, "/api/admin/accounts").await?,
         audit: fetch(token, "/api/admin/audit?limit=100").await?,
+        retained: fetch(token, "/api/admin/retention").await?,
     })
 }
 
@@ -295,6 +309,26 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
                 </select>
                 <button type="submit">{t.assign}</button>
             </form>
+
+            <h2>{t.retention}</h2>
+            <p class="hint">{t.retention_explain}</p>
+            <ul class="retention">
+                {move || {
+                    let retained = data.get().retained;
+                    if retained.is_empty() {
+                        return view! { <li class="empty">{t.retention_none}</li> }.into_any();
+                    }
+                    retained.into_iter().map(|r| {
+                        let when = r.erase_after_ms.map(date).unwrap_or_default();
+                        let line = format!(
+                            "{} ({}) · {} {} · {} {when}",
+                            r.door, r.street_name, t.retention_touched, date(r.touched_ms),
+                            t.retention_erased_after,
+                        );
+                        view! { <li>{line}</li> }
+                    }).collect_view().into_any()
+                }}
+            </ul>
 
             <h2>{t.audit_log}</h2>
             <ol class="audit">

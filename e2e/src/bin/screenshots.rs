@@ -93,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
     after_the_knock(&out)
         .await
         .context("after the knock screenshots")?;
+    erasure(&out).await.context("erasure screenshots")?;
     println!("screenshots in {}", out.display());
     Ok(())
 }
@@ -581,4 +582,64 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
         result?;
     }
     Ok(())
+}
+
+/// A resident's request at the door, as the corporation's coordinator records it (laptop
+/// and phone), and the notice on the builder's phone afterwards.
+async fn erasure(out: &std::path::Path) -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let url = server.url("/");
+    let sanne_profile = tempfile::tempdir()?;
+    Phone::session(sanne_profile.path(), &url, PHONE, async |sanne| {
+        sanne.sign_in("sanne").await?;
+        sanne.wait_synced().await?;
+        for door in ["9", "12"] {
+            sanne.open_door(door).await?;
+            sanne.tap("button[data-outcome=Talked]").await?;
+            sanne
+                .type_into("article.visit textarea.notes", "Praatte over de tuin.")
+                .await?;
+            sanne.tap("button[data-consent=Given]").await?;
+            sanne
+                .type_into("input.resident-name", "Mevrouw Jansen")
+                .await?;
+            sanne.tap("button[data-consent=Given]").await?;
+        }
+        sanne.wait_synced().await
+    })
+    .await?;
+    for (screen, name, door) in [
+        (LAPTOP, "resident-request-laptop.png", "9"),
+        (PHONE, "resident-request-phone.png", "12"),
+    ] {
+        let profile = tempfile::tempdir()?;
+        Phone::session(profile.path(), &url, screen, async |mirjam| {
+            mirjam.sign_in("mirjam").await?;
+            mirjam.wait_synced().await?;
+            mirjam.open_door(door).await?;
+            mirjam.tap(".resident-request button.danger").await?;
+            mirjam
+                .run("document.querySelector('.resident-request').scrollIntoView()")
+                .await?;
+            mirjam.screenshot(&out.join(name)).await?;
+            axe(mirjam, name).await?;
+            mirjam
+                .tap(".resident-request .confirm button.danger")
+                .await?;
+            mirjam
+                .wait_for("document.querySelector('.resident-request [role=status]')")
+                .await
+        })
+        .await?;
+    }
+    Phone::session(sanne_profile.path(), &url, PHONE, async |sanne| {
+        sanne.wait_synced().await?;
+        sanne
+            .wait_for("document.querySelector('.notice.erased')")
+            .await?;
+        sanne.run("window.scrollTo(0, 0)").await?;
+        sanne.screenshot(&out.join("erased-phone.png")).await?;
+        axe(sanne, "erased-phone.png").await
+    })
+    .await
 }

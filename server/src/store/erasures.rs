@@ -39,7 +39,7 @@ pub struct Erasure {
 #[derive(Debug, Clone)]
 pub struct CarriedOut {
     pub erasure: Erasure,
-    /// Documents deleted or made anew: no cache may keep them.
+    /// Documents deleted: no cache may keep them, ever.
     pub dropped: Vec<DocumentId>,
     /// Documents written, at their new heads: pushed to open apps.
     pub written: Vec<(DocKind, Vec<ChangeHash>)>,
@@ -155,7 +155,6 @@ impl Store {
                 repaired: false,
             });
             written.push((renewed.kind, doc.get_heads()));
-            dropped.push(renewed.kind.id());
         }
         if let Some(mut changed) = carried.street_changed {
             let before = street_doc.get_heads();
@@ -169,7 +168,6 @@ impl Store {
                 repaired: false,
             });
             written.push((street_kind, changed.get_heads()));
-            dropped.push(street_kind.id());
         }
         self.write(&mut tx, &writes).await?;
         self.bind(&mut tx, None, &BTreeSet::from([actor.clone()]))
