@@ -1,6 +1,6 @@
 //! A resident asks to be forgotten (issue 14), in the browser: Sanne recorded the household
 //! with a name and notes; Karim's phone holds it and, offline, adds to its notes and
-//! records another door, then is closed; Mirjam, the corporation's coordinator, records
+//! records door 15, then is closed; Mirjam, the corporation's coordinator, records
 //! the erasure at the door on her laptop. At the next sync Sanne's phone shows neither
 //! the name nor the notes and tells her the household was erased; Karim's phone comes
 //! back, tells him his unsent note was not kept, and his other door arrives.
@@ -8,7 +8,7 @@
 use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
 
 const DOOR: &str = "13";
-const OTHER: &str = "14";
+const OTHER: &str = "15";
 const NAME: &str = "Johanna Vlinderhaag";
 const NOTES: &str = "Praatte over de tuin ZWALUW-7731.";
 
@@ -40,7 +40,7 @@ async fn an_erasure_reaches_every_phone_and_the_other_work_goes_through() {
     .await
     .unwrap();
 
-    // Karim's phone holds it; offline, he adds to its notes and records door 14.
+    // Karim's phone holds it; offline, he adds to its notes and records door 15.
     let karim_profile = tempfile::tempdir().unwrap();
     Phone::session(karim_profile.path(), &url, PHONE, async |phone| {
         phone.sign_in("karim").await?;
@@ -116,7 +116,7 @@ async fn an_erasure_reaches_every_phone_and_the_other_work_goes_through() {
     .await
     .unwrap();
 
-    // Karim comes back: told his note was not kept; door 14 goes through.
+    // Karim comes back: told his note was not kept; door 15 goes through.
     Phone::session(karim_profile.path(), &url, PHONE, async |phone| {
         phone.wait_synced().await?;
         phone
@@ -136,6 +136,6 @@ async fn an_erasure_reaches_every_phone_and_the_other_work_goes_through() {
     })
     .await
     .unwrap();
-    // Door 14's visit arrived; door 13's visit is kept only as a week's count.
+    // Door 15's visit arrived; door 13's visit is kept only as a week's count.
     assert_eq!(server.visits().await.unwrap(), visits_before + 2);
 }

@@ -40,6 +40,7 @@ use crate::{
         FOLLOW_UPS, VISITS, WISHES,
     },
     model::{Consent, Partner},
+    report::week_start,
 };
 
 /// What a resident asked for.
@@ -358,14 +359,6 @@ pub fn carry_out(
     Ok(carried)
 }
 
-/// The start (Monday 00:00 UTC) of the week of `at_ms`.
-pub fn week_start(at_ms: i64) -> i64 {
-    const DAY: i64 = 86_400_000;
-    // 1 January 1970 was a Thursday: Monday was three days before.
-    let days = at_ms.div_euclid(DAY) + 3;
-    (days - days.rem_euclid(7) - 3) * DAY
-}
-
 /// `value`, a number, plus one, of the same type.
 fn next_number(value: &ScalarValue) -> ScalarValue {
     match value {
@@ -666,4 +659,192 @@ fn unique_find(haystack: &str, needle: &str) -> Option<usize> {
     let first = haystack.find(needle)?;
     let again = haystack[first + needle.len().max(1)..].find(needle);
     again.is_none().then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::{AutoCommit, ReadDoc, transaction::Transactable};
+
+    use super::*;
+    use crate::{
+        demo,
+        docs::{Signature, new_actor},
+        model::{Household, Outcome, Resident, Street, Theme},
+        record::{Door, VisitRecord},
+        sync::client::{Replica, ReplicaDoc},
+    };
+
+    const NAME: &str = "Johanna Vlinderhaag";
+
+    /// The demo street on a replica, with a talk at its first door: notes, a wish, a name.
+    fn talked() -> (Replica, Door, String) {
+        let (kind, doc) = demo::street(new_actor()).unwrap();
+        let mut replica = Replica::new(new_actor());
+        replica.insert(ReplicaDoc::restore(kind, doc, Vec::new()));
+        let street: Street = docs::read(&replica.street(demo::street_id()).unwrap().doc).unwrap();
+        let address = street.addresses.keys().next().unwrap().parse().unwrap();
+        let door = Door::find(&replica, demo::street_id(), address).unwrap();
+        let visit = VisitRecord {
+            street: door.street,
+            address,
+            author: "Sanne".into(),
+            at_ms: 1_764_000_000_000,
+            outcome: Outcome::Talked,
+            return_on: None,
+            notes: "Over de tuin.".into(),
+            contribution: String::new(),
+            wishes: vec![(Theme::Greenery, "Een bankje".into())],
+            signals: vec![],
+        }
+        .record(&mut replica)
+        .unwrap();
+        door.set_consent(
+            &mut replica,
+            Signature {
+                by: "Sanne",
+                at_ms: 1,
+            },
+            crate::model::Consent::Given,
+            &Resident {
+                name: NAME.into(),
+                contact: "06".into(),
+            },
+        )
+        .unwrap();
+        (replica, door, visit.to_string())
+    }
+
+    fn holds(doc: &mut AutoCommit, text: &str) -> bool {
+        let bytes = doc.save_nocompress();
+        bytes.windows(text.len()).any(|w| w == text.as_bytes())
+    }
+
+    #[test]
+    fn an_erasure_makes_the_street_anew_without_the_household() {
+        let (replica, door, visit) = talked();
+        let street_kind = replica.street_kind(door.street);
+        let street = replica.get(&street_kind.id()).unwrap().doc.clone();
+        let household = replica.get(&door.household().id()).unwrap().doc.clone();
+        let carried = carry_out(
+            Request::Erasure,
+            door.address,
+            street_kind,
+            &street,
+            &[(door.household(), &household)],
+            &new_actor(),
+            1_800_000_000_000,
+        )
+        .unwrap();
+        assert!(carried.street_changed.is_none());
+        assert_eq!(carried.created.len(), 1);
+        let mut renewed = carried.created.into_iter().next().unwrap();
+        assert_eq!(
+            renewed.kind,
+            DocKind::Street {
+                street: door.street,
+                epoch: 1
+            }
+        );
+        renewed.kind.validate(&renewed.doc).unwrap();
+        // Not in any operation: the text and the door's id are nowhere in the bytes.
+        assert!(!holds(&mut renewed.doc, "Een bankje"));
+        let read: Street = docs::read(&renewed.doc).unwrap();
+        assert_eq!(read.visits[&visit].address, "");
+        assert_eq!(read.visits[&visit].outcome, Outcome::Talked);
+        assert_eq!(read.visits[&visit].at_ms, week_start(1_764_000_000_000));
+        assert_eq!(read.addresses[&door.address.to_string()].household_epoch, 1);
+        assert_eq!(read.addresses.len(), 43, "every door stays");
+        // Every document of the household at its epoch is registered, and the street.
+        let gone: Vec<DocumentId> = carried.gone.iter().map(|(id, _)| *id).collect();
+        assert!(gone.contains(&door.household().id()) && gone.contains(&street_kind.id()));
+        assert_eq!(gone.len(), 5);
+    }
+
+    #[test]
+    fn a_withdrawn_consent_keeps_the_notes_and_no_name_in_any_history() {
+        let (replica, door, visit) = talked();
+        let street_kind = replica.street_kind(door.street);
+        let street = replica.get(&street_kind.id()).unwrap().doc.clone();
+        let household = replica.get(&door.household().id()).unwrap().doc.clone();
+        let carried = carry_out(
+            Request::ConsentWithdrawn,
+            door.address,
+            street_kind,
+            &street,
+            &[(door.household(), &household)],
+            &new_actor(),
+            5,
+        )
+        .unwrap();
+        let mut renewed = carried.created.into_iter().next().unwrap();
+        assert!(!holds(&mut renewed.doc, NAME));
+        let read: Household = docs::read(&renewed.doc).unwrap();
+        assert_eq!(read.consent, crate::model::Consent::Withdrawn);
+        assert_eq!(read.conversations[&visit].notes.as_str(), "Over de tuin.");
+        let street: Street = docs::read(&carried.street_changed.unwrap()).unwrap();
+        assert_eq!(
+            street.addresses[&door.address.to_string()].household_epoch,
+            1
+        );
+    }
+
+    #[test]
+    fn replay_carries_edits_over_and_merges_notes_with_the_successors() {
+        let (mut replica, door, visit) = talked();
+        let kind = door.household();
+        let since = replica.get_mut(&kind.id()).unwrap().doc.get_heads();
+        let household = replica.get(&kind.id()).unwrap().doc.clone();
+        let mut successor = renew(&household, kind, &new_actor(), 2, &|path, _| match path {
+            [first, ..] if first == "resident" => Copy::Skip,
+            _ => Copy::Keep,
+        })
+        .unwrap();
+        // Someone else adds to the end of the notes on the successor; this phone, offline,
+        // adds to their start and types a name.
+        let notes = |doc: &AutoCommit| {
+            let (_, conversations) = doc.get(automerge::ROOT, "conversations").unwrap().unwrap();
+            let (_, conversation) = doc.get(&conversations, visit.as_str()).unwrap().unwrap();
+            doc.get(&conversation, "notes").unwrap().unwrap().1
+        };
+        let theirs = notes(&successor);
+        successor
+            .splice_text(&theirs, 13, 0, " Later meer.")
+            .unwrap();
+        successor.commit();
+        let mine = &mut replica.get_mut(&kind.id()).unwrap().doc;
+        let text = notes(mine);
+        mine.splice_text(&text, 0, 0, "Vriendelijk. ").unwrap();
+        docs::put_field(
+            mine,
+            "resident",
+            &Resident {
+                name: "Nieuwe naam".into(),
+                contact: String::new(),
+            },
+        )
+        .unwrap();
+        mine.commit();
+        let gone = Gone {
+            request: Request::ConsentWithdrawn,
+            address: door.address,
+            at_ms: 2,
+            successor: Some(kind),
+        };
+        let drops = gone.drops(&kind, mine);
+        let replayed = replay(mine, &since, &mut successor, &drops).unwrap();
+        assert_eq!(replayed.dropped, 1, "the name is left behind: {replayed:?}");
+        let read: Household = docs::read(&successor).unwrap();
+        assert_eq!(
+            read.conversations[&visit].notes.as_str(),
+            "Vriendelijk. Over de tuin. Later meer."
+        );
+        assert!(read.resident.is_empty());
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // Sunday 30 November 2025, 15:00 UTC: its week began on Monday 24 November.
+        assert_eq!(week_start(1_764_514_800_000), 1_763_942_400_000);
+        assert_eq!(week_start(1_763_942_400_000), 1_763_942_400_000);
+    }
 }

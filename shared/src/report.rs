@@ -247,7 +247,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const WEEK_MS: i64 = 7 * DAY_MS;
 
 /// The Monday (00:00 UTC) of the week of `at_ms`, in ms.
-fn week_start(at_ms: i64) -> i64 {
+pub(crate) fn week_start(at_ms: i64) -> i64 {
     // 1970-01-01 was a Thursday: Mondays fall 4 days after multiples of a week.
     let shifted = at_ms - 4 * DAY_MS;
     shifted - shifted.rem_euclid(WEEK_MS) + 4 * DAY_MS
