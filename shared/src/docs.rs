@@ -55,9 +55,15 @@ impl FromStr for DocumentId {
 }
 
 /// What a document is about; its id follows from it.
+///
+/// Stored on phones and sent in sync messages (postcard, which names variants by their
+/// index and fields by their place): its encoding is [`StoredKind`]'s, in which a street
+/// of the first epoch is written as before epochs were, so what phones stored then still
+/// reads.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
+#[serde(from = "StoredKind", into = "StoredKind")]
 pub enum DocKind {
     /// A street's shared document. Its `epoch` moves when an erasure takes something out
     /// of its history (see `crate::erase`): the document is then made anew, with a new id.
@@ -73,6 +79,88 @@ pub enum DocKind {
         epoch: u32,
         partner: Partner,
     },
+}
+
+/// [`DocKind`] as encoded: the variants in the order they came, new ones last.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+enum StoredKind {
+    Street {
+        street: Uuid,
+    },
+    Household {
+        street: Uuid,
+        address: Uuid,
+        epoch: u32,
+    },
+    Confidential {
+        street: Uuid,
+        address: Uuid,
+        epoch: u32,
+        partner: Partner,
+    },
+    /// A street after its first epoch.
+    StreetAt {
+        street: Uuid,
+        epoch: u32,
+    },
+}
+
+impl From<StoredKind> for DocKind {
+    fn from(kind: StoredKind) -> DocKind {
+        match kind {
+            StoredKind::Street { street } => DocKind::Street { street, epoch: 0 },
+            StoredKind::StreetAt { street, epoch } => DocKind::Street { street, epoch },
+            StoredKind::Household {
+                street,
+                address,
+                epoch,
+            } => DocKind::Household {
+                street,
+                address,
+                epoch,
+            },
+            StoredKind::Confidential {
+                street,
+                address,
+                epoch,
+                partner,
+            } => DocKind::Confidential {
+                street,
+                address,
+                epoch,
+                partner,
+            },
+        }
+    }
+}
+
+impl From<DocKind> for StoredKind {
+    fn from(kind: DocKind) -> StoredKind {
+        match kind {
+            DocKind::Street { street, epoch: 0 } => StoredKind::Street { street },
+            DocKind::Street { street, epoch } => StoredKind::StreetAt { street, epoch },
+            DocKind::Household {
+                street,
+                address,
+                epoch,
+            } => StoredKind::Household {
+                street,
+                address,
+                epoch,
+            },
+            DocKind::Confidential {
+                street,
+                address,
+                epoch,
+                partner,
+            } => StoredKind::Confidential {
+                street,
+                address,
+                epoch,
+                partner,
+            },
+        }
+    }
 }
 
 /// How a partner is named in its confidential documents' ids. Written out, not derived
@@ -810,6 +898,24 @@ mod tests {
             confidential(Partner::Municipality),
             "3e4d7975-003e-5a16-92b1-1c6c509323fb"
         );
+    }
+
+    /// Phones stored kinds before streets had epochs: they still read, and a street of
+    /// the first epoch is written as it was.
+    #[test]
+    fn kinds_stored_before_street_epochs_still_read() {
+        #[derive(serde::Serialize)]
+        enum Before {
+            Street { street: Uuid },
+        }
+        let street = Uuid::from_u128(9);
+        let before = postcard::to_allocvec(&Before::Street { street }).unwrap();
+        let kind: DocKind = postcard::from_bytes(&before).unwrap();
+        assert_eq!(kind, DocKind::Street { street, epoch: 0 });
+        assert_eq!(postcard::to_allocvec(&kind).unwrap(), before);
+        let later = DocKind::Street { street, epoch: 3 };
+        let bytes = postcard::to_allocvec(&later).unwrap();
+        assert_eq!(postcard::from_bytes::<DocKind>(&bytes).unwrap(), later);
     }
 
     fn street_kind() -> DocKind {

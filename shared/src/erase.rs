@@ -832,7 +832,10 @@ mod tests {
         };
         let drops = gone.drops(&kind, mine);
         let replayed = replay(mine, &since, &mut successor, &drops).unwrap();
-        assert_eq!(replayed.dropped, 2, "name and contact are left behind: {replayed:?}");
+        assert_eq!(
+            replayed.dropped, 2,
+            "name and contact are left behind: {replayed:?}"
+        );
         let read: Household = docs::read(&successor).unwrap();
         assert_eq!(
             read.conversations[&visit].notes.as_str(),

@@ -593,7 +593,7 @@ async fn erasure(out: &std::path::Path) -> anyhow::Result<()> {
     Phone::session(sanne_profile.path(), &url, PHONE, async |sanne| {
         sanne.sign_in("sanne").await?;
         sanne.wait_synced().await?;
-        for door in ["9", "12"] {
+        for door in ["9", "13"] {
             sanne.open_door(door).await?;
             sanne.tap("button[data-outcome=Talked]").await?;
             sanne
@@ -610,7 +610,7 @@ async fn erasure(out: &std::path::Path) -> anyhow::Result<()> {
     .await?;
     for (screen, name, door) in [
         (LAPTOP, "resident-request-laptop.png", "9"),
-        (PHONE, "resident-request-phone.png", "12"),
+        (PHONE, "resident-request-phone.png", "13"),
     ] {
         let profile = tempfile::tempdir()?;
         Phone::session(profile.path(), &url, screen, async |mirjam| {
