@@ -24,7 +24,7 @@ use axum::{
     http::{StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
-use serde_json::{Value as Json_, json};
+use serde_json::{Value as JsonValue, json};
 use uuid::Uuid;
 use voordeur_shared::{
     access::Role,
@@ -216,7 +216,7 @@ pub async fn access_request(
 
 /// What the street document holds about the door: the address, the visits there, the
 /// wishes raised at them with every partner's follow-up, invitations to activities.
-fn street_part(doc: &AutoCommit, address: Uuid) -> Result<Json_, AppError> {
+fn street_part(doc: &AutoCommit, address: Uuid) -> Result<JsonValue, AppError> {
     let street: Street = docs::read(doc).map_err(|e| AppError::Internal(e.into()))?;
     let amendments = docs::amendments(doc).map_err(|e| AppError::Internal(e.into()))?;
     let id = address.to_string();
@@ -228,12 +228,12 @@ fn street_part(doc: &AutoCommit, address: Uuid) -> Result<Json_, AppError> {
         .unwrap_or_default();
     let visits: Vec<(&String, _)> = street.visits_at(&id).collect();
     let visit_ids: BTreeSet<&String> = visits.iter().map(|(v, _)| *v).collect();
-    let wishes: Vec<Json_> = street
+    let wishes: Vec<JsonValue> = street
         .wishes
         .iter()
         .filter(|(_, w)| visit_ids.contains(&w.visit))
         .map(|(wish_id, w)| {
-            let follow_ups: Vec<Json_> = Partner::ALL
+            let follow_ups: Vec<JsonValue> = Partner::ALL
                 .iter()
                 .filter_map(|p| {
                     let f = amendments.follow_ups.get(p)?.get(wish_id)?;
@@ -249,7 +249,7 @@ fn street_part(doc: &AutoCommit, address: Uuid) -> Result<Json_, AppError> {
             })
         })
         .collect();
-    let invitations: Vec<Json_> = amendments
+    let invitations: Vec<JsonValue> = amendments
         .activities
         .iter()
         .filter_map(|(activity_id, a)| {
@@ -274,16 +274,16 @@ fn street_part(doc: &AutoCommit, address: Uuid) -> Result<Json_, AppError> {
 }
 
 /// The export as a page to read and print: every field under its name.
-fn page(export: &Json_) -> String {
+fn page(export: &JsonValue) -> String {
     fn escape(text: &str) -> String {
         text.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     }
-    fn render(value: &Json_, out: &mut String) {
+    fn render(value: &JsonValue, out: &mut String) {
         match value {
-            Json_::Object(map) => {
+            JsonValue::Object(map) => {
                 out.push_str("<dl>");
                 for (key, value) in map {
                     out.push_str(&format!("<dt>{}</dt><dd>", escape(key)));
@@ -292,8 +292,8 @@ fn page(export: &Json_) -> String {
                 }
                 out.push_str("</dl>");
             }
-            Json_::Array(items) if items.is_empty() => out.push_str("—"),
-            Json_::Array(items) => {
+            JsonValue::Array(items) if items.is_empty() => out.push('—'),
+            JsonValue::Array(items) => {
                 out.push_str("<ul>");
                 for item in items {
                     out.push_str("<li>");
@@ -302,8 +302,8 @@ fn page(export: &Json_) -> String {
                 }
                 out.push_str("</ul>");
             }
-            Json_::String(text) => out.push_str(&escape(text)),
-            Json_::Null => out.push_str("—"),
+            JsonValue::String(text) => out.push_str(&escape(text)),
+            JsonValue::Null => out.push('—'),
             other => out.push_str(&escape(&other.to_string())),
         }
     }

@@ -87,7 +87,7 @@ impl Gone {
     /// carried over to the successor.
     pub fn drops(&self, kind: &DocKind, doc: &AutoCommit) -> impl Fn(&[String]) -> bool + use<> {
         let address = self.address.to_string();
-        let dropped: Box<dyn Fn(&[String]) -> bool> = match (kind, self.request) {
+        let dropped: Drops = match (kind, self.request) {
             (DocKind::Household { .. }, Request::ConsentWithdrawn) => {
                 Box::new(|path: &[String]| {
                     matches!(
@@ -115,6 +115,9 @@ impl Gone {
         dropped
     }
 }
+
+/// Whether an edit at a path touches what was erased.
+type Drops = Box<dyn Fn(&[String]) -> bool>;
 
 /// What an erasure takes out of a street document: the visits at the door, the wishes
 /// raised at them and their follow-ups, the corrections of those visits, the door's
@@ -508,7 +511,7 @@ pub fn replay(
     successor: &mut AutoCommit,
     drops: &dyn Fn(&[String]) -> bool,
 ) -> Result<Replayed, EditError> {
-    let base = old.fork_at(since).map_err(|e| EditError::Automerge(e))?;
+    let base = old.fork_at(since).map_err(EditError::Automerge)?;
     let mut replayed = Replayed::default();
     let mut path = Vec::new();
     replay_map(
@@ -704,7 +707,7 @@ mod tests {
                 by: "Sanne",
                 at_ms: 1,
             },
-            crate::model::Consent::Given,
+            Consent::Given,
             &Resident {
                 name: NAME.into(),
                 contact: "06".into(),
@@ -779,7 +782,7 @@ mod tests {
         let mut renewed = carried.created.into_iter().next().unwrap();
         assert!(!holds(&mut renewed.doc, NAME));
         let read: Household = docs::read(&renewed.doc).unwrap();
-        assert_eq!(read.consent, crate::model::Consent::Withdrawn);
+        assert_eq!(read.consent, Consent::Withdrawn);
         assert_eq!(read.conversations[&visit].notes.as_str(), "Over de tuin.");
         let street: Street = docs::read(&carried.street_changed.unwrap()).unwrap();
         assert_eq!(
@@ -802,7 +805,7 @@ mod tests {
         // Someone else adds to the end of the notes on the successor; this phone, offline,
         // adds to their start and types a name.
         let notes = |doc: &AutoCommit| {
-            let (_, conversations) = doc.get(automerge::ROOT, "conversations").unwrap().unwrap();
+            let (_, conversations) = doc.get(ROOT, "conversations").unwrap().unwrap();
             let (_, conversation) = doc.get(&conversations, visit.as_str()).unwrap().unwrap();
             doc.get(&conversation, "notes").unwrap().unwrap().1
         };

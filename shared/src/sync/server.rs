@@ -143,10 +143,9 @@ impl Plan {
         for offer in &request.docs {
             if let Some(kind) = offer.kind
                 && !catalog.docs.contains_key(&offer.id)
+                && let Some(street) = catalog.street(kind.street())
             {
-                if let Some(street) = catalog.street(kind.street()) {
-                    load.insert(street);
-                }
+                load.insert(street);
             }
         }
         Plan { idle, whole, load }
