@@ -3,7 +3,8 @@
 //! person reads changed on the server. If this device does not hold it at those heads,
 //! the sync loop syncs at once; an open picture then reads the street again. The
 //! 20-second poll stays as the fallback; a broken stream is opened again after a pause
-//! that grows to a minute.
+//! that grows to a minute (while no one is signed in it looks every second: a pause grown
+//! before signing in would leave a fresh session without pushes).
 
 use std::time::Duration;
 
@@ -32,9 +33,13 @@ pub fn start(actions: Actions) {
 async fn listen(actions: Actions) {
     let mut pause = Duration::from_secs(1);
     loop {
-        if let Some(token) = actions.token()
-            && stream(actions, &token).await.is_ok()
-        {
+        let Some(token) = actions.token() else {
+            // Not signed in (yet): look again soon, without backing off, so that the
+            // stream opens within a second of signing in.
+            sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        if stream(actions, &token).await.is_ok() {
             pause = Duration::from_secs(1);
         }
         sleep(pause).await;
