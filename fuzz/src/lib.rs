@@ -183,7 +183,7 @@ impl World {
             runtime,
             store,
             docs: BTreeMap::new(),
-            cache: DocCache::new(64),
+            cache: DocCache::new(16 << 20),
             actor,
             callers,
             seeds: Vec::new(),
@@ -246,7 +246,7 @@ impl World {
     fn sync(&mut self, who: u8, replica: &mut Replica) {
         let request = replica.request();
         self.seeds.push((who, request.clone()));
-        let cache = DocCache::new(64);
+        let cache = DocCache::new(16 << 20);
         let synced = self
             .runtime
             .block_on(exchange::run(

@@ -153,6 +153,7 @@ async fn start(database_url: String, data_dir: &std::path::Path) -> Server {
         session_hours: 16,
         retention_months: 12,
         retention_notice_days: 14,
+        cache_mib: 256,
         trusted_proxies: Vec::new(),
         log_json: false,
     })

@@ -29,7 +29,7 @@ use crate::{
     events::Events,
     handed_on, people, report, retention, routes, session,
     state::AppState,
-    store::Store,
+    store::{Backend, Store},
 };
 
 /// What the page may load: its own scripts, styles and WebAssembly, and nothing inline or
@@ -168,6 +168,13 @@ impl Application {
             seed_demo(&store, actor.clone()).await?;
             seed_demo_people(&store).await?;
         }
+        // Several servers may share one PostgreSQL database: they tell each other what
+        // changed through it (`events`).
+        let events = match store.backend() {
+            Backend::Sqlite => Events::alone(),
+            Backend::Postgres => Events::shared(store.pool().clone()),
+        };
+        let cache = DocCache::new(config.cache_mib.saturating_mul(1 << 20));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("failed to listen on {}", config.listen))?;
@@ -176,9 +183,9 @@ impl Application {
             state: Arc::new(AppState {
                 config,
                 store,
-                cache: DocCache::new(4096),
+                cache,
                 actor,
-                events: Events::default(),
+                events,
             }),
         })
     }
@@ -206,6 +213,10 @@ impl Application {
         let state = self.state.clone();
         let events = self.state.clone();
         let sweeper = tokio::spawn(retention::every_hour(self.state.clone()));
+        let relay = (self.state.store.backend() == Backend::Postgres).then(|| {
+            let url = self.state.config.database_url();
+            tokio::spawn(events::relay(self.state.clone(), url))
+        });
         // Connection info gives sign-in's throttle the client's address (`crate::client`).
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
@@ -217,6 +228,9 @@ impl Application {
             .await
             .context("server failed")?;
         sweeper.abort();
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         state.store.close().await;
         Ok(())
     }

@@ -17,19 +17,48 @@ use std::{
 };
 
 use voordeur_shared::{
-    automerge::{AutoCommit, ChangeHash},
+    automerge::{AutoCommit, ChangeHash, ReadDoc},
     docs::DocumentId,
 };
 
 #[derive(Debug)]
 pub struct DocCache {
-    entries: Mutex<HashMap<DocumentId, AutoCommit>>,
+    entries: Mutex<Entries>,
     /// Documents erased: never kept again (a sync that read one before its erasure may
     /// finish after it).
     erased: Mutex<HashSet<DocumentId>>,
-    capacity: usize,
+    /// The most the kept documents may take, in bytes, as [`footprint`] estimates them.
+    budget: usize,
     compacting: Mutex<HashSet<DocumentId>>,
 }
+
+#[derive(Debug, Default)]
+struct Entries {
+    docs: HashMap<DocumentId, Entry>,
+    /// The sum of the entries' footprints.
+    bytes: usize,
+    /// Counts uses, for the least recently used to go first.
+    clock: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    doc: AutoCommit,
+    bytes: usize,
+    used: u64,
+}
+
+/// Memory a parsed document takes, estimated from its operations and changes (measured
+/// on streets of 10 to 10,000 visits: docs/benchmarks.md, "the document cache").
+pub fn footprint(doc: &AutoCommit) -> usize {
+    let stats = doc.stats();
+    (stats.num_ops as usize)
+        .saturating_mul(BYTES_PER_OP)
+        .saturating_add((stats.num_changes as usize).saturating_mul(BYTES_PER_CHANGE))
+}
+
+const BYTES_PER_OP: usize = 60;
+const BYTES_PER_CHANGE: usize = 250;
 
 /// A sync's claim to compact one document; released when dropped.
 #[derive(Debug)]
@@ -50,11 +79,12 @@ impl Drop for CompactionClaim<'_> {
 }
 
 impl DocCache {
-    pub fn new(capacity: usize) -> Self {
+    /// A cache that keeps documents of at most `budget` bytes in all.
+    pub fn new(budget: usize) -> Self {
         DocCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
             erased: Mutex::new(HashSet::new()),
-            capacity,
+            budget,
             compacting: Mutex::new(HashSet::new()),
         }
     }
@@ -76,15 +106,44 @@ impl DocCache {
     /// A copy of the cached document, if it is at exactly `heads`.
     pub fn get(&self, id: &DocumentId, heads: &[ChangeHash]) -> Option<AutoCommit> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let doc = entries.get_mut(id)?;
-        (doc.get_heads() == heads).then(|| doc.clone())
+        entries.clock += 1;
+        let clock = entries.clock;
+        let entry = entries.docs.get_mut(id)?;
+        if entry.doc.get_heads() != heads {
+            return None;
+        }
+        entry.used = clock;
+        Some(entry.doc.clone())
+    }
+
+    /// The cached document itself, if it is at exactly `heads`, taken out of the cache
+    /// without a copy: a sync takes the documents it works on and puts back what it
+    /// committed ([`DocCache::put`]); if it fails, the next one parses the document from
+    /// the store. (Syncs that write one document take turns on its lock, so a taken
+    /// document is rarely missed.)
+    pub fn take(&self, id: &DocumentId, heads: &[ChangeHash]) -> Option<AutoCommit> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = entries.docs.get_mut(id)?;
+        if entry.doc.get_heads() != heads {
+            return None;
+        }
+        let bytes = entry.bytes;
+        let doc = entries.docs.remove(id).map(|entry| entry.doc);
+        entries.bytes -= bytes;
+        doc
     }
 
     /// The heads of the cached copy of a document, if there is one (whether or not the
     /// store still holds the document at them).
     pub fn heads(&self, id: &DocumentId) -> Option<Vec<ChangeHash>> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get_mut(id).map(|doc| doc.get_heads())
+        entries.docs.get_mut(id).map(|entry| entry.doc.get_heads())
+    }
+
+    /// What the kept documents take now, as estimated, and how many there are.
+    pub fn size(&self) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        (entries.bytes, entries.docs.len())
     }
 
     /// Forgets `ids`, erased, for good.
@@ -100,6 +159,8 @@ impl DocCache {
     }
 
     /// Keeps `doc`, which must be what the database holds once the current sync commits.
+    /// The least recently used documents make room for it; a document larger than the
+    /// whole budget is not kept.
     pub fn put(&self, id: DocumentId, doc: AutoCommit) {
         if self
             .erased
@@ -109,12 +170,41 @@ impl DocCache {
         {
             return;
         }
+        let bytes = footprint(&doc);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity && !entries.contains_key(&id) {
-            // Simple and bounded: start over rather than track recency.
-            entries.clear();
+        entries.remove(&id);
+        if bytes > self.budget {
+            return;
         }
-        entries.insert(id, doc);
+        if entries.bytes + bytes > self.budget {
+            // Down to nine tenths of the budget at once, so that eviction's sort is rare.
+            entries.evict((self.budget - bytes) / 10 * 9);
+        }
+        entries.clock += 1;
+        let used = entries.clock;
+        entries.bytes += bytes;
+        entries.docs.insert(id, Entry { doc, bytes, used });
+    }
+}
+
+impl Entries {
+    fn remove(&mut self, id: &DocumentId) {
+        if let Some(entry) = self.docs.remove(id) {
+            self.bytes -= entry.bytes;
+        }
+    }
+
+    /// Drops the least recently used documents until the rest take at most `bytes`.
+    fn evict(&mut self, bytes: usize) {
+        let mut by_use: Vec<(u64, DocumentId)> =
+            self.docs.iter().map(|(id, e)| (e.used, *id)).collect();
+        by_use.sort_unstable();
+        for (_, id) in by_use {
+            if self.bytes <= bytes {
+                break;
+            }
+            self.remove(&id);
+        }
     }
 }
 
@@ -124,7 +214,7 @@ mod tests {
 
     #[test]
     fn one_sync_at_a_time_compacts_a_document() {
-        let cache = DocCache::new(4);
+        let cache = DocCache::new(1 << 20);
         let (a, b) = (
             DocumentId(uuid::Uuid::from_u128(1)),
             DocumentId(uuid::Uuid::from_u128(2)),
@@ -135,5 +225,56 @@ mod tests {
         assert!(cache.claim_compaction(b).is_some(), "b is not");
         drop(claim);
         assert!(cache.claim_compaction(a).is_some(), "a is free again");
+    }
+
+    #[test]
+    fn the_cache_keeps_to_its_budget_and_lets_the_least_recently_used_go() {
+        let doc = |n: usize| {
+            let mut doc = AutoCommit::new();
+            for i in 0..n {
+                voordeur_shared::automerge::transaction::Transactable::put(
+                    &mut doc,
+                    voordeur_shared::automerge::ROOT,
+                    format!("k{i}"),
+                    i as u64,
+                )
+                .unwrap();
+            }
+            doc
+        };
+        let one = footprint(&doc(100));
+        assert!(one >= 100 * BYTES_PER_OP, "{one}");
+        let cache = DocCache::new(one * 3 + one / 2);
+        let id = |n: u128| DocumentId(uuid::Uuid::from_u128(n));
+        let mut first = doc(100);
+        cache.put(id(1), first.clone());
+        for n in 2..=3 {
+            cache.put(id(n), doc(100));
+        }
+        assert_eq!(cache.size(), (one * 3, 3));
+        // Document 1 is used; 2 is now the least recently used, and goes for 4.
+        assert!(cache.get(&id(1), &first.get_heads()).is_some());
+        cache.put(id(4), doc(100));
+        let (bytes, count) = cache.size();
+        assert!(bytes <= one * 3 + one / 2, "{bytes}");
+        assert!(
+            cache.heads(&id(2)).is_none(),
+            "the least recently used went"
+        );
+        assert!(cache.heads(&id(1)).is_some(), "the one just used stayed");
+        assert!(cache.heads(&id(4)).is_some());
+        assert!(count <= 3);
+        // Taken: out of the cache, until put back.
+        assert!(cache.take(&id(1), &first.get_heads()).is_some());
+        assert!(cache.heads(&id(1)).is_none());
+        assert_eq!(cache.size().0, bytes - one);
+        // A document larger than the whole budget is not kept, and keeps nothing out.
+        cache.put(id(5), doc(1000));
+        assert!(cache.heads(&id(5)).is_none());
+        assert!(cache.heads(&id(4)).is_some());
+        // Erased: gone, and never kept again.
+        cache.erase(&[id(4)]);
+        cache.put(id(4), doc(100));
+        assert!(cache.heads(&id(4)).is_none());
     }
 }

@@ -99,7 +99,8 @@ pub async fn ask(
         )
         .await?;
     state.cache.erase(&carried.dropped);
-    state.events.changed(carried.written);
+    state.events.erased(&carried.dropped).await;
+    state.events.changed(carried.written).await;
     tracing::info!(
         request = asked.request.label(),
         street = %asked.street,

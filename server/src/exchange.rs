@@ -3,10 +3,10 @@
 //! [`MemoryStore`](crate::store::memory::MemoryStore).
 //!
 //! In one write transaction: the catalog (locking the offered documents), the [`Plan`],
-//! the documents it needs (from the [`DocCache`] when it holds them at the catalog's heads,
-//! otherwise from the store), `serve` (on a blocking thread: merging and checking is CPU
+//! the documents it needs (taken from the [`DocCache`] when it holds them at the catalog's
+//! heads, without a copy, otherwise from the store), `serve` (on a blocking thread: merging and checking is CPU
 //! work), the writes, the audit lines of what the person read and changed, and the
-//! commit. Only then: the cache keeps the documents at their committed heads, and the
+//! commit. Only then: the cache keeps (again) the documents at their committed heads, and the
 //! documents written that now have too many chunks are compacted from the parsed copies
 //! held here, unless another sync of this process is compacting them already
 //! ([`DocCache::claim_compaction`]). The response goes out after all of that.
@@ -107,7 +107,7 @@ pub async fn run<S: DocStore>(
     let mut missing = BTreeSet::new();
     for id in plan.to_load() {
         let entry = catalog.docs.get(id);
-        match entry.and_then(|e| cache.get(id, &e.heads)) {
+        match entry.and_then(|e| cache.take(id, &e.heads)) {
             Some(doc) => {
                 loaded.insert(*id, doc);
             }

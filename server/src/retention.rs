@@ -97,7 +97,8 @@ pub async fn sweep(state: &AppState) -> Result<Swept, AppError> {
                     )
                     .await?;
                 state.cache.erase(&carried.dropped);
-                state.events.changed(carried.written);
+                state.events.erased(&carried.dropped).await;
+                state.events.changed(carried.written).await;
                 unlist(store, *street, *address).await?;
                 tracing::info!(%street, %address, "household erased: its retention period passed");
                 swept.erased += 1;

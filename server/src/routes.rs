@@ -84,7 +84,7 @@ pub async fn sync(
     };
     let synced = exchange::run(&state.store, &state.cache, &state.actor, &caller, request).await?;
     // Committed: tell the open pictures and phones.
-    state.events.changed(synced.changed.clone());
+    state.events.changed(synced.changed.clone()).await;
     tracing::info!(
         account = %caller.account,
         offered = synced.offered,

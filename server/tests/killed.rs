@@ -9,6 +9,13 @@
 //! document it was offered in (`ReplyStatus::Merged`): the heads the phone offered for it
 //! must then be on the server, whatever happens to the process afterwards.
 //!
+//! **Several servers** (`two_servers_on_one_postgres_lose_and_double_nothing`): two server
+//! processes on one PostgreSQL database, as behind one address that sends each request to
+//! either; every phone's request goes to one of them at random, and the second is killed at
+//! random moments while the first serves on. The same checks hold, and a coordinator's
+//! open push stream on the first server hears every write the second acknowledged,
+//! through PostgreSQL's `LISTEN/NOTIFY` (the delays are printed).
+//!
 //! `cargo test` kills the server 100 times per backend (`VOORDEUR_CRASH_KILLS` sets
 //! another number; `cargo xtask crash --kills 1000` runs 1,000 and prints the figures
 //! recorded in docs/crash-safety.md). The moments are drawn from a seed, printed at the
@@ -100,6 +107,8 @@ fn seed() -> u64 {
 /// The real `voordeur-server` binary on one database, started and killed at will. Drop
 /// kills it: no test leaves a server behind.
 struct ServerProcess {
+    /// Which of the servers on the database (their places in [`Shared::bases`]).
+    index: usize,
     db_url: String,
     data_dir: PathBuf,
     log: PathBuf,
@@ -109,11 +118,12 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn new(db: &TestDb) -> ServerProcess {
+    fn new(db: &TestDb, index: usize) -> ServerProcess {
         ServerProcess {
+            index,
             db_url: db.url.clone(),
             data_dir: db.dir.path().to_path_buf(),
-            log: db.dir.path().join("server.log"),
+            log: db.dir.path().join(format!("server-{index}.log")),
             port: free_port(),
             child: None,
             starts: 0,
@@ -165,8 +175,8 @@ impl ServerProcess {
 
     /// Waits until the server answers `/healthz`. A server that exits while starting
     /// because its port was taken (by anything else on the machine) moves to a new port,
-    /// which the phones learn through `base`.
-    async fn wait_ready(&mut self, http: &reqwest::Client, base: &RwLock<String>) {
+    /// which the phones learn through `bases`.
+    async fn wait_ready(&mut self, http: &reqwest::Client, bases: &RwLock<Vec<String>>) {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             let url = format!("{}/healthz", self.base());
@@ -187,7 +197,7 @@ impl ServerProcess {
                     "the server exited while starting ({status}):\n{tail}"
                 );
                 self.port = free_port();
-                *base.write().unwrap() = self.base();
+                bases.write().unwrap()[self.index] = self.base();
                 self.spawn();
             }
             assert!(
@@ -236,8 +246,8 @@ fn free_port() -> u16 {
 /// What the phones and the killer share.
 #[derive(Default)]
 struct Shared {
-    /// Where the server is (its port changes only if it was taken).
-    base: RwLock<String>,
+    /// Where the servers are (a port changes only if it was taken).
+    bases: RwLock<Vec<String>>,
     /// The killer is done: phones finish their sync and stop editing.
     stop: AtomicBool,
     /// Sync requests under way.
@@ -253,6 +263,18 @@ struct Shared {
     contended: AtomicU64,
     /// Changes the phones made (one per document an edit touched).
     changes: AtomicU64,
+    /// With several servers: the writes a server other than the first acknowledged, each
+    /// a document at the heads the sync left it, and when its request was sent.
+    written_elsewhere: Mutex<Vec<(DocumentId, BTreeSet<ChangeHash>, Instant)>>,
+}
+
+impl Shared {
+    /// Where a request goes: to any of the servers, as a load balancer would send it.
+    fn server(&self, rng: &mut SmallRng) -> (usize, String) {
+        let bases = self.bases.read().unwrap();
+        let index = rng.gen_range(0..bases.len());
+        (index, bases[index].clone())
+    }
 }
 
 struct Phone {
@@ -358,8 +380,16 @@ impl Phone {
                 .iter()
                 .map(|o| (o.id, o.heads.iter().map(|h| ChangeHash::from(*h)).collect()))
                 .collect();
+            let written: Vec<DocumentId> = request
+                .docs
+                .iter()
+                .filter(|o| !o.changes.is_empty())
+                .map(|o| o.id)
+                .collect();
             let body = wire::encode_request(&request);
-            let url = format!("{}/api/sync", shared.base.read().unwrap());
+            let (server, base) = shared.server(&mut self.rng);
+            let url = format!("{base}/api/sync");
+            let sent = Instant::now();
             shared.in_flight.fetch_add(1, Ordering::SeqCst);
             let result = post(http, &url, &self.token, body).await;
             shared.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -378,8 +408,29 @@ impl Phone {
                         }
                     }
                     shared.acknowledged.fetch_add(1, Ordering::Relaxed);
+                    let merged: BTreeSet<DocumentId> = response
+                        .docs
+                        .iter()
+                        .filter(|reply| reply.status == ReplyStatus::Merged)
+                        .map(|reply| reply.id)
+                        .collect();
                     let received = self.replica.receive(response);
                     assert!(received.rejected.is_empty(), "{:?}", received.rejected);
+                    if server > 0 {
+                        // What the sync wrote, at the heads it left: what the push says.
+                        let mut elsewhere = shared.written_elsewhere.lock().unwrap();
+                        for id in written.iter().filter(|id| merged.contains(id)) {
+                            let held = self.replica.get_mut(id).unwrap();
+                            if !self.reads_confidential
+                                && matches!(held.kind, DocKind::Confidential { .. })
+                            {
+                                // Written, never read back: the phone is not at its heads.
+                                continue;
+                            }
+                            let doc = &mut held.doc;
+                            elsewhere.push((*id, doc.get_heads().into_iter().collect(), sent));
+                        }
+                    }
                     if received.again {
                         continue;
                     }
@@ -446,19 +497,54 @@ fn http() -> reqwest::Client {
 // The test.
 
 async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Backend) {
-    let kills = kills();
+    crash_test(backend, 1, kills()).await;
+}
+
+/// Two servers on one PostgreSQL database; the second is killed, a third as often as the
+/// one server of the crash test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_lose_and_double_nothing() {
+    if helpers::postgres_available().await {
+        crash_test(Backend::Postgres, 2, kills().div_ceil(3)).await;
+    }
+}
+
+/// `servers` server processes on one database (the first is killed at random moments if
+/// it is alone, else the last), `kills` times; see the module's documentation.
+async fn crash_test(backend: Backend, servers: usize, kills: usize) {
     let seed = seed();
-    let name = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
+    let name = match (backend, servers) {
+        (Backend::Sqlite, _) => "sqlite".to_string(),
+        (Backend::Postgres, 1) => "postgres".to_string(),
+        (Backend::Postgres, n) => format!("{n} servers on postgres"),
     };
     println!("crash test ({name}): {kills} kills, seed {seed} (VOORDEUR_CRASH_SEED)");
     let started = Instant::now();
     let db = TestDb::new(backend).await;
-    let mut server = ServerProcess::new(&db);
-    let shared = Arc::new(Shared::default());
-    *shared.base.write().unwrap() = server.base();
+    let mut others: Vec<ServerProcess> = (0..servers - 1)
+        .map(|index| ServerProcess::new(&db, index))
+        .collect();
+    let mut server = ServerProcess::new(&db, servers - 1);
+    let shared = Arc::new(Shared {
+        bases: RwLock::new(
+            others
+                .iter()
+                .chain([&server])
+                .map(ServerProcess::base)
+                .collect(),
+        ),
+        ..Shared::default()
+    });
     let http = http();
+    // The servers that stay up start first (and set the database up).
+    for other in &mut others {
+        other.spawn();
+        other.wait_ready(&http, &shared.bases).await;
+    }
+    let heard = match others.first() {
+        Some(first) => Some(Heard::listen(&http, &first.base()).await),
+        None => None,
+    };
     let mut rng = SmallRng::seed_from_u64(seed);
     // The first kills land in the first starts (creating the tables, seeding the demo
     // street and people, hashing their passwords: each start goes on where the last one
@@ -472,12 +558,12 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
         startup_kills += 1;
     }
     server.spawn();
-    server.wait_ready(&http, &shared.base).await;
+    server.wait_ready(&http, &shared.bases).await;
 
     let mut on_disk = OnDisk::new(&db.url).await;
     let mut tasks = Vec::new();
     for (username, reads_confidential) in PHONES {
-        let base = shared.base.read().unwrap().clone();
+        let base = server.base();
         let mut phone = Phone {
             username,
             reads_confidential,
@@ -513,7 +599,7 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
             tokio::time::sleep(Duration::from_millis(rng.gen_range(0..40))).await;
             startup_kills += 1;
         } else {
-            server.wait_ready(&http, &shared.base).await;
+            server.wait_ready(&http, &shared.bases).await;
             if rng.gen_bool(AFTER_ACK_SHARE) {
                 // After a sync is answered: the phones always make progress, however
                 // long a sync takes as the documents grow (and the kill may land in the
@@ -553,7 +639,7 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
     if server.child.is_none() {
         server.spawn();
     }
-    server.wait_ready(&http, &shared.base).await;
+    server.wait_ready(&http, &shared.bases).await;
     shared.stop.store(true, Ordering::SeqCst);
     let mut phones = Vec::new();
     for task in tasks {
@@ -587,6 +673,10 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
     fresh.sync(&http, &shared).await;
     // The last kill: the checks read the database as a crash left it.
     server.kill();
+    for other in &mut others {
+        other.kill();
+    }
+    let pushes = heard.map(|heard| heard.check(&shared.written_elsewhere.lock().unwrap()));
 
     let stored = check_database(&db, backend).await;
     // Every acknowledged change is stored.
@@ -666,7 +756,87 @@ async fn a_server_killed_at_random_moments_loses_and_doubles_nothing(backend: Ba
         stored.chunks,
         started.elapsed().as_secs_f64()
     );
+    if let Some(pushes) = pushes {
+        println!("crash test ({name}): {pushes}");
+    }
     drop(server);
+}
+
+/// A coordinator's open push stream (`GET /api/events`) on one server: each document at
+/// the heads it was pushed at, and when it was first heard.
+struct Heard {
+    pushed: Arc<Mutex<BTreeMap<(DocumentId, BTreeSet<ChangeHash>), Instant>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Heard {
+    async fn listen(http: &reqwest::Client, base: &str) -> Heard {
+        #[derive(serde::Deserialize)]
+        struct Pushed {
+            document: DocumentId,
+            heads: Vec<voordeur_shared::sync::Hash>,
+        }
+        let token = sign_in(http, base, "karim").await;
+        // The stream stays open for the whole test: no timeout.
+        let mut response = reqwest::Client::new()
+            .get(format!("{base}/api/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let pushed = Arc::new(Mutex::new(BTreeMap::new()));
+        let into = pushed.clone();
+        let reader = tokio::spawn(async move {
+            let mut buffer = String::new();
+            while let Ok(Some(bytes)) = response.chunk().await {
+                let now = Instant::now();
+                buffer.push_str(&String::from_utf8_lossy(&bytes));
+                while let Some(end) = buffer.find("\n\n") {
+                    let event: String = buffer.drain(..end + 2).collect();
+                    let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else {
+                        continue;
+                    };
+                    let Ok(documents) = serde_json::from_str::<Vec<Pushed>>(data.trim()) else {
+                        continue;
+                    };
+                    let mut pushed = into.lock().unwrap();
+                    for document in documents {
+                        let heads = document.heads.into_iter().map(ChangeHash::from).collect();
+                        pushed.entry((document.document, heads)).or_insert(now);
+                    }
+                }
+            }
+        });
+        Heard { pushed, reader }
+    }
+
+    /// Every write in `written` was pushed; the delays from each sync's request to the
+    /// push, in words.
+    fn check(self, written: &[(DocumentId, BTreeSet<ChangeHash>, Instant)]) -> String {
+        self.reader.abort();
+        let pushed = self.pushed.lock().unwrap();
+        let mut delays: Vec<Duration> = written
+            .iter()
+            .map(|(id, heads, sent)| {
+                let heard = pushed.get(&(*id, heads.clone())).unwrap_or_else(|| {
+                    panic!("a write of document {id} through the second server was never pushed by the first")
+                });
+                heard.saturating_duration_since(*sent)
+            })
+            .collect();
+        assert!(!delays.is_empty(), "the second server acknowledged writes");
+        delays.sort();
+        let at = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
+        format!(
+            "{} writes through the second server, each pushed by the first: \
+             from the request to the push p50 {:?}, p99 {:?}, max {:?}",
+            delays.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        )
+    }
 }
 
 /// The changes stored, read straight from the database while the server is down; each

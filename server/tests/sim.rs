@@ -59,7 +59,7 @@ impl Server {
         let cache = match &self.cache {
             Some(cache) => cache,
             None => {
-                fresh = DocCache::new(4096);
+                fresh = DocCache::new(64 << 20);
                 &fresh
             }
         };
@@ -99,7 +99,7 @@ impl SimServer {
             actor: new_actor(),
             tested: Server {
                 store,
-                cache: Some(DocCache::new(4096)),
+                cache: Some(DocCache::new(64 << 20)),
             },
             reference: Server {
                 store: reference,

@@ -305,7 +305,7 @@ impl DocKind {
         let missing: Vec<Change> = self
             .upgrades()
             .iter()
-            .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
+            .filter(|c| !holds(doc, &[c.hash()]))
             .cloned()
             .collect();
         if missing.is_empty() {
@@ -626,6 +626,15 @@ pub const SIGNALS: Collection<Signal> = Collection::new("signals");
 
 pub(crate) fn collection<T>(doc: &AutoCommit, of: Collection<T>) -> Result<ObjId, EditError> {
     map_at(doc, &ROOT, of.name).ok_or(EditError::MissingCollection(of.name))
+}
+
+/// Whether `doc` holds (has applied) every change in `hashes`. A look-up in Automerge's
+/// change graph, where `get_change_by_hash` would rebuild each change from the op set (a
+/// cost that grows with the document). A document with changes queued for missing
+/// dependencies holds nothing by this test: it is never asked of one that needs the
+/// answer (the server's documents have no queue; a merge that leaves one is refused).
+pub fn holds(doc: &AutoCommit, hashes: &[ChangeHash]) -> bool {
+    ReadDoc::get_missing_deps(doc, hashes).is_empty()
 }
 
 /// Reads the whole document as `T`.

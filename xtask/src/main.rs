@@ -7,6 +7,8 @@
 //!   and installs Debian's Chromium if missing, for the browser tests), and a fuzz smoke
 //!   run.
 //! - `cargo xtask bench`: the sync benchmark (figures in docs/benchmarks.md).
+//! - `cargo xtask load [options]`: the load tool (`server/benches/load.rs`): phones ×
+//!   streets × time against real server processes, in client processes of their own.
 //! - `cargo xtask crash [--kills N] [--seed S]`: the crash test (`server/tests/killed.rs`)
 //!   with N kills of the server process per backend (1,000 by default; `test` runs 100),
 //!   PostgreSQL required; prints the figures recorded in docs/crash-safety.md.
@@ -373,9 +375,19 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "bench" => run(cargo().args(["bench", "--package", "voordeur-server", "--bench", "sync"])),
+        "load" => run(cargo()
+            .args([
+                "bench",
+                "--package",
+                "voordeur-server",
+                "--bench",
+                "load",
+                "--",
+            ])
+            .args(rest)),
         "crash" => crash(rest),
         _ => bail!(
-            "usage: cargo xtask <run [server flags] | build-app | test | bench | fuzz [target] [seconds] | crash [--kills N] [--seed S]>"
+            "usage: cargo xtask <run [server flags] | build-app | test | bench | load [options] | fuzz [target] [seconds] | crash [--kills N] [--seed S]>"
         ),
     }
 }

@@ -159,6 +159,7 @@ pub fn config(db: &TestDb) -> Config {
         session_hours: 16,
         retention_months: 12,
         retention_notice_days: 14,
+        cache_mib: 256,
         trusted_proxies: Vec::new(),
         log_json: false,
     }

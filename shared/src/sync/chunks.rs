@@ -520,7 +520,7 @@ pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, String> {
 pub fn check_against(doc: &mut AutoCommit, changes: Vec<Change>) -> Result<Vec<Change>, String> {
     let new: Vec<&Change> = changes
         .iter()
-        .filter(|change| doc.get_change_meta_by_hash(&change.hash()).is_none())
+        .filter(|change| !crate::docs::holds(doc, &[change.hash()]))
         .collect();
     if new.is_empty() {
         return Ok(changes);

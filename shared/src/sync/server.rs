@@ -573,7 +573,7 @@ fn apply_checked(
     };
     let mut pending: Vec<&Change> = changes
         .iter()
-        .filter(|change| doc.get_change_by_hash(&change.hash()).is_none())
+        .filter(|change| !docs::holds(doc, &[change.hash()]))
         .collect();
     let authors: BTreeSet<ActorId> = pending.iter().map(|c| c.actor_id().clone()).collect();
     // Changes by authors who may write the whole document need no look at their
@@ -597,12 +597,10 @@ fn apply_checked(
     }
     // Otherwise one at a time, in an order where each finds what it builds on.
     loop {
-        let ready = pending
-            .iter()
-            .position(|c| c.deps().iter().all(|d| doc.get_change_by_hash(d).is_some()));
+        let ready = pending.iter().position(|c| docs::holds(doc, c.deps()));
         let Some(index) = ready else { break };
         let change = pending.remove(index);
-        if doc.get_change_by_hash(&change.hash()).is_some() {
+        if docs::holds(doc, &[change.hash()]) {
             continue;
         }
         rules::check(doc, kind, change, writers).map_err(|reason| refused(change, reason))?;
@@ -626,9 +624,7 @@ fn merge_offer(
     let before = doc.get_heads();
     let (authors, complete) = apply_checked(doc, &kind, offer.id, changes, writers)?;
     let client_heads: Vec<ChangeHash> = from_wire(&offer.heads);
-    let has_all = client_heads
-        .iter()
-        .all(|h| doc.get_change_by_hash(h).is_some());
+    let has_all = docs::holds(doc, &client_heads);
     if !has_all || !complete {
         // The client's changes build on history this server lacks: keep nothing, ask for
         // everything. The document stays as it was stored.
