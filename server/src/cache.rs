@@ -57,8 +57,8 @@ pub fn footprint(doc: &AutoCommit) -> usize {
         .saturating_add((stats.num_changes as usize).saturating_mul(BYTES_PER_CHANGE))
 }
 
-const BYTES_PER_OP: usize = 60;
-const BYTES_PER_CHANGE: usize = 250;
+const BYTES_PER_OP: usize = 100;
+const BYTES_PER_CHANGE: usize = 300;
 
 /// A sync's claim to compact one document; released when dropped.
 #[derive(Debug)]

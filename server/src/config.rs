@@ -53,7 +53,7 @@ pub struct Config {
     pub retention_notice_days: u32,
 
     /// Memory for parsed documents kept between syncs, in MiB (`crate::cache`): the
-    /// least recently used go when it is full. A street of 1,000 visits takes about 3 MiB.
+    /// least recently used go when it is full. A street takes about 1 MiB per 1,000 visits.
     #[arg(long, env = "VOORDEUR_CACHE_MIB", default_value_t = 256)]
     pub cache_mib: usize,
 

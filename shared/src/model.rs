@@ -429,6 +429,42 @@ pub struct Amendments {
     pub activities: BTreeMap<String, Activity>,
 }
 
+impl Visit {
+    /// The rules a visit keeps, under its key `id`, in a street that holds the addresses
+    /// `has_address` says it holds.
+    pub fn check(
+        &self,
+        id: &str,
+        has_address: impl Fn(&str) -> bool,
+    ) -> Result<(), SchemaViolation> {
+        check_uuid_key("visit", id)?;
+        // An erased household's visits keep their outcome and week, at no door
+        // (`crate::erase`).
+        if !self.address.is_empty() && !has_address(&self.address) {
+            return Err(violation(format!(
+                "visit {id} is at unknown address {}",
+                self.address
+            )));
+        }
+        check_len("visit author", &self.author, MAX_SHORT_CHARS)
+    }
+}
+
+impl Wish {
+    /// The rules a wish keeps, under its key `id`, in a street that holds the visits
+    /// `has_visit` says it holds.
+    pub fn check(&self, id: &str, has_visit: impl Fn(&str) -> bool) -> Result<(), SchemaViolation> {
+        check_uuid_key("wish", id)?;
+        if !has_visit(&self.visit) {
+            return Err(violation(format!(
+                "wish {id} belongs to unknown visit {}",
+                self.visit
+            )));
+        }
+        check_len("wish", &self.text, MAX_SHORT_CHARS)
+    }
+}
+
 impl Street {
     /// The rules every street document keeps.
     pub fn validate(&self) -> Result<(), SchemaViolation> {
@@ -454,26 +490,10 @@ impl Street {
             check_len("house number", &address.number, 32)?;
         }
         for (id, visit) in &self.visits {
-            check_uuid_key("visit", id)?;
-            // An erased household's visits keep their outcome and week, at no door
-            // (`crate::erase`).
-            if !visit.address.is_empty() && !self.addresses.contains_key(&visit.address) {
-                return Err(violation(format!(
-                    "visit {id} is at unknown address {}",
-                    visit.address
-                )));
-            }
-            check_len("visit author", &visit.author, MAX_SHORT_CHARS)?;
+            visit.check(id, |address| self.addresses.contains_key(address))?;
         }
         for (id, wish) in &self.wishes {
-            check_uuid_key("wish", id)?;
-            if !self.visits.contains_key(&wish.visit) {
-                return Err(violation(format!(
-                    "wish {id} belongs to unknown visit {}",
-                    wish.visit
-                )));
-            }
-            check_len("wish", &wish.text, MAX_SHORT_CHARS)?;
+            wish.check(id, |visit| self.visits.contains_key(visit))?;
         }
         Ok(())
     }

@@ -659,11 +659,16 @@ fn merge_offer(
         after = doc.get_heads();
     }
     let write = if after != before || !existed {
-        kind.validate(doc)
-            .map_err(|violation| SyncError::SchemaViolation {
-                id: offer.id,
-                reason: violation.0,
-            })?;
+        // A stored document kept the schema: only what changed since is read again.
+        if existed {
+            kind.validate_since(doc, &before)
+        } else {
+            kind.validate(doc)
+        }
+        .map_err(|violation| SyncError::SchemaViolation {
+            id: offer.id,
+            reason: violation.0,
+        })?;
         Some(DocWrite {
             id: offer.id,
             kind,
