@@ -154,7 +154,8 @@ impl ServerProcess {
             .args(["--database-url", database_url])
             .arg("--app-dir")
             .arg(data_dir.join("app"))
-            .env("RUST_LOG", "warn")
+            .arg("--log-json")
+            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -539,6 +540,23 @@ async fn load(options: Options) {
     }
 
     drop(servers);
+    // From the servers' log lines: how many documents a sync parsed from storage because
+    // the cache did not hold them at their heads.
+    let (mut logged, mut parsed) = (0, 0);
+    for i in 0..options.servers {
+        let log = std::fs::read_to_string(data.path().join(format!("server-{i}.log")))
+            .unwrap_or_default();
+        for line in log.lines() {
+            let Ok(line) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if line["fields"]["message"] == "synced" {
+                logged += 1;
+                parsed += line["fields"]["parsed"].as_u64().unwrap_or(0);
+            }
+        }
+    }
+    println!("documents parsed from storage (not in the cache): {parsed} in {logged} syncs");
     if options.backend == "postgres" {
         let mut admin = sqlx::PgConnection::connect(PG_ADMIN_URL).await.unwrap();
         sqlx::query(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))

@@ -3,12 +3,14 @@
 //! [`MemoryStore`](crate::store::memory::MemoryStore).
 //!
 //! In one write transaction: the catalog (locking the offered documents), the [`Plan`],
-//! the documents it needs (taken from the [`DocCache`] when it holds them at the catalog's
-//! heads, without a copy, otherwise from the store), `serve` (on a blocking thread: merging and checking is CPU
-//! work), the writes, the audit lines of what the person read and changed, and the
-//! commit. Only then: the cache keeps (again) the documents at their committed heads, and the
-//! documents written that now have too many chunks are compacted from the parsed copies
-//! held here, unless another sync of this process is compacting them already
+//! the documents it needs (taken from the [`DocCache`] when it holds them at the
+//! catalog's heads, without a copy, otherwise parsed from the store), `serve` (on a
+//! blocking thread: merging and checking is CPU work), the writes, the audit lines of what
+//! the person read and changed, the documents put back in the cache at the heads the
+//! commit will give them (before the commit, so that the next sync of a document, which
+//! starts the moment this one commits, finds it), and the commit. Then the documents
+//! written that now have too many chunks are compacted from the parsed copies held here,
+//! unless another sync of this process is compacting them already
 //! ([`DocCache::claim_compaction`]). The response goes out after all of that.
 //!
 //! Documents `serve` refuses one by one (see `voordeur_shared::sync`) are neither written
@@ -53,6 +55,8 @@ pub struct Synced {
     pub written: usize,
     /// Documents answered.
     pub replied: usize,
+    /// Documents parsed from storage (the cache did not hold them at their heads).
+    pub parsed: usize,
     /// The codes of the documents refused (nothing of them is stored), one per document.
     pub refused: Vec<&'static str>,
     /// Compaction after the commit, if a written document had too many chunks.
@@ -116,6 +120,7 @@ pub async fn run<S: DocStore>(
             }
         }
     }
+    let parsed = missing.len();
     loaded.extend(store.load(&mut tx, &missing).await?);
     let mut committed_heads: BTreeMap<DocumentId, Vec<ChangeHash>> = catalog
         .docs
@@ -169,8 +174,6 @@ pub async fn run<S: DocStore>(
             &changes(&served, &writers),
         )
         .await?;
-    store.commit(tx).await?;
-
     committed_heads.extend(served.writes.iter().map(|w| (w.id, w.heads.clone())));
     // A document another sync of this process is compacting is left to that one.
     let mut too_long: BTreeMap<DocumentId, (i64, CompactionClaim<'_>)> = chunks
@@ -178,20 +181,24 @@ pub async fn run<S: DocStore>(
         .filter(|(_, chunks)| chunks.count > store.compact_after())
         .filter_map(|(id, chunks)| Some((id, (chunks.last, cache.claim_compaction(id)?))))
         .collect();
+    // Kept before the commit, so that the next sync of a document, which may start the
+    // moment this one commits, finds it. Safe: an entry is used only at the heads the
+    // database holds, and heads name one content, so an entry whose commit fails is
+    // never used (or, if the same changes are committed later, is exactly that).
     let mut to_compact: Vec<(DocumentId, i64, AutoCommit)> = Vec::new();
     for (id, mut doc) in served.docs {
         if committed_heads.get(&id) != Some(&doc.get_heads()) {
             continue;
         }
         if let Some((through, _)) = too_long.get(&id) {
-            // A copy is cached at once, as every other document: the next sync, which may
-            // start as soon as this one committed, must not parse it while it is saved.
             cache.put(id, doc.clone());
             to_compact.push((id, *through, doc));
         } else {
             cache.put(id, doc);
         }
     }
+    store.commit(tx).await?;
+
     let compaction = if to_compact.is_empty() {
         None
     } else {
@@ -210,6 +217,7 @@ pub async fn run<S: DocStore>(
         offered,
         written: served.writes.len(),
         replied: served.response.docs.len(),
+        parsed,
         refused: served.refused.iter().map(|(_, code)| *code).collect(),
         response: served.response,
         compaction,

@@ -90,6 +90,7 @@ pub async fn sync(
         offered = synced.offered,
         written = synced.written,
         replied = synced.replied,
+        parsed = synced.parsed,
         refused = synced.refused.len(),
         refused_codes = ?synced.refused,
         "synced"
