@@ -764,8 +764,11 @@ async fn crash_test(backend: Backend, servers: usize, kills: usize) {
 
 /// A coordinator's open push stream (`GET /api/events`) on one server: each document at
 /// the heads it was pushed at, and when it was first heard.
+/// A document at some heads.
+type At = (DocumentId, BTreeSet<ChangeHash>);
+
 struct Heard {
-    pushed: Arc<Mutex<BTreeMap<(DocumentId, BTreeSet<ChangeHash>), Instant>>>,
+    pushed: Arc<Mutex<BTreeMap<At, Instant>>>,
     reader: tokio::task::JoinHandle<()>,
 }
 

@@ -1128,7 +1128,7 @@ mod tests {
             }
             .id(),
         ];
-        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        let unique: BTreeSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len(), "{ids:?}");
     }
 
