@@ -31,5 +31,4 @@ fn main() {
         view! { <ui::App ui=actions.ui /> }
     });
     ui::register_service_worker();
-    ui::ask_persistent_storage();
 }

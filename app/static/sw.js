@@ -5,9 +5,10 @@
 // cache but in local storage, which every version reads, so an update strands nothing.
 const VERSION = "__VERSION__";
 const CACHE = `voordeur-shell-${VERSION}`;
+// The build names the app's files by their hashes and writes the names in here.
 const SHELL = ["/", "/index.html", "/app.css", "/vault.js", "/start.js", "/voordeur-app.js",
-  "/voordeur-app_bg.wasm",
-  "/manifest.webmanifest", "/icon.svg"];
+  "/voordeur-app_bg.wasm", "/manifest.webmanifest", "/icon.svg", "/icon-192.png",
+  "/icon-512.png", "/icon-maskable-512.png", "/icon-apple-180.png"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));

@@ -289,22 +289,56 @@ impl Tab {
         Ok(())
     }
 
-    /// Signs in on the sign-in screen as a demo person (see `voordeur_shared::demo`).
+    /// Runs axe-core (its `axe.min.js` named by `VOORDEUR_AXE`; `cargo xtask test`
+    /// installs it) on the screen as it is, and fails on any serious or critical
+    /// violation, naming `screen` and the elements.
+    pub async fn check_accessibility(&self, screen: &str) -> anyhow::Result<()> {
+        let path = std::env::var_os("VOORDEUR_AXE").context(
+            "VOORDEUR_AXE must name axe-core's axe.min.js (`cargo xtask test` installs it)",
+        )?;
+        if !self.eval::<bool>("typeof axe === 'object'").await? {
+            let source = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading axe-core at {path:?}"))?;
+            self.run(&source).await?;
+        }
+        let violations: Vec<String> = self
+            .eval(
+                "axe.run().then(r => r.violations \
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+                   .map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target).join(' ')}`))",
+            )
+            .await?;
+        if !violations.is_empty() {
+            bail!("axe-core on {screen}: {violations:#?}");
+        }
+        Ok(())
+    }
+
+    /// Signs in on the sign-in screen as a demo person (see `voordeur_shared::demo`);
+    /// both the sign-in screen and the one after it are checked for accessibility.
     pub async fn sign_in(&self, username: &str) -> anyhow::Result<()> {
+        self.wait_for("document.querySelector('form.sign-in')")
+            .await?;
+        self.check_accessibility("the sign-in screen").await?;
         self.type_into("input[name=username]", username).await?;
         self.type_into("input[name=password]", voordeur_shared::demo::PASSWORD)
             .await?;
         self.tap("form.sign-in button[type=submit]").await?;
         self.wait_for("!document.querySelector('form.sign-in')")
+            .await?;
+        self.check_accessibility(&format!("{username}'s first screen"))
             .await
     }
 
-    /// Opens the door with house number `number` from the walk list.
+    /// Opens the door with house number `number` from the walk list; the walk list and
+    /// the door screen are checked for accessibility.
     pub async fn open_door(&self, number: &str) -> anyhow::Result<()> {
         self.goto_walk_list().await?;
+        self.check_accessibility("the walk list").await?;
         self.tap(&format!("a.door[data-number='{number}']")).await?;
         self.wait_for("document.querySelector('section.visits')")
-            .await
+            .await?;
+        self.check_accessibility(&format!("door {number}")).await
     }
 
     pub async fn goto_walk_list(&self) -> anyhow::Result<()> {

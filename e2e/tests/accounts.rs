@@ -177,6 +177,7 @@ async fn an_administrator_adds_a_coach_who_then_walks_the_street() {
         admin
             .wait_for("document.querySelectorAll('ul.accounts li').length === 6")
             .await?;
+        admin.check_accessibility("the admin page").await?;
         admin.type_into("input[name=org-name]", "Buurtwerk Noord").await?;
         admin.choose("select[name=org-partner]", "municipality").await?;
         admin.tap("form.add-organisation button[type=submit]").await?;

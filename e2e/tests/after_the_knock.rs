@@ -18,7 +18,8 @@ async fn follow_ups(phone: &Phone) -> anyhow::Result<()> {
         .wait_for(
             "document.querySelector('ul.follow-ups') || document.querySelector('main p.empty')",
         )
-        .await
+        .await?;
+    phone.check_accessibility("the follow-up list").await
 }
 
 /// The follow-up line whose text includes `text`, as a JS expression.
@@ -154,6 +155,12 @@ async fn a_signal_is_followed_up(
         phone.open_door(door).await?;
         let text = page_text(phone).await?;
         assert!(!text.contains(signal), "{text}");
+        // He reads the street, he does not walk it: no next door, no phone storage.
+        phone.goto_walk_list().await?;
+        let walking: u32 = phone
+            .eval("document.querySelectorAll('a.next, p.storage').length")
+            .await?;
+        assert_eq!(walking, 0);
         Ok(())
     })
     .await?;
@@ -213,6 +220,8 @@ async fn an_activity_planned_offline_reaches_every_partner() {
         server.stop().await?;
         phone.run("location.hash = '#/activiteiten';").await?;
         phone.tap("a.new-activity").await?;
+        phone.wait_for("document.querySelector('form.plan')").await?;
+        phone.check_accessibility("a new activity").await?;
         phone.type_into("form.plan input.title", title).await?;
         phone
             .run(

@@ -116,6 +116,7 @@ async fn a_refusal_stays_on_the_walk_list_until_someone_clears_it() {
         karim
             .wait_for("document.querySelector('.card.refusal')")
             .await?;
+        karim.check_accessibility("a refusal at the door").await?;
         karim.tap("button.clear-refusal").await?;
         karim.goto_walk_list().await?;
         karim.wait_for(&door_is("talked")).await?;

@@ -97,6 +97,7 @@ async fn an_erasure_reaches_every_phone_and_the_other_work_goes_through() {
         phone
             .wait_for("document.querySelector('.notice.erased')")
             .await?;
+        phone.check_accessibility("an erasure's notice").await?;
         let notice: String = phone
             .eval("document.querySelector('.notice.erased').innerText")
             .await?;

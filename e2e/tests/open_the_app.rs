@@ -9,8 +9,25 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
     let profile = tempfile::tempdir().unwrap();
     let fits = "document.documentElement.scrollWidth <= window.innerWidth";
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
+        phone.wait_for("document.querySelector('form.sign-in')").await?;
+        let syncs: bool = phone.eval("!!document.querySelector('header .sync')").await?;
+        assert!(!syncs, "no sync status before anyone signs in");
         phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
+        // The browser was asked to keep the storage; the walk list says what it answered,
+        // and what that risks when it said no.
+        phone
+            .wait_for("document.querySelector('p.storage[data-kept]')")
+            .await?;
+        let shown: String = phone
+            .eval("document.querySelector('p.storage').dataset.kept")
+            .await?;
+        let kept: bool = phone.eval("navigator.storage.persisted()").await?;
+        assert_eq!(shown, kept.to_string());
+        let warned: bool = phone
+            .eval("!!document.querySelector('.storage-not-kept')")
+            .await?;
+        assert_eq!(warned, !kept);
         let heading: String = phone.eval("document.querySelector('h1').innerText").await?;
         assert_eq!(heading, "Lindenstraat");
         let doors: u32 = phone

@@ -86,6 +86,7 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
         joost
             .wait_for("document.querySelectorAll('a.cell').length === 43")
             .await?;
+        joost.check_accessibility("the picture").await?;
         // Every door of the round in its state, the others not yet.
         for (door, outcome, _) in ROUND {
             let state: String = joost

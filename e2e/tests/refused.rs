@@ -67,6 +67,7 @@ async fn a_street_taken_away_offline_is_refused_alone_and_its_work_kept() {
         server.restart().await?;
         phone.tap("button.sync-now").await?;
         phone.wait_for("document.querySelector('.refusal')").await?;
+        phone.check_accessibility("a refused change").await?;
         phone.wait_synced().await?;
         assert_eq!(
             server.visits().await?,

@@ -7,13 +7,15 @@ use std::{collections::BTreeSet, net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request},
+    extract::{DefaultBodyLimit, Request, State},
+    handler::Handler,
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, delete, get, post},
 };
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_http::{
     services::{ServeDir, ServeFile},
     set_header::SetResponseHeaderLayer,
@@ -42,9 +44,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
 
 /// The HTTP surface: the API, and the field app's files for everything else.
 pub fn router(state: Arc<AppState>) -> Router {
-    let app_dir = &state.config.app_dir;
-    let app_files =
-        ServeDir::new(app_dir).not_found_service(ServeFile::new(app_dir.join("index.html")));
+    let app_files = ServeDir::new(&state.config.app_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .not_found_service(page_or_not_found.with_state(state.clone()));
     let forms = Router::new()
         .route(
             "/session",
@@ -111,20 +114,62 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(middleware::from_fn(api_responses))
+        .layer(middleware::from_fn(cache_and_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// What every `/api` response gets, whichever handler (or axum itself) made it:
-/// `Cache-Control: no-store`, since the API carries personal data that no browser or
-/// proxy cache may keep (ASVS 14.3.2), errors included; and a JSON body for axum's own
-/// empty 405, like every other error (`AppError`), with its `Allow` header kept.
-async fn api_responses(request: Request, next: Next) -> Response {
+/// Any other path is a screen of the app (its page), unless it names a file: a file the
+/// app does not have is a 404, never the page under a file's name (which a browser would
+/// then keep for good).
+async fn page_or_not_found(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let last = request.uri().path().rsplit('/').next().unwrap_or_default();
+    if last.contains('.') {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let page = ServeFile::new(state.config.app_dir.join("index.html"));
+    match page.oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// Whether a path names one of the app's files by its hash (`app.0f3c5a9e1b2d4c6f.css`,
+/// written by `cargo xtask build-app`): its bytes never change under that name.
+fn hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let mut parts = name.split('.');
+    parts.next().is_some_and(|stem| !stem.is_empty())
+        && parts
+            .next()
+            .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts.next().is_some()
+}
+
+/// What every response gets by its path, whichever handler (or axum itself) made it.
+///
+/// The app's files: those named by their hash may be kept for a year without asking
+/// again (`immutable`); the rest (the page, the service worker, the manifest) are asked
+/// for anew each time (`no-cache`: kept, but checked), so an update is found at once.
+///
+/// `/api`: `Cache-Control: no-store`, since the API carries personal data that no
+/// browser or proxy cache may keep (ASVS 14.3.2), errors included; and a JSON body for
+/// axum's own empty 405, like every other error (`AppError`), with its `Allow` header
+/// kept.
+async fn cache_and_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let api = path == "/api" || path.starts_with("/api/");
+    let immutable = hashed(path);
     let mut response = next.run(request).await;
     if !api {
+        let cache = if immutable && response.status().is_success() {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         return response;
     }
     let json = response

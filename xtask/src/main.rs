@@ -29,7 +29,11 @@ use std::{
 
 use anyhow::{Context, bail};
 
+mod dist;
+
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The accessibility checker the browser tests run (npm's axe-core).
+const AXE_CORE_VERSION: &str = "4.14.1";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -231,24 +235,31 @@ fn wasm_opt() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
+/// npm's axe-core, which the browser tests run on every screen they reach; returns its
+/// `axe.min.js`.
+fn axe_core() -> anyhow::Result<PathBuf> {
+    let prefix = target_dir().join("tools");
+    let package = prefix.join("node_modules").join("axe-core");
+    let installed = fs::read_to_string(package.join("package.json")).unwrap_or_default();
+    if !installed.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")) {
+        fs::create_dir_all(&prefix).context("failed to create target/tools")?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("axe-core@{AXE_CORE_VERSION}")))?;
+    }
+    Ok(package.join("axe.min.js"))
+}
+
 fn target_dir() -> PathBuf {
     env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"))
 }
 
-/// FNV-1a: a stable fingerprint of the app shell, so that each build's service worker
-/// installs a cache of its own.
-fn fingerprint(parts: &[Vec<u8>]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in parts.iter().flatten() {
-        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
 /// Builds the field app into `app/dist`: the wasm (size-optimised), its JS glue, and the
-/// static shell (page, styles, manifest, icon, service worker).
+/// static files (page, styles, manifest, icons, service worker), the app's files named by
+/// their hashes and compressed (`dist.rs`).
 fn build_app() -> anyhow::Result<()> {
     ensure_tools()?;
     let profile = "wasm-release";
@@ -294,28 +305,12 @@ fn build_app() -> anyhow::Result<()> {
         .arg(&bg))?;
 
     let static_dir = root().join("app").join("static");
-    let mut shell = Vec::new();
     for entry in fs::read_dir(&static_dir).context("failed to read app/static")? {
         let path = entry?.path();
-        let name = path.file_name().context("a file name")?.to_owned();
-        let bytes = fs::read(&path).with_context(|| format!("failed to read {path:?}"))?;
-        shell.push((name, bytes));
+        let name = path.file_name().context("a file name")?;
+        fs::copy(&path, dist.join(name)).with_context(|| format!("failed to copy {path:?}"))?;
     }
-    shell.sort();
-    let mut parts: Vec<Vec<u8>> = shell.iter().map(|(_, bytes)| bytes.clone()).collect();
-    parts.push(fs::read(&bg)?);
-    parts.push(fs::read(dist.join("voordeur-app.js"))?);
-    let version = fingerprint(&parts);
-    for (name, bytes) in shell {
-        let bytes = if name == "sw.js" {
-            String::from_utf8(bytes)?
-                .replace("__VERSION__", &version)
-                .into_bytes()
-        } else {
-            bytes
-        };
-        fs::write(dist.join(&name), bytes).with_context(|| format!("failed to write {name:?}"))?;
-    }
+    let version = dist::seal(&dist)?;
     eprintln!("field app {version} built into {}", dist.display());
     Ok(())
 }
@@ -350,7 +345,9 @@ fn main() -> anyhow::Result<()> {
                 "-D",
                 "warnings",
             ]))?;
-            run(cargo().args(["test", "--workspace"]))?;
+            run(cargo()
+                .args(["test", "--workspace"])
+                .env("VOORDEUR_AXE", axe_core()?))?;
             // A short fuzz of each target (docs/fuzzing.md has the long runs).
             ensure_fuzz_tools()?;
             for target in FUZZ_TARGETS {

@@ -234,7 +234,7 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
             </ul>
             <form class="card add-organisation" on:submit=add_org>
                 <label>{t.name}<input name="org-name" prop:value=move || org_name.get() on:input=input(org_name) /></label>
-                <select name="org-partner" on:change=input(org_partner)>{partner_options}</select>
+                <label>{t.partner}<select name="org-partner" on:change=input(org_partner)>{partner_options}</select></label>
                 <button type="submit">{t.add}</button>
             </form>
 
@@ -294,19 +294,23 @@ pub fn AdminScreen(ui: Ui) -> impl IntoView {
             </form>
             <form class="card assign" on:submit=assign>
                 <h3>{t.assign}</h3>
-                <select name="assign-user" on:change=input(assign_user)>
-                    <option value="">"—"</option>
-                    {move || data.get().accounts.into_iter().map(|a| {
-                        let user = a.username;
-                        view! { <option value=user.clone()>{user.clone()}</option> }
-                    }).collect_view()}
-                </select>
-                <select name="assign-street" on:change=input(assign_street)>
-                    <option value="">"—"</option>
-                    {move || data.get().streets.into_iter().map(|street| view! {
-                        <option value=street.id.to_string()>{street.name}</option>
-                    }).collect_view()}
-                </select>
+                <label>{t.username}
+                    <select name="assign-user" on:change=input(assign_user)>
+                        <option value="">"—"</option>
+                        {move || data.get().accounts.into_iter().map(|a| {
+                            let user = a.username;
+                            view! { <option value=user.clone()>{user.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>{t.street}
+                    <select name="assign-street" on:change=input(assign_street)>
+                        <option value="">"—"</option>
+                        {move || data.get().streets.into_iter().map(|street| view! {
+                            <option value=street.id.to_string()>{street.name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
                 <button type="submit">{t.assign}</button>
             </form>
 

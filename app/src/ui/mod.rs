@@ -79,6 +79,8 @@ pub struct Ui {
     /// What waits, as a person counts it.
     pub waiting: RwSignal<Waiting>,
     pub usage: RwSignal<Usage>,
+    /// Whether the browser promised to keep the app's storage; `None` until asked.
+    pub kept: RwSignal<Option<bool>>,
     pub problem: RwSignal<Option<AppError>>,
     /// Changes the server refused, set aside on the phone (`state::aside`).
     pub refusals: RwSignal<Vec<crate::state::aside::Refusal>>,
@@ -103,6 +105,7 @@ impl Ui {
             unsynced: RwSignal::new(0),
             waiting: RwSignal::new(Waiting::default()),
             usage: RwSignal::new(Usage::default()),
+            kept: RwSignal::new(None),
             problem: RwSignal::new(None),
             refusals: RwSignal::new(Vec::new()),
             erased: RwSignal::new(Vec::new()),
@@ -195,6 +198,7 @@ pub fn App(ui: Ui) -> impl IntoView {
     let listener =
         window_event_listener(ev::hashchange, move |_| ui.screen.set(screen_from_hash()));
     on_cleanup(move || drop(listener));
+    ask_to_keep_storage(ui);
     Effect::new(move |_| {
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", ui.lang.get().texts().lang_code);
@@ -321,17 +325,22 @@ fn StatusBar(ui: Ui) -> impl IntoView {
     };
     let actions = use_actions();
     let switch_language = move |_| actions.set_language(ui.lang.get_untracked().other());
+    // Before anyone signs in there is nothing to sync, unless an ended session left work
+    // to send.
+    let syncs = move || ui.person.with(Option::is_some) || ui.waiting.with(Waiting::any);
     view! {
         <header class="status">
-            <span class="sync" data-sync=move || state().0 data-unsynced=move || ui.unsynced.get()
-                data-visits=move || ui.waiting.get().visits
-                data-notes=move || ui.waiting.get().notes
-                data-doors=move || ui.waiting.get().doors>
-                <span class="dot"></span>
-                {move || state().1}
-            </span>
-            <button class="small sync-now" title=t.sync_now aria-label=t.sync_now
-                on:click=move |_| actions.wake(Wake::Now)>"↻"</button>
+            {move || syncs().then(|| view! {
+                <span class="sync" data-sync=move || state().0 data-unsynced=move || ui.unsynced.get()
+                    data-visits=move || ui.waiting.get().visits
+                    data-notes=move || ui.waiting.get().notes
+                    data-doors=move || ui.waiting.get().doors>
+                    <span class="dot"></span>
+                    {move || state().1}
+                </span>
+                <button class="small sync-now" title=t.sync_now aria-label=t.sync_now
+                    on:click=move |_| actions.wake(Wake::Now)>"↻"</button>
+            })}
             <button class="small" title=t.switch_language lang=t.switch_language_code
                 on:click=switch_language>{t.switch_language_code.to_uppercase()}</button>
         </header>
@@ -373,11 +382,31 @@ pub fn register_service_worker() {
     });
 }
 
-/// Asks the browser not to evict the app's storage under pressure.
-pub fn ask_persistent_storage() {
-    if let Some(window) = web_sys::window()
-        && let Ok(storage) = window.navigator().storage().persist()
-    {
-        drop(storage);
-    }
+/// Whether the browser keeps the app's storage under pressure (`persisted()`), asking
+/// for it (`persist()`) if not. Browsers grant it to a site a person uses (installed,
+/// signed in to, visited often), so the app asks once someone is signed in, at every
+/// start (after an install, the app starts anew), and not on a first look.
+async fn keeps_storage() -> bool {
+    let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else {
+        return false;
+    };
+    let answer = async |promise: Result<js_sys::Promise, _>| match promise {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        Err(_) => false,
+    };
+    answer(storage.persisted()).await || answer(storage.persist()).await
+}
+
+/// Asks for storage that is kept (`keeps_storage`) as soon as someone is signed in, and
+/// keeps the browser's answer in `ui.kept`.
+fn ask_to_keep_storage(ui: Ui) {
+    Effect::new(move |_| {
+        if ui.person.with(Option::is_some) && ui.kept.get_untracked().is_none() {
+            leptos::task::spawn_local(async move { ui.kept.set(Some(keeps_storage().await)) });
+        }
+    });
 }

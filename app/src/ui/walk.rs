@@ -2,7 +2,7 @@
 //! next unvisited door; on a first start, the street to follow.
 
 use leptos::prelude::*;
-use voordeur_shared::walk::{DoorState, WalkDoor, WalkList};
+use voordeur_shared::walk::{Building, DoorState, WalkDoor, WalkList};
 
 use super::{Ui, door_href, floor_name, texts};
 use crate::{actions::use_actions, i18n::Texts};
@@ -29,6 +29,16 @@ fn state_class(state: &DoorState) -> &'static str {
     }
 }
 
+/// The columns the walk list gives a building: as many as its widest floor has doors,
+/// at most [`MAX_COLUMNS`] (a wider floor wraps).
+fn columns(building: &Building) -> usize {
+    let widest = building.floors.iter().map(|f| f.doors.len()).max();
+    widest.unwrap_or(1).clamp(1, MAX_COLUMNS)
+}
+
+/// As many doors as fit side by side on a 360-pixel phone with their state still legible.
+const MAX_COLUMNS: usize = 6;
+
 #[component]
 fn DoorButton(ui: Ui, door: WalkDoor) -> impl IntoView {
     let class = state_class(&door.state);
@@ -50,6 +60,13 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let walk = move || ui.walk.get();
     let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id));
+    // Whoever walks the street; coordinators read it.
+    let records = move || {
+        ui.person.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| actions.street_id().is_some_and(|s| p.writes(s)))
+        })
+    };
     let listing = move || {
         let t = texts(ui);
         // A first start with several streets, or the person asked to switch.
@@ -85,10 +102,7 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         }
         let visited = walk.visited();
         let total = walk.doors().count();
-        let records = ui.person.with(|p| {
-            p.as_ref()
-                .is_some_and(|p| actions.street_id().is_some_and(|s| p.writes(s)))
-        });
+        let records = records();
         let several = ui
             .person
             .with(|p| p.as_ref().is_some_and(|p| p.streets.len() > 1));
@@ -103,7 +117,9 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
             <p class="count">{format!("{visited} / {total} {}", t.doors_visited)}</p>
             {records.then(|| view! { <Today ui=ui walk=walk.clone() /> })}
             {walk.buildings.into_iter().map(|building| view! {
-                <section class="building">
+                // A column per door of the building's widest floor (up to six): each floor
+                // is one row, its doors under those of the floor above, as in the street.
+                <section class="building" data-cols=columns(&building)>
                     <h2>{building.name}</h2>
                     {building.floors.into_iter().map(|floor| view! {
                         <h3>{floor_name(t, floor.floor)}</h3>
@@ -116,28 +132,44 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
         }
         .into_any()
     };
-    let usage = move || {
-        format!(
-            "{}: {:.0} %",
-            t.storage_used,
-            ui.usage.get().fraction() * 100.0
-        )
+    // The phone's storage matters to whoever records on it: how full, and whether the
+    // browser promised to keep it.
+    let storage = move || {
+        records().then(|| {
+            let used = format!(
+                "{}: {:.0} %",
+                t.storage_used,
+                ui.usage.get().fraction() * 100.0
+            );
+            match ui.kept.get() {
+                Some(true) => view! {
+                    <p class="count storage" data-kept="true">{format!("{used} · {}", t.storage_kept)}</p>
+                }
+                .into_any(),
+                Some(false) => view! {
+                    <p class="count storage" data-kept="false">{used}</p>
+                    <p class="notice storage-not-kept">{t.storage_not_kept}</p>
+                }
+                .into_any(),
+                None => view! { <p class="count storage">{used}</p> }.into_any(),
+            }
+        })
     };
     view! {
         <div class="tools">
             <input type="search" class="find" inputmode="text"
-                placeholder=t.find_door
+                placeholder=t.find_door aria-label=t.find_door
                 prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev)) />
-            {move || match next() {
+            {move || records().then(|| match next() {
                 Some(id) => view! {
                     <a class="button next" href=door_href(id)>{texts(ui).next_unvisited}" →"</a>
                 }.into_any(),
                 None => view! { <span class="next done">{texts(ui).all_visited}</span> }.into_any(),
-            }}
+            })}
         </div>
         {listing}
-        <p class="count storage">{usage}</p>
+        {storage}
     }
 }
 

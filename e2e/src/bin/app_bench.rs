@@ -10,7 +10,7 @@
 //! at once). Both are measured from navigation start, offline (the server stopped), the
 //! app coming from its service worker.
 
-use std::{io::Write, time::Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use voordeur_e2e::{LAPTOP, PHONE, Phone, Server, app_dir};
@@ -27,42 +27,41 @@ const BATCH: usize = 500;
 const RELOADS: usize = 7;
 const KEYSTROKES: usize = 200;
 
+/// Bytes as a phone downloads them: the size of the Brotli copy the server sends, or of
+/// the file itself where there is none (images, the shell).
+fn sent(path: &std::path::Path) -> anyhow::Result<u64> {
+    let mut brotli = path.as_os_str().to_owned();
+    brotli.push(".br");
+    let sent = std::fs::metadata(&brotli).or_else(|_| std::fs::metadata(path));
+    Ok(sent.with_context(|| format!("{path:?}"))?.len())
+}
+
+/// What a phone downloads from `app/dist` as built: on a first visit (the service worker
+/// keeps every file of the app), and after an update of the app's code (the wasm, its JS
+/// glue and `start.js` get new names; the page and the service worker name them).
 fn sizes() -> anyhow::Result<()> {
-    println!("## Transfer size (app/dist)");
-    let mut total = (0, 0, 0);
-    for name in ["voordeur-app_bg.wasm", "voordeur-app.js"] {
-        let bytes = std::fs::read(app_dir().join(name)).with_context(|| name.to_string())?;
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gzip.write_all(&bytes)?;
-        let gzip = gzip.finish()?.len();
-        let mut brotli = Vec::new();
-        brotli::BrotliCompress(
-            &mut &bytes[..],
-            &mut brotli,
-            &brotli::enc::BrotliEncoderParams {
-                quality: 11,
-                lgwin: 22,
-                ..Default::default()
-            },
-        )?;
-        println!(
-            "{name}: {} B raw, {gzip} B gzip -9, {} B brotli -q11",
-            bytes.len(),
-            brotli.len()
-        );
-        total = (
-            total.0 + bytes.len(),
-            total.1 + gzip,
-            total.2 + brotli.len(),
-        );
+    println!("## Transfer size (app/dist, as the server sends it to a browser taking Brotli)");
+    let mut files: Vec<_> = std::fs::read_dir(app_dir())?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|p| !p.extension().is_some_and(|e| e == "br" || e == "gz"));
+    files.sort();
+    let (mut first, mut update) = (0, 0);
+    for path in &files {
+        let name = path.file_name().context("a name")?.to_string_lossy();
+        let raw = std::fs::metadata(path)?.len();
+        let sent = sent(path)?;
+        println!("{name}: {raw} B, sent {sent} B");
+        first += sent;
+        let code = ["voordeur-app", "start.", "index.html", "sw.js"];
+        if code.iter().any(|c| name.starts_with(c)) {
+            update += sent;
+        }
     }
     println!(
-        "total: {} B raw, {} B gzip ({:.1} KiB), {} B brotli ({:.1} KiB)",
-        total.0,
-        total.1,
-        total.1 as f64 / 1024.0,
-        total.2,
-        total.2 as f64 / 1024.0
+        "first visit: {first} B ({:.1} KiB); after an update of the code: {update} B ({:.1} KiB)",
+        first as f64 / 1024.0,
+        update as f64 / 1024.0
     );
     Ok(())
 }

@@ -88,9 +88,77 @@ async fn api_responses_are_never_cached(backend: Backend) {
         .unwrap();
     assert_eq!(signed_in.status(), 201);
     no_store(&signed_in, "a new session's token");
-    // The app's files stay cacheable (its service worker keeps them); so is the probe.
+    // The probe is no API: kept, if at all, only after asking again.
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
-    assert!(health.headers().get("cache-control").is_none());
+    assert_eq!(health.headers()["cache-control"], "no-cache");
+}
+
+/// The app's files as a phone gets them: a file named by its hash is kept for good and
+/// comes compressed as the browser accepts (Brotli, else gzip, else as it is); the page
+/// and the service worker are asked for anew; any screen's path is the page, but a file
+/// the app does not have is a 404, not the page under that name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_files_come_compressed_and_cached_by_their_names() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = db.dir.path().join("app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let css = "app.0123456789abcdef.css";
+    for (name, bytes) in [
+        ("index.html", &b"<!doctype html><title>Voordeur</title>"[..]),
+        ("sw.js", b"// the service worker"),
+        (css, b"body { margin: 0 }"),
+        ("app.0123456789abcdef.css.br", b"brotli bytes"),
+        ("app.0123456789abcdef.css.gz", b"gzip bytes"),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let app = spawn_app(&db).await;
+    let get = async |path: &str, accept: &str| {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let (encoding, cache) = (header("content-encoding"), header("cache-control"));
+        let status = response.status().as_u16();
+        (status, encoding, cache, response.text().await.unwrap())
+    };
+    let kept = Some("public, max-age=31536000, immutable".to_string());
+    let asked = Some("no-cache".to_string());
+    let path = format!("/{css}");
+    assert_eq!(
+        get(&path, "gzip, deflate, br").await,
+        (200, Some("br".into()), kept.clone(), "brotli bytes".into())
+    );
+    assert_eq!(
+        get(&path, "gzip").await,
+        (200, Some("gzip".into()), kept.clone(), "gzip bytes".into())
+    );
+    assert_eq!(
+        get(&path, "identity").await,
+        (200, None, kept, "body { margin: 0 }".into())
+    );
+    let page = "<!doctype html><title>Voordeur</title>".to_string();
+    for screen in ["/", "/index.html", "/doors/12"] {
+        assert_eq!(
+            get(screen, "br").await,
+            (200, None, asked.clone(), page.clone()),
+            "{screen}"
+        );
+    }
+    assert_eq!(get("/sw.js", "br").await.2, asked);
+    for missing in ["/app.fedcba9876543210.css", "/old.js"] {
+        let (status, _, cache, _) = get(missing, "br").await;
+        assert_eq!((status, cache), (404, asked.clone()), "{missing}");
+    }
 }
 
 /// A method an API path does not take, or a path the API does not have, is a JSON error
