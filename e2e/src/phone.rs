@@ -289,13 +289,16 @@ impl Tab {
         Ok(())
     }
 
-    /// Runs axe-core (its `axe.min.js` named by `VOORDEUR_AXE`; `cargo xtask test`
-    /// installs it) on the screen as it is, and fails on any serious or critical
-    /// violation, naming `screen` and the elements.
+    /// Runs axe-core on the screen as it is, and fails on any serious or critical
+    /// violation, naming `screen` and the elements. Its `axe.min.js` is the one
+    /// `VOORDEUR_AXE` names, else the one `cargo xtask test` installs under `target/`.
     pub async fn check_accessibility(&self, screen: &str) -> anyhow::Result<()> {
-        let path = std::env::var_os("VOORDEUR_AXE").context(
-            "VOORDEUR_AXE must name axe-core's axe.min.js (`cargo xtask test` installs it)",
-        )?;
+        let installed = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/tools/node_modules/axe-core/axe.min.js");
+        let path = std::env::var_os("VOORDEUR_AXE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| installed.exists().then_some(installed))
+            .context("axe-core is missing: `cargo xtask test` installs it, or set VOORDEUR_AXE to its axe.min.js")?;
         if !self.eval::<bool>("typeof axe === 'object'").await? {
             let source = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading axe-core at {path:?}"))?;

@@ -47,7 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let app_files = ServeDir::new(&state.config.app_dir)
         .precompressed_br()
         .precompressed_gzip()
-        .not_found_service(page_or_not_found.with_state(state.clone()));
+        .fallback(page_or_not_found.with_state(state.clone()));
     let forms = Router::new()
         .route(
             "/session",

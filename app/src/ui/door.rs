@@ -49,8 +49,10 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
             Some(Ok(view)) => {
                 let floor = floor_name(t, view.floor);
                 view! {
-                    <h1>{view.number.clone()}</h1>
-                    <p class="where">{view.building.clone()}" · "{floor}</p>
+                    <div class="door-head">
+                        <h1>{view.number.clone()}</h1>
+                        <p class="where">{view.building.clone()}" · "{floor}</p>
+                    </div>
                 }
                 .into_any()
             }
@@ -329,34 +331,10 @@ fn VisitCard(
             </details>
             <label>
                 {t.notes}
-                <textarea class="notes" rows="4" placeholder=t.notes_hint readonly=!writes
+                <textarea class="notes" rows="3" placeholder=t.notes_hint readonly=!writes
                     node_ref=notes_area on:input=notes_input></textarea>
             </label>
             {authorship}
-            <label>
-                {t.contribution}
-                <input class="contribution" placeholder=t.contribution_hint readonly=!writes
-                    prop:value=move || visit.get().map(|v| v.contribution).unwrap_or_default()
-                    on:input=contribution_input />
-            </label>
-            <label class="contribution-theme">
-                {t.contribution_theme}
-                <select disabled=!writes on:change=move |ev| {
-                    let theme = event_target_value(&ev).parse::<usize>().ok().and_then(|i| Theme::ALL.get(i).copied());
-                    act(Edit::ContributionTheme { visit: id, theme });
-                }>
-                    <option value="" selected=move || visit.get().is_some_and(|v| v.contribution_theme.is_none())>{t.no_theme}</option>
-                    {Theme::ALL.iter().enumerate().map(|(i, theme)| {
-                        let theme = *theme;
-                        view! {
-                            <option value=i.to_string()
-                                selected=move || visit.get().is_some_and(|v| v.contribution_theme == Some(theme))>
-                                {texts(ui).theme(theme)}
-                            </option>
-                        }
-                    }).collect_view()}
-                </select>
-            </label>
             <h4>{t.wishes}</h4>
             <ul class="wishes">
                 {move || visit.get().map(|v| v.wishes.into_iter().map(|wish| {
@@ -392,6 +370,30 @@ fn VisitCard(
                     on:input=move |ev| wish_text.set(event_target_value(&ev)) />
                 <button type="submit">{t.add}</button>
             </form>
+            <label>
+                {t.contribution}
+                <input class="contribution" placeholder=t.contribution_hint readonly=!writes
+                    prop:value=move || visit.get().map(|v| v.contribution).unwrap_or_default()
+                    on:input=contribution_input />
+            </label>
+            <label class="contribution-theme">
+                {t.contribution_theme}
+                <select disabled=!writes on:change=move |ev| {
+                    let theme = event_target_value(&ev).parse::<usize>().ok().and_then(|i| Theme::ALL.get(i).copied());
+                    act(Edit::ContributionTheme { visit: id, theme });
+                }>
+                    <option value="" selected=move || visit.get().is_some_and(|v| v.contribution_theme.is_none())>{t.no_theme}</option>
+                    {Theme::ALL.iter().enumerate().map(|(i, theme)| {
+                        let theme = *theme;
+                        view! {
+                            <option value=i.to_string()
+                                selected=move || visit.get().is_some_and(|v| v.contribution_theme == Some(theme))>
+                                {texts(ui).theme(theme)}
+                            </option>
+                        }
+                    }).collect_view()}
+                </select>
+            </label>
             <h4>{t.signals}</h4>
             <ul class="signals">
                 {move || visit.get().map(|v| v.signals.into_iter().map(|signal| {

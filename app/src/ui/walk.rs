@@ -60,8 +60,10 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let walk = move || ui.walk.get();
     let next = move || walk().and_then(|w: WalkList| w.next_unvisited(None).map(|d| d.id));
-    // Whoever walks the street; coordinators read it.
+    // Whoever walks the street; coordinators read it. (The street is known, and may
+    // change, with the walk list.)
     let records = move || {
+        ui.walk.track();
         ui.person.with(|p| {
             p.as_ref()
                 .is_some_and(|p| actions.street_id().is_some_and(|s| p.writes(s)))
@@ -116,10 +118,12 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
             })}
             <p class="count">{format!("{visited} / {total} {}", t.doors_visited)}</p>
             {records.then(|| view! { <Today ui=ui walk=walk.clone() /> })}
-            {walk.buildings.into_iter().map(|building| view! {
+            {walk.buildings.into_iter().map(|building| {
                 // A column per door of the building's widest floor (up to six): each floor
                 // is one row, its doors under those of the floor above, as in the street.
-                <section class="building" data-cols=columns(&building)>
+                let cols = columns(&building);
+                view! {
+                <section class="building" data-cols=cols>
                     <h2>{building.name}</h2>
                     {building.floors.into_iter().map(|floor| view! {
                         <h3>{floor_name(t, floor.floor)}</h3>
@@ -128,7 +132,7 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
                         </div>
                     }).collect_view()}
                 </section>
-            }).collect_view()}
+            }}).collect_view()}
         }
         .into_any()
     };

@@ -1,5 +1,7 @@
-//! The field app's figures (docs/benchmarks.md): its transfer size, the time from
-//! navigation to usable without network (empty store, and 10,000 visits stored), the
+//! The field app's figures (docs/benchmarks.md): what a phone downloads (first visit, and
+//! after an update), a first visit on a slow phone (Lighthouse's mobile profile) to the
+//! sign-in screen, the time from navigation to usable without network (empty store, and
+//! 10,000 visits stored; also with the CPU slowed 4×), the
 //! time from a keystroke in the notes to the change being in browser storage, and the
 //! coordinators' picture of that street on a laptop (asked for until drawn).
 //!
@@ -13,6 +15,10 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use chromiumoxide::cdp::browser_protocol::{
+    emulation::SetCpuThrottlingRateParams,
+    network::{self, EmulateNetworkConditionsByRuleParams, NetworkConditions},
+};
 use voordeur_e2e::{LAPTOP, PHONE, Phone, Server, app_dir};
 use voordeur_shared::{
     demo,
@@ -292,10 +298,77 @@ async fn picture(server: &Server) -> anyhow::Result<()> {
     result
 }
 
+/// Lighthouse's mobile profile: the CPU slowed 4×, and (for a first visit) a network of
+/// 150 ms round trips, 1.6 Mbit/s down and 750 kbit/s up.
+const SLOW_CPU: f64 = 4.0;
+const SLOW_RTT_MS: f64 = 150.0;
+const SLOW_DOWN: f64 = 1_600_000.0 / 8.0;
+const SLOW_UP: f64 = 750_000.0 / 8.0;
+
+async fn slow_cpu(phone: &Phone, rate: f64) -> anyhow::Result<()> {
+    phone
+        .page
+        .execute(SetCpuThrottlingRateParams::new(rate))
+        .await?;
+    Ok(())
+}
+
+/// A first visit on the slow profile, from a browser that never saw the app: until the
+/// sign-in screen can be used (its form drawn, noted by an observer the page gets before
+/// anything else), and the bytes the browser fetched (`transferSize`, headers included).
+async fn first_visit_on_a_slow_phone(server: &Server) -> anyhow::Result<()> {
+    let profile = tempfile::tempdir()?;
+    let phone = Phone::open(profile.path(), "about:blank", PHONE).await?;
+    let result = async {
+        slow_cpu(&phone, SLOW_CPU).await?;
+        phone.page.execute(network::EnableParams::default()).await?;
+        phone
+            .page
+            .execute(EmulateNetworkConditionsByRuleParams::new(
+                false,
+                // An empty pattern: every request.
+                vec![NetworkConditions::new("", SLOW_RTT_MS, SLOW_DOWN, SLOW_UP)],
+            ))
+            .await?;
+        phone
+            .page
+            .evaluate_on_new_document(
+                "new MutationObserver((_, observer) => { \
+                   if (document.querySelector('form.sign-in')) { \
+                     window.__signIn = performance.now(); observer.disconnect(); } \
+                 }).observe(document, { childList: true, subtree: true });",
+            )
+            .await?;
+        phone.page.goto(server.url("/")).await?;
+        phone.wait_for("window.__signIn !== undefined").await?;
+        let at: f64 = phone.eval("window.__signIn").await?;
+        let fetched: Vec<(String, f64, f64)> = phone
+            .eval(
+                "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation')) \
+                   .map(e => [new URL(e.name).pathname, e.transferSize, e.decodedBodySize])",
+            )
+            .await?;
+        let (sent, decoded) = fetched
+            .iter()
+            .fold((0.0, 0.0), |(s, d), (_, sent, decoded)| (s + sent, d + decoded));
+        println!(
+            "## First visit, slow phone (CPU ÷{SLOW_CPU}, {SLOW_RTT_MS} ms round trip, 1.6 Mbit/s)\n\
+             sign-in screen usable at {at:.0} ms; the page fetched {} files, {sent:.0} B over the \
+             network ({decoded:.0} B decoded)",
+            fetched.len()
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    phone.close().await?;
+    result
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     sizes()?;
     let mut server = Server::start().await?;
+    first_visit_on_a_slow_phone(&server).await?;
     seed(&server).await?;
     picture(&server).await?;
     let profile = tempfile::tempdir()?;
@@ -323,6 +396,11 @@ async fn main() -> anyhow::Result<()> {
         println!("## Navigation to usable, offline, desktop Chromium (median of {RELOADS})");
         let (shell, ready) = startup(&phone).await?;
         println!("{VISITS} visits stored: walk list shown at {shell:.0} ms, ready at {ready:.0} ms");
+        slow_cpu(&phone, SLOW_CPU).await?;
+        println!("## The same, the CPU slowed {SLOW_CPU}× (Lighthouse's mobile profile)");
+        let (shell, ready) = startup(&phone).await?;
+        println!("{VISITS} visits stored: walk list shown at {shell:.0} ms, ready at {ready:.0} ms");
+        slow_cpu(&phone, 1.0).await?;
         keystrokes(&phone).await?;
         phone.run("localStorage.clear()").await?;
         let (shell, ready) = startup(&phone).await?;
