@@ -438,7 +438,9 @@ fn ConsentCard(
             contact.set(resident.contact);
         }
     });
-    let given = move || current.get().is_some_and(|(c, _)| c == Consent::Given);
+    let consent = move || current.get().map_or(Consent::NotAsked, |(c, _)| c);
+    let given = move || consent() == Consent::Given;
+    let refused = move || consent() == Consent::Refused;
     let answer = move |consent: Consent| {
         let resident = Resident {
             name: name.get_untracked(),
@@ -450,11 +452,14 @@ fn ConsentCard(
         <section class="card consent">
             <h2>{t.consent}</h2>
             <p>{t.consent_question}</p>
+            // The answer in words, a "no" as plainly as a "yes", for whoever only reads.
+            <p class="consent-answer" data-consent-answer=move || format!("{:?}", consent())>
+                <strong>{move || texts(ui).consent_answer(consent())}</strong>
+            </p>
             <div class="row" hidden=!writes>
-                <button data-consent="Given" class:chosen=given
+                <button data-consent="Given" class:chosen=given aria-pressed=move || given().to_string()
                     on:click=move |_| answer(Consent::Given)>{t.consent_yes}</button>
-                <button data-consent="Refused"
-                    class:chosen=move || current.get().is_some_and(|(c, _)| c == Consent::Refused)
+                <button data-consent="Refused" class:chosen=refused aria-pressed=move || refused().to_string()
                     on:click=move |_| answer(Consent::Refused)>{t.consent_no}</button>
             </div>
             <Show when=given>
