@@ -220,7 +220,9 @@ async fn an_activity_planned_offline_reaches_every_partner() {
         server.stop().await?;
         phone.run("location.hash = '#/activiteiten';").await?;
         phone.tap("a.new-activity").await?;
-        phone.wait_for("document.querySelector('form.plan')").await?;
+        phone
+            .wait_for("document.querySelector('form.plan')")
+            .await?;
         phone.check_accessibility("a new activity").await?;
         phone.type_into("form.plan input.title", title).await?;
         phone

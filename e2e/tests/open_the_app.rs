@@ -9,8 +9,12 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
     let profile = tempfile::tempdir().unwrap();
     let fits = "document.documentElement.scrollWidth <= window.innerWidth";
     Phone::session(profile.path(), &server.url("/"), PHONE, async |phone| {
-        phone.wait_for("document.querySelector('form.sign-in')").await?;
-        let syncs: bool = phone.eval("!!document.querySelector('header .sync')").await?;
+        phone
+            .wait_for("document.querySelector('form.sign-in')")
+            .await?;
+        let syncs: bool = phone
+            .eval("!!document.querySelector('header .sync')")
+            .await?;
         assert!(!syncs, "no sync status before anyone signs in");
         phone.sign_in("sanne").await?;
         phone.wait_synced().await?;
