@@ -53,6 +53,21 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
             .wait_for("document.querySelector('article.visit')")
             .await?;
         assert!(phone.eval::<bool>(fits).await?, "the door scrolls sideways");
+        // With text at 200 % (a browser's text size setting), the door and the walk list
+        // still fit the phone's width, and axe still finds nothing serious.
+        phone
+            .run("document.documentElement.style.fontSize = '200%';")
+            .await?;
+        assert!(
+            phone.eval::<bool>(fits).await?,
+            "the door at 200 % scrolls sideways"
+        );
+        phone.check_accessibility("the door at 200 %").await?;
+        phone.goto_walk_list().await?;
+        assert!(
+            phone.eval::<bool>(fits).await?,
+            "the walk list at 200 % scrolls sideways"
+        );
         Ok(())
     })
     .await
