@@ -123,8 +123,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// app does not have is a 404, never the page under a file's name (which a browser would
 /// then keep for good).
 async fn page_or_not_found(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let last = request.uri().path().rsplit('/').next().unwrap_or_default();
-    if last.contains('.') {
+    if file_name(request.uri().path()).contains('.') {
         return StatusCode::NOT_FOUND.into_response();
     }
     let page = ServeFile::new(state.config.app_dir.join("index.html"));
@@ -134,11 +133,15 @@ async fn page_or_not_found(State(state): State<Arc<AppState>>, request: Request)
     }
 }
 
+/// A path's last segment: `app.css` of `/app.css`, empty for `/`.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or_default()
+}
+
 /// Whether a path names one of the app's files by its hash (`app.0f3c5a9e1b2d4c6f.css`,
 /// written by `cargo xtask build-app`): its bytes never change under that name.
 fn hashed(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or_default();
-    let mut parts = name.split('.');
+    let mut parts = file_name(path).split('.');
     parts.next().is_some_and(|stem| !stem.is_empty())
         && parts
             .next()

@@ -32,7 +32,7 @@ fn compresses(name: &str) -> bool {
 }
 
 /// FNV-1a: a stable fingerprint of bytes, 16 hex digits.
-pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in parts.into_iter().flatten() {
         hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);

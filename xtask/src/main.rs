@@ -217,38 +217,39 @@ fn crash(args: &[String]) -> anyhow::Result<()> {
 /// Debian's binaryen 108 writes a module that fails in the browser (../shared/TOOLCHAIN.md).
 const BINARYEN: &str = "binaryen@132.0.0";
 
-fn wasm_opt() -> anyhow::Result<PathBuf> {
+/// `target/tools/node_modules`, where npm's packages for the project's tasks go; `spec`
+/// (`name@version`) is installed there unless `installed` says it already is.
+fn npm_tools(spec: &str, installed: bool) -> anyhow::Result<PathBuf> {
     let prefix = target_dir().join("tools");
-    let bin = prefix.join("node_modules").join(".bin").join("wasm-opt");
+    if !installed {
+        fs::create_dir_all(&prefix).context("failed to create target/tools")?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(spec))?;
+    }
+    Ok(prefix.join("node_modules"))
+}
+
+fn wasm_opt() -> anyhow::Result<PathBuf> {
+    let bin = target_dir().join("tools/node_modules/.bin/wasm-opt");
     let version = Command::new(&bin)
         .arg("--version")
         .output()
         .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
         .unwrap_or_default();
-    if !version.contains("version 132") {
-        fs::create_dir_all(&prefix).context("failed to create target/tools")?;
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(BINARYEN))?;
-    }
+    npm_tools(BINARYEN, version.contains("version 132"))?;
     Ok(bin)
 }
 
 /// npm's axe-core, which the browser tests run on every screen they reach; returns its
 /// `axe.min.js`.
 fn axe_core() -> anyhow::Result<PathBuf> {
-    let prefix = target_dir().join("tools");
-    let package = prefix.join("node_modules").join("axe-core");
-    let installed = fs::read_to_string(package.join("package.json")).unwrap_or_default();
-    if !installed.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")) {
-        fs::create_dir_all(&prefix).context("failed to create target/tools")?;
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("axe-core@{AXE_CORE_VERSION}")))?;
-    }
-    Ok(package.join("axe.min.js"))
+    let package = target_dir().join("tools/node_modules/axe-core/package.json");
+    let installed = fs::read_to_string(package).unwrap_or_default();
+    let current = installed.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\""));
+    let tools = npm_tools(&format!("axe-core@{AXE_CORE_VERSION}"), current)?;
+    Ok(tools.join("axe-core/axe.min.js"))
 }
 
 fn target_dir() -> PathBuf {

@@ -145,17 +145,16 @@ pub fn WalkScreen(ui: Ui) -> impl IntoView {
                 t.storage_used,
                 ui.usage.get().fraction() * 100.0
             );
-            match ui.kept.get() {
-                Some(true) => view! {
-                    <p class="count storage" data-kept="true">{format!("{used} · {}", t.storage_kept)}</p>
-                }
-                .into_any(),
-                Some(false) => view! {
-                    <p class="count storage" data-kept="false">{used}</p>
+            let kept = ui.kept.get();
+            let line = match kept {
+                Some(true) => format!("{used} · {}", t.storage_kept),
+                _ => used,
+            };
+            view! {
+                <p class="count storage" data-kept=kept.map(|k| k.to_string())>{line}</p>
+                {(kept == Some(false)).then(|| view! {
                     <p class="notice storage-not-kept">{t.storage_not_kept}</p>
-                }
-                .into_any(),
-                None => view! { <p class="count storage">{used}</p> }.into_any(),
+                })}
             }
         })
     };
