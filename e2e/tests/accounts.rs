@@ -55,7 +55,7 @@ async fn a_care_signal_reaches_the_care_coach_and_no_one_else() {
             .type_into("article.visit input.signal", SIGNAL)
             .await?;
         phone
-            .tap("article.visit form.row:last-of-type button[type=submit]")
+            .tap("article.visit form.add-signal button[type=submit]")
             .await?;
         phone
             .wait_for(&format!(

@@ -55,16 +55,16 @@ async fn a_signal_is_followed_up(
             .await?;
         builder.type_into("article.visit input.wish", wish).await?;
         builder
-            .tap("article.visit form.row button[type=submit]")
+            .tap("article.visit form.add-wish button[type=submit]")
             .await?;
         builder
-            .choose("article.visit form.row:last-of-type select", kind)
+            .choose("article.visit form.add-signal select", kind)
             .await?;
         builder
             .type_into("article.visit input.signal", signal)
             .await?;
         builder
-            .tap("article.visit form.row:last-of-type button[type=submit]")
+            .tap("article.visit form.add-signal button[type=submit]")
             .await?;
         builder
             .wait_for("document.querySelector('[data-signal-status=New]')")

@@ -53,6 +53,39 @@ async fn the_first_start_fetches_the_street_and_shows_its_doors() {
             .wait_for("document.querySelector('article.visit')")
             .await?;
         assert!(phone.eval::<bool>(fits).await?, "the door scrolls sideways");
+        // The most common visit (an outcome, a few words, maybe a wish) in one screen:
+        // with three lines of notes and a wish, the button for another wish is above the
+        // screen's bottom edge from the top, and the rest is folded.
+        phone
+            .type_into(
+                "article.visit textarea.notes",
+                "Woont hier 12 jaar. Mist een plek om buren te ontmoeten; wil helpen met een buurtbarbecue.",
+            )
+            .await?;
+        phone
+            .type_into("article.visit input.wish", "Bankjes bij de speeltuin")
+            .await?;
+        phone
+            .tap("article.visit form.add-wish button[type=submit]")
+            .await?;
+        phone
+            .wait_for("document.querySelector('article.visit ul.wishes li')")
+            .await?;
+        let (bottom, height): (f64, f64) = phone
+            .eval(
+                "window.scrollTo(0, 0); \
+                 [document.querySelector('article.visit form.add-wish button') \
+                   .getBoundingClientRect().bottom, window.innerHeight]",
+            )
+            .await?;
+        assert!(
+            bottom <= height,
+            "a visit with a wish takes more than one screen: its button ends at {bottom} px of {height}"
+        );
+        let folded: bool = phone
+            .eval("!document.querySelector('article.visit details.more').open")
+            .await?;
+        assert!(folded, "contribution and signals are folded on a new visit");
         // With text at 200 % (a browser's text size setting), the door and the walk list
         // still fit the phone's width, and axe still finds nothing serious.
         phone

@@ -56,10 +56,12 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
                 .wait_for("document.querySelector('article.visit')")
                 .await?;
             if let Some((theme, text)) = wish {
-                sanne.choose("article.visit form.row select", theme).await?;
+                sanne
+                    .choose("article.visit form.add-wish select", theme)
+                    .await?;
                 sanne.type_into("article.visit input.wish", text).await?;
                 sanne
-                    .tap("article.visit form.row button[type=submit]")
+                    .tap("article.visit form.add-wish button[type=submit]")
                     .await?;
             }
         }
@@ -68,7 +70,7 @@ async fn a_coordinator_sees_the_picture_exports_it_and_it_stays_live() {
             .type_into("article.visit input.signal", "Hulp nodig bij boodschappen")
             .await?;
         sanne
-            .tap("article.visit form.row:last-of-type button[type=submit]")
+            .tap("article.visit form.add-signal button[type=submit]")
             .await?;
         sanne.wait_synced().await
     }

@@ -89,8 +89,11 @@ pub fn DoorScreen(ui: Ui, address: AddressId) -> impl IntoView {
         d.visits.into_iter().find(|v| v.id == id)
     });
     view! {
-        <nav><a class="back" href="#/">{t.back}</a></nav>
-        {body}
+        // The way back and the door's number share a line: the visit gets the screen.
+        <div class="door-top">
+            <nav><a class="back arrow" href="#/" aria-label=t.back title=t.back>"←"</a></nav>
+            {body}
+        </div>
         <super::refusals::DoorRefusals ui=ui address=address />
         <Show when=move || matches!(door.get(), Some(Ok(_)))>
             <RefusalCard ui=ui address=address refusal=refusal writes=writes />
@@ -301,6 +304,10 @@ fn VisitCard(
         });
         signal_text.set(String::new());
     };
+    let unfolded = visit.with_untracked(|v| {
+        v.as_ref()
+            .is_some_and(|v| !v.contribution.is_empty() || !v.signals.is_empty())
+    });
     view! {
         <article class="visit" data-visit=id.to_string()>
             <h3>{header}</h3>
@@ -331,7 +338,7 @@ fn VisitCard(
             </details>
             <label>
                 {t.notes}
-                <textarea class="notes" rows="3" placeholder=t.notes_hint readonly=!writes
+                <textarea class="notes" rows="3" placeholder=writes.then_some(t.notes_hint) readonly=!writes
                     node_ref=notes_area on:input=notes_input></textarea>
             </label>
             {authorship}
@@ -357,7 +364,7 @@ fn VisitCard(
                     }
                 }).collect_view())}
             </ul>
-            <form class="row" on:submit=add_wish hidden=!writes>
+            <form class="row add-wish" on:submit=add_wish hidden=!writes>
                 <select aria-label=t.wishes on:change=move |ev| {
                     let index: usize = event_target_value(&ev).parse().unwrap_or(0);
                     wish_theme.set(Theme::ALL.get(index).copied().unwrap_or(Theme::Other));
@@ -370,9 +377,13 @@ fn VisitCard(
                     on:input=move |ev| wish_text.set(event_target_value(&ev)) />
                 <button type="submit">{t.add}</button>
             </form>
+            // The rest of a visit, folded: the most common visit (an outcome, a few words,
+            // maybe a wish) fits one phone screen. Open when there is something in it.
+            <details class="more" open=unfolded>
+            <summary>{t.contribution_and_signals}</summary>
             <label>
                 {t.contribution}
-                <input class="contribution" placeholder=t.contribution_hint readonly=!writes
+                <input class="contribution" placeholder=writes.then_some(t.contribution_hint) readonly=!writes
                     prop:value=move || visit.get().map(|v| v.contribution).unwrap_or_default()
                     on:input=contribution_input />
             </label>
@@ -408,7 +419,7 @@ fn VisitCard(
                     }
                 }).collect_view())}
             </ul>
-            <form class="row" on:submit=add_signal hidden=!writes>
+            <form class="row add-signal" on:submit=add_signal hidden=!writes>
                 <select aria-label=t.signals on:change=move |ev| signal_kind.set(if event_target_value(&ev) == "moving" { SignalKind::MovingWish } else { SignalKind::CareNeed })>
                     <option value="care">{texts(ui).signal(SignalKind::CareNeed)}</option>
                     <option value="moving">{texts(ui).signal(SignalKind::MovingWish)}</option>
@@ -417,6 +428,7 @@ fn VisitCard(
                     on:input=move |ev| signal_text.set(event_target_value(&ev)) />
                 <button type="submit">{t.add}</button>
             </form>
+            </details>
         </article>
     }
 }

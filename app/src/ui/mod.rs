@@ -210,6 +210,9 @@ pub fn App(ui: Ui) -> impl IntoView {
             view! { <StatusBar ui=ui /> }
         }}
         <main>
+            {move || ui.usage.get().almost_full().then(|| view! {
+                <p class="problem" role="alert">{texts(ui).storage_almost_full}</p>
+            })}
             {move || ui.problem.get().map(|problem| view! {
                 <p class="problem" role="alert">
                     {problem.message(ui.lang.get())}
@@ -344,12 +347,6 @@ fn StatusBar(ui: Ui) -> impl IntoView {
             <button class="small" title=t.switch_language lang=t.switch_language_code
                 on:click=switch_language>{t.switch_language_code.to_uppercase()}</button>
         </header>
-        {move || {
-            let usage = ui.usage.get();
-            usage.almost_full().then(|| view! {
-                <p class="problem" role="alert">{texts(ui).storage_almost_full}</p>
-            })
-        }}
     }
 }
 

@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
         phone.type_into("article.visit input.wish", "Bankjes bij de speeltuin").await?;
-        phone.tap("article.visit form.row button[type=submit]").await?;
+        phone.tap("article.visit form.add-wish button[type=submit]").await?;
         phone.wait_synced().await?;
         phone.run("window.scrollTo(0, 0)").await?;
         phone.screenshot(&out.join("door-phone.png")).await?;
@@ -413,15 +413,15 @@ async fn after_the_knock(out: &std::path::Path) -> anyhow::Result<()> {
         sanne.tap("button[data-outcome=Talked]").await?;
         sanne.wait_for("document.querySelector('article.visit')").await?;
         sanne.type_into("article.visit input.wish", "Bankjes bij de speeltuin").await?;
-        sanne.tap("article.visit form.row button[type=submit]").await?;
+        sanne.tap("article.visit form.add-wish button[type=submit]").await?;
         sanne
-            .choose("article.visit form.row:last-of-type select", "moving")
+            .choose("article.visit form.add-signal select", "moving")
             .await?;
         sanne
             .type_into("article.visit input.signal", "Wil graag gelijkvloers wonen (slechte knie)")
             .await?;
         sanne
-            .tap("article.visit form.row:last-of-type button[type=submit]")
+            .tap("article.visit form.add-signal button[type=submit]")
             .await?;
         sanne.wait_synced().await?;
         sanne.goto_walk_list().await?;
