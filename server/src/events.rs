@@ -16,7 +16,9 @@
 //! included, hears them through one `LISTEN` connection ([`relay`]) and forwards them to
 //! its own connections, and drops erased documents from its [`DocCache`]. The notice
 //! follows the commit and precedes the answer: a server killed between the commit and the
-//! notice leaves the phones to the poll, but a phone that was answered knows it was told.
+//! notice leaves the phones to the poll until the phone that wrote retries, and a sync
+//! that brings changes the store held already tells them again (`exchange::run`), so a
+//! phone that was answered knows it was told.
 //! When the listening connection is lost, what was said meanwhile is lost with it: the
 //! server's phones are told to sync everything.
 

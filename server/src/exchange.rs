@@ -25,7 +25,7 @@ use voordeur_shared::{
     docs::{DocKind, DocumentId},
     ids::AccountId,
     sync::{
-        SyncError, SyncRequest, SyncResponse, chunks,
+        ReplyStatus, SyncError, SyncRequest, SyncResponse, chunks,
         rules::{Writer, Writers},
         server::{Catalog, Incoming, Plan, Served, serve},
     },
@@ -47,7 +47,10 @@ pub struct Caller {
 #[derive(Debug)]
 pub struct Synced {
     pub response: SyncResponse,
-    /// The documents written, at their committed heads (what `events` pushes).
+    /// The documents written, at their committed heads, and those the request brought
+    /// only changes the store held already, at their stored heads (what `events` pushes:
+    /// a sync that is answered has told the others, even if it retried one whose server
+    /// stopped between its commit and its notice).
     pub changed: Vec<(DocKind, Vec<ChangeHash>)>,
     /// Documents offered.
     pub offered: usize,
@@ -140,6 +143,16 @@ pub async fn run<S: DocStore>(
             .writers(&mut tx, caller.account, &caller.grant, &actors)
             .await?
     };
+    // Documents the request brings changes for, at the heads they are stored at: if the
+    // store held all those changes already (a retry of a sync whose server stopped after
+    // its commit, before it told anyone), the others are told again below.
+    let brought: Vec<(DocKind, Vec<ChangeHash>)> = request
+        .docs
+        .iter()
+        .filter(|offer| !offer.changes.is_empty())
+        .filter_map(|offer| catalog.docs.get(&offer.id))
+        .map(|entry| (entry.kind, entry.heads.clone()))
+        .collect();
     let serving = actor.clone();
     // Merging and checking documents is CPU work: keep it off the async workers.
     let (served, writers) = tokio::task::spawn_blocking(move || {
@@ -208,11 +221,23 @@ pub async fn run<S: DocStore>(
     };
     // The claims end here, compacted or not.
     too_long.clear();
+    let merged: BTreeSet<DocumentId> = served
+        .response
+        .docs
+        .iter()
+        .filter(|reply| reply.status == ReplyStatus::Merged)
+        .map(|reply| reply.id)
+        .collect();
+    let written: BTreeSet<DocumentId> = served.writes.iter().map(|w| w.id).collect();
+    let retold = brought
+        .into_iter()
+        .filter(|(kind, _)| merged.contains(&kind.id()) && !written.contains(&kind.id()));
     Ok(Synced {
         changed: served
             .writes
             .iter()
             .map(|w| (w.kind, w.heads.clone()))
+            .chain(retold)
             .collect(),
         offered,
         written: served.writes.len(),

@@ -146,6 +146,12 @@ impl SimServer {
         caller: &Caller,
     ) -> Result<(Vec<u8>, usize), ExchangeError> {
         let request = wire::decode_request(request, LIMIT).unwrap();
+        let brought: BTreeSet<DocumentId> = request
+            .docs
+            .iter()
+            .filter(|offer| !offer.changes.is_empty())
+            .map(|offer| offer.id)
+            .collect();
         let heads_before = self.heads();
         let audited_before = self.tested.store.audit_log().len();
         let (synced, expected) = self.runtime.block_on(async {
@@ -212,6 +218,27 @@ impl SimServer {
                 );
             }
         }
+        // What is pushed: every document written, and every document the request brought
+        // changes for that was merged (a retry tells again what its first try, on a
+        // server that stopped before its notice, may not have told), at its heads now.
+        let pushed: BTreeMap<DocumentId, Vec<ChangeHash>> = synced
+            .changed
+            .iter()
+            .map(|(kind, heads)| (kind.id(), heads.clone()))
+            .collect();
+        let merged = synced
+            .response
+            .docs
+            .iter()
+            .filter(|reply| reply.status == ReplyStatus::Merged && brought.contains(&reply.id))
+            .map(|reply| reply.id);
+        let told: BTreeMap<DocumentId, Vec<ChangeHash>> = moved
+            .iter()
+            .copied()
+            .chain(merged)
+            .map(|id| (id, heads_after[&id].clone()))
+            .collect();
+        assert_eq!(pushed, told, "what the others are told");
         let read: Vec<DocumentId> = audit
             .iter()
             .filter(|line| line.action == "read")
