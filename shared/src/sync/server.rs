@@ -659,9 +659,10 @@ fn merge_offer(
         after = doc.get_heads();
     }
     let write = if after != before || !existed {
-        // A stored document kept the schema: only what changed since is read again.
-        if existed {
-            kind.validate_since(doc, &before)
+        // A stored document kept the schema: only what the offer's changes touched is
+        // read again (a repair of the server's own is no change of the offer's).
+        if existed && !repaired {
+            kind.validate_after(doc, changes)
         } else {
             kind.validate(doc)
         }
