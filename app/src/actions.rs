@@ -217,6 +217,9 @@ impl Actions {
             let (cipher, _) = vault::unlock_with(password).await?;
             self.open(cipher)?;
         }
+        // The language chosen before signing in (no settings could be kept then).
+        let lang = self.ui.lang.get_untracked();
+        self.report(self.with(|f| f.save_language(lang)));
         let person = session.person.clone();
         if let Some(Err(e)) = self.with(|f| f.sign_in(session)) {
             return Err(e);

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use voordeur_server::{Application, Config};
 
 mod phone;
-pub use phone::{LAPTOP, PHONE, Phone, Screen, Tab};
+pub use phone::{Held, LAPTOP, PHONE, Phone, Screen, Tab};
 
 /// The built field app.
 pub fn app_dir() -> PathBuf {
@@ -134,6 +134,7 @@ impl Server {
             retention_months: 12,
             retention_notice_days: 14,
             cache_mib: 256,
+            max_syncs: None,
             trusted_proxies: Vec::new(),
             log_json: false,
         }

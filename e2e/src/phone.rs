@@ -9,7 +9,7 @@ use std::{path::Path, time::Duration};
 use anyhow::{Context, bail};
 use chromiumoxide::{
     Browser, BrowserConfig, Page,
-    cdp::browser_protocol::{page::CaptureScreenshotFormat, target::SetAutoAttachParams},
+    cdp::browser_protocol::{fetch, page::CaptureScreenshotFormat, target::SetAutoAttachParams},
     handler::viewport::Viewport,
     page::ScreenshotParams,
 };
@@ -68,6 +68,19 @@ const LANDMARK_RULES: [&str; 7] = [
 #[derive(Debug)]
 pub struct Tab {
     pub page: Page,
+}
+
+/// Requests held back by [`Tab::hold`].
+#[derive(Debug)]
+pub struct Held {
+    release: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Held {
+    /// Lets the held requests go on, and every later one that matches.
+    pub fn release(self) {
+        let _ = self.release.send(());
+    }
 }
 
 impl std::ops::Deref for Phone {
@@ -357,11 +370,17 @@ impl Tab {
         Ok(())
     }
 
+    /// Waits for the app's own sign-in screen: the page's form shown before the app
+    /// arrived (`#boot`, see app/src/boot.rs) has been taken over.
+    pub async fn wait_for_app_sign_in(&self) -> anyhow::Result<()> {
+        self.wait_for("document.querySelector('form.sign-in') && !document.getElementById('boot')")
+            .await
+    }
+
     /// Signs in on the sign-in screen as a demo person (see `voordeur_shared::demo`);
     /// both the sign-in screen and the one after it are checked for accessibility.
     pub async fn sign_in(&self, username: &str) -> anyhow::Result<()> {
-        self.wait_for("document.querySelector('form.sign-in')")
-            .await?;
+        self.wait_for_app_sign_in().await?;
         self.check_accessibility("the sign-in screen").await?;
         self.type_into("input[name=username]", username).await?;
         self.type_into("input[name=password]", voordeur_shared::demo::PASSWORD)
@@ -389,6 +408,50 @@ impl Tab {
     pub async fn goto_walk_list(&self) -> anyhow::Result<()> {
         self.run("location.hash = '#/';").await?;
         self.wait_for("document.querySelector('a.door')").await
+    }
+
+    /// Holds back every request of this tab whose URL matches `pattern` (`*` any
+    /// characters), as a slow connection would, until [`Held::release`].
+    pub async fn hold(&self, pattern: &str) -> anyhow::Result<Held> {
+        let mut paused = self
+            .page
+            .event_listener::<fetch::EventRequestPaused>()
+            .await?;
+        self.page
+            .execute(
+                fetch::EnableParams::builder()
+                    .pattern(
+                        fetch::RequestPattern::builder()
+                            .url_pattern(pattern)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let page = self.page.clone();
+        // Until the tab closes, the task continues what it no longer holds.
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            tokio::pin!(released);
+            loop {
+                tokio::select! {
+                    event = paused.next() => match event {
+                        Some(event) => held.push(event.request_id.clone()),
+                        None => return,
+                    },
+                    _ = &mut released => break,
+                }
+            }
+            for id in held {
+                let _ = page.execute(fetch::ContinueRequestParams::new(id)).await;
+            }
+            while let Some(event) = paused.next().await {
+                let continued = fetch::ContinueRequestParams::new(event.request_id.clone());
+                let _ = page.execute(continued).await;
+            }
+        });
+        Ok(Held { release })
     }
 
     pub async fn reload(&self) -> anyhow::Result<()> {

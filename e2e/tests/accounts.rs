@@ -206,6 +206,7 @@ async fn an_administrator_adds_a_coach_who_then_walks_the_street() {
 
     let phone = tempfile::tempdir().unwrap();
     Phone::session(phone.path(), &url, PHONE, async |phone| {
+        phone.wait_for_app_sign_in().await?;
         phone.type_into("input[name=username]", "noor").await?;
         phone
             .type_into("input[name=password]", "wachtwoord-van-noor")

@@ -243,3 +243,101 @@ async fn with_several_streets_the_first_start_asks_which() {
     .await
     .unwrap();
 }
+
+/// The app's code (the wasm: about four seconds on a slow phone's connection) is held
+/// back while a person opens the app for the first time.
+const THE_APP: &str = "*voordeur-app_bg*";
+
+/// On a first visit the page's own sign-in form is there before the app's code: a person
+/// switches it to English, types, and presses sign in; the app, once it arrives, takes
+/// over and signs them in, in English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_before_the_app_has_arrived() {
+    let server = Server::start().await.expect("server starts");
+    let profile = tempfile::tempdir().unwrap();
+    Phone::session(profile.path(), "about:blank", PHONE, async |phone| {
+        let held = phone.hold(THE_APP).await?;
+        phone.page.goto(server.url("/")).await?;
+        phone
+            .wait_for("document.querySelector('#boot form.sign-in')")
+            .await?;
+        phone
+            .check_accessibility("the sign-in form before the app")
+            .await?;
+        phone.tap("#boot header.status button[lang=en]").await?;
+        let title: String = phone.eval("document.querySelector('h1').innerText").await?;
+        assert_eq!(title, "Sign in to Voordeur");
+        phone.type_into("input[name=username]", "sanne").await?;
+        phone
+            .type_into("input[name=password]", voordeur_shared::demo::PASSWORD)
+            .await?;
+        phone.tap("form.sign-in button[type=submit]").await?;
+        phone
+            .wait_for("document.querySelector('#boot [role=status]:not([hidden])')")
+            .await?;
+        let waiting: String = phone
+            .eval("document.querySelector('#boot [role=status]').innerText")
+            .await?;
+        assert_eq!(waiting, "Loading the app…");
+        assert!(
+            phone
+                .eval::<bool>("!!document.getElementById('boot')")
+                .await?,
+            "the app has not arrived yet"
+        );
+        held.release();
+        phone.wait_synced().await?;
+        phone
+            .wait_for("document.querySelectorAll('a.door').length === 43")
+            .await?;
+        let (signed_in, lang): (bool, String) = phone
+            .eval("[!document.querySelector('form.sign-in'), document.documentElement.lang]")
+            .await?;
+        assert!(signed_in, "signed in with what was typed before the app");
+        assert_eq!(lang, "en", "the language chosen before the app");
+        phone.reload().await?;
+        phone.wait_for("document.querySelector('a.door')").await?;
+        let lang: String = phone.eval("document.documentElement.lang").await?;
+        assert_eq!(lang, "en", "and kept");
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+/// A person still typing when the app arrives goes on typing where they were: the app's
+/// form has what was typed, the focus and the caret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_arriving_mid_word_takes_over_the_typing() {
+    let server = Server::start().await.expect("server starts");
+    let profile = tempfile::tempdir().unwrap();
+    Phone::session(profile.path(), "about:blank", PHONE, async |phone| {
+        let held = phone.hold(THE_APP).await?;
+        phone.page.goto(server.url("/")).await?;
+        phone.type_into("input[name=username]", "sanne").await?;
+        let password = voordeur_shared::demo::PASSWORD;
+        let (first, rest) = password.split_at(password.len() / 2);
+        phone.type_into("input[name=password]", first).await?;
+        phone
+            .run("document.activeElement.setSelectionRange(1, 1)")
+            .await?;
+        held.release();
+        phone.wait_for_app_sign_in().await?;
+        let (focused, caret, username, typed): (String, u32, String, String) = phone
+            .eval(
+                "[document.activeElement.name, document.activeElement.selectionStart, \
+                  document.querySelector('input[name=username]').value, \
+                  document.querySelector('input[name=password]').value]",
+            )
+            .await?;
+        assert_eq!(
+            (focused.as_str(), caret, username.as_str(), typed.as_str()),
+            ("password", 1, "sanne", first)
+        );
+        phone.type_into("input[name=password]", rest).await?;
+        phone.tap("form.sign-in button[type=submit]").await?;
+        phone.wait_synced().await
+    })
+    .await
+    .unwrap();
+}

@@ -741,6 +741,19 @@ mod tests {
         assert!(metas[0].1.synced());
     }
 
+    /// The page's own sign-in form (`static/start.js`) reads the language before the app
+    /// has arrived, as the first byte of the stored settings: 0 Dutch, 1 English.
+    #[test]
+    fn the_stored_settings_begin_with_the_language() {
+        for (lang, byte) in [(Lang::Nl, 0), (Lang::En, 1)] {
+            let mut store = Store::open(MemoryKv::new(), cipher()).unwrap();
+            let streets = vec![StreetId(demo::street_id())];
+            store.set_settings(&Settings { lang, streets }).unwrap();
+            let stored = store.raw.get(SETTINGS).unwrap().unwrap();
+            assert_eq!(BASE64.decode(stored).unwrap()[0], byte, "{lang:?}");
+        }
+    }
+
     #[test]
     fn a_head_that_does_not_parse_is_an_error_not_skipped() {
         let (kv, kind) = legacy_kv(&["not a hash"]);

@@ -6,22 +6,26 @@ use leptos::{ev, prelude::*};
 use super::{SyncState, Ui, texts};
 use crate::{
     actions::use_actions,
+    boot,
     session::{self, SignInError},
 };
 
 #[component]
 pub fn SignInScreen(ui: Ui) -> impl IntoView {
     let t = texts(ui);
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    // What was typed into the page's own form while the app downloaded (`boot`).
+    let typed = boot::typed();
+    let submitted = typed.as_ref().is_some_and(|typed| typed.submitted);
+    let (typed_name, typed_secret) = typed.map(|t| (t.username, t.password)).unwrap_or_default();
+    let username = RwSignal::new(typed_name);
+    let password = RwSignal::new(typed_secret);
     let busy = RwSignal::new(false);
     let error: RwSignal<Option<&'static str>> = RwSignal::new(None);
     let other_error = RwSignal::new(String::new());
     let actions = use_actions();
     // A session that ended (expired, or ended on the server) leaves the work on the phone.
     let ended = actions.session().is_some() || ui.sync.get_untracked() == SyncState::SignedOut;
-    let submit = move |ev: ev::SubmitEvent| {
-        ev.prevent_default();
+    let sign_in = move || {
         if busy.get_untracked() {
             return;
         }
@@ -50,8 +54,22 @@ pub fn SignInScreen(ui: Ui) -> impl IntoView {
             busy.set(false);
         });
     };
+    let submit = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        sign_in();
+    };
+    // Once drawn, it takes the focus and the caret from the page's form, which goes; and
+    // signs in if sign in was pressed there.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move || {
+        let Some(form) = form.get() else { return };
+        boot::hand_over(&form);
+        if submitted {
+            sign_in();
+        }
+    });
     view! {
-        <form class="card sign-in" on:submit=submit>
+        <form class="card sign-in" node_ref=form on:submit=submit>
             <h1>{t.sign_in_title}</h1>
             {ended.then(|| view! { <p class="notice">{t.session_ended}</p> })}
             <label>

@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let profile = tempfile::tempdir()?;
     let phone = Phone::open(profile.path(), &server.url("/"), PHONE).await?;
     let result = async {
-        phone.wait_for("document.querySelector('form.sign-in')").await?;
+        phone.wait_for_app_sign_in().await?;
         phone.screenshot(&out.join("sign-in-phone.png")).await?;
         phone.sign_in("sanne").await?;
         phone.wait_for("document.querySelector('a.door')").await?;
