@@ -189,6 +189,7 @@ async fn start(
         retention_months: 12,
         retention_notice_days: 14,
         cache_mib: 256,
+        max_syncs: None,
         trusted_proxies: Vec::new(),
         log_json: false,
     })

@@ -154,6 +154,7 @@ async fn start(database_url: String, data_dir: &std::path::Path) -> Server {
         retention_months: 12,
         retention_notice_days: 14,
         cache_mib: 256,
+        max_syncs: None,
         trusted_proxies: Vec::new(),
         log_json: false,
     })

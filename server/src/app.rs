@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{any, delete, get, post},
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 use tower_http::{
     services::{ServeDir, ServeFile},
@@ -223,6 +223,10 @@ impl Application {
             Backend::Postgres => Events::shared(store.pool().clone()),
         };
         let cache = DocCache::new(config.cache_mib.saturating_mul(1 << 20));
+        let syncs = Semaphore::new(config.max_syncs.map_or_else(
+            || 4 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| n as usize,
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("failed to listen on {}", config.listen))?;
@@ -232,6 +236,7 @@ impl Application {
                 config,
                 store,
                 cache,
+                syncs,
                 actor,
                 events,
             }),

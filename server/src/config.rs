@@ -57,6 +57,13 @@ pub struct Config {
     #[arg(long, env = "VOORDEUR_CACHE_MIB", default_value_t = 256)]
     pub cache_mib: usize,
 
+    /// Syncs worked on at once; more wait their turn, first come first served. With the
+    /// cache, this bounds the server's memory: each sync in work holds the documents it
+    /// reads and writes, a waiting one only its request (`--body-limit` at most). The
+    /// default is four per core.
+    #[arg(long, env = "VOORDEUR_MAX_SYNCS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_syncs: Option<u32>,
+
     /// Log as JSON lines.
     #[arg(long, env = "VOORDEUR_LOG_JSON")]
     pub log_json: bool,

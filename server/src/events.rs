@@ -46,6 +46,9 @@ pub const CHANNEL: &str = "voordeur_changed";
 /// PostgreSQL refuses a `NOTIFY` payload of 8,000 bytes or more: larger news goes in
 /// several notices.
 const MAX_PAYLOAD: usize = 7_000;
+/// An erased document's id in a notice takes at most this many bytes (36 characters of a
+/// UUID, its quotes and a comma).
+const ERASED_ID_BYTES: usize = 40;
 /// Before listening again after the listening connection failed.
 const RELISTEN_PAUSE: Duration = Duration::from_secs(1);
 
@@ -128,7 +131,7 @@ impl Events {
     /// caches (this server's [`DocCache::erase`] is the caller's).
     pub async fn erased(&self, ids: &[DocumentId]) {
         if let Some(pool) = &self.notify {
-            for part in ids.chunks(MAX_PAYLOAD / 40) {
+            for part in ids.chunks(MAX_PAYLOAD / ERASED_ID_BYTES) {
                 self.tell(pool, Notice::Erased(part.to_vec())).await;
             }
         }
@@ -137,11 +140,6 @@ impl Events {
     /// Ends every open stream and the relay (the server is shutting down).
     pub fn close(&self) {
         self.closed.send_replace(true);
-    }
-
-    /// How many connections listen now.
-    pub fn listening(&self) -> usize {
-        self.sender.receiver_count()
     }
 
     fn forward(&self, documents: Vec<(DocKind, Vec<Hash>)>) {

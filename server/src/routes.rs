@@ -75,6 +75,13 @@ pub async fn sync(
         },
         other => other,
     })?;
+    // Its turn (`--max-syncs`): a waiting sync holds no more than its request's bytes.
+    // (The semaphore is never closed.)
+    let _turn = state
+        .syncs
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let request = wire::decode_request(&body, state.config.max_inflated())?;
     // Answer in the request's compression: the field app speaks only DEFLATE.
     let compression = wire::compression_of(&body).unwrap_or(wire::Compression::BEST);

@@ -160,6 +160,7 @@ pub fn config(db: &TestDb) -> Config {
         retention_months: 12,
         retention_notice_days: 14,
         cache_mib: 256,
+        max_syncs: None,
         trusted_proxies: Vec::new(),
         log_json: false,
     }
