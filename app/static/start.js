@@ -68,6 +68,14 @@ function show() {
   document.body.prepend(boot);
 }
 
+// After the next frame is drawn (or a tenth of a second, in a tab that draws none).
+function firstPaint() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100);
+  });
+}
+
 globalThis.voordeurBoot = {
   // What was typed into the page's form: {username, password, submitted} (submitted:
   // sign in was pressed); null if the form is not shown.
@@ -111,5 +119,10 @@ try {
 } catch {
   kept = false;
 }
-if (!kept) show();
+if (!kept) {
+  show();
+  // The app's code is asked for once the form is on the screen, not before: its download
+  // (the most of a first visit) would otherwise hold up the form's first paint.
+  await firstPaint();
+}
 init("/voordeur-app_bg.wasm");

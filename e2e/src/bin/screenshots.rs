@@ -94,6 +94,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("after the knock screenshots")?;
     erasure(&out).await.context("erasure screenshots")?;
+    before_the_app(&out)
+        .await
+        .context("sign-in before the app screenshots")?;
     println!("screenshots in {}", out.display());
     Ok(())
 }
@@ -103,6 +106,33 @@ async fn main() -> anyhow::Result<()> {
 async fn axe(phone: &Phone, name: &str) -> anyhow::Result<()> {
     phone.check_accessibility(name).await?;
     println!("axe {name}: no serious or critical violations");
+    Ok(())
+}
+
+/// The page's own sign-in form on a first visit, before the app's code has arrived (held
+/// back here), with a name typed and sign in pressed, on a phone and on a laptop.
+async fn before_the_app(out: &std::path::Path) -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    for (screen, name) in [(PHONE, "phone"), (LAPTOP, "laptop")] {
+        let profile = tempfile::tempdir()?;
+        let phone = Phone::open(profile.path(), "about:blank", screen).await?;
+        let result = async {
+            let held = phone.hold("*voordeur-app_bg*").await?;
+            phone.page.goto(server.url("/")).await?;
+            phone.type_into("input[name=username]", "sanne").await?;
+            phone.type_into("input[name=password]", "wachtwoord").await?;
+            phone.tap("form.sign-in button[type=submit]").await?;
+            axe(&phone, &format!("sign-in before the app, {name}")).await?;
+            phone
+                .screenshot(&out.join(format!("sign-in-before-the-app-{name}.png")))
+                .await?;
+            held.release();
+            anyhow::Ok(())
+        }
+        .await;
+        phone.close().await?;
+        result?;
+    }
     Ok(())
 }
 
