@@ -665,7 +665,9 @@ impl<K: Kv> Field<K> {
                     return Ok(taken);
                 };
                 let before = entry.doc.get_heads();
-                if entry.doc.load_incremental(&bytes).is_err() {
+                let loaded = entry.doc.load_incremental(&bytes);
+                docs::forget_patches(&mut entry.doc);
+                if loaded.is_err() {
                     return Ok(taken);
                 }
                 if entry.doc.get_heads() == before {

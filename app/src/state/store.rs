@@ -47,7 +47,7 @@ use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde::{Deserialize, Serialize};
 use voordeur_shared::{
     automerge::{AutoCommit, ChangeHash},
-    docs::{DocKind, DocumentId},
+    docs::{self, DocKind, DocumentId},
     ids::StreetId,
     sync::Hash,
     walk::WalkList,
@@ -459,6 +459,7 @@ impl<K: Kv> Store<K> {
                 let mut stored = self.load(&id)?;
                 doc.merge(&mut stored)
                     .map_err(|e| StoreError::Damaged(id, e.to_string()))?;
+                docs::forget_patches(doc);
             }
             self.compact(&id, doc)?;
             return self.set_meta(kind, doc, server_heads);

@@ -398,11 +398,13 @@ impl Replica {
                 }
                 ReplyStatus::Merged => {
                     let before = entry.doc.get_heads();
-                    if !reply.changes.is_empty()
-                        && let Err(e) = entry.doc.load_incremental(&reply.changes)
-                    {
-                        received.rejected.push((id, e.to_string()));
-                        continue;
+                    if !reply.changes.is_empty() {
+                        let loaded = entry.doc.load_incremental(&reply.changes);
+                        docs::forget_patches(&mut entry.doc);
+                        if let Err(e) = loaded {
+                            received.rejected.push((id, e.to_string()));
+                            continue;
+                        }
                     }
                     if entry.doc.get_heads() != before {
                         received.changed.push(id);
@@ -576,9 +578,9 @@ impl Replica {
             return Err("the document is parked: load it first".into());
         }
         let doc = self.open(kind);
-        doc.load_incremental(changes)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let loaded = doc.load_incremental(changes);
+        docs::forget_patches(doc);
+        loaded.map(|_| ()).map_err(|e| e.to_string())
     }
 }
 

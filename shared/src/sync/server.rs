@@ -593,6 +593,7 @@ fn apply_checked(
     if whole {
         doc.apply_changes(pending.into_iter().cloned())
             .map_err(|e| bad(e.to_string()))?;
+        docs::forget_patches(doc);
         return Ok((authors, doc.get_missing_deps(&[]).is_empty()));
     }
     // Otherwise one at a time, in an order where each finds what it builds on.
@@ -606,6 +607,7 @@ fn apply_checked(
         rules::check(doc, kind, change, writers).map_err(|reason| refused(change, reason))?;
         doc.apply_changes([change.clone()])
             .map_err(|e| bad(e.to_string()))?;
+        docs::forget_patches(doc);
     }
     Ok((authors, pending.is_empty()))
 }
