@@ -120,7 +120,9 @@ async fn before_the_app(out: &std::path::Path) -> anyhow::Result<()> {
             let held = phone.hold("*voordeur-app_bg*").await?;
             phone.page.goto(server.url("/")).await?;
             phone.type_into("input[name=username]", "sanne").await?;
-            phone.type_into("input[name=password]", "wachtwoord").await?;
+            phone
+                .type_into("input[name=password]", "wachtwoord")
+                .await?;
             phone.tap("form.sign-in button[type=submit]").await?;
             axe(&phone, &format!("sign-in before the app, {name}")).await?;
             phone
