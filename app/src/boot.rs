@@ -16,7 +16,7 @@ extern "C" {
 }
 
 /// What was typed into the page's form before the app took over.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Typed {
     pub username: String,
     pub password: String,

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use voordeur_server::{Application, Config};
 
 mod phone;
-pub use phone::{Held, LAPTOP, PHONE, Phone, Screen, Tab};
+pub use phone::{Held, LAPTOP, PHONE, Phone, Screen, THE_APP, Tab};
 
 /// The built field app.
 pub fn app_dir() -> PathBuf {

@@ -70,6 +70,10 @@ pub struct Tab {
     pub page: Page,
 }
 
+/// The app's code (the wasm, by its hashed name), for [`Tab::hold`]: about four seconds
+/// of a first visit on a slow phone's connection.
+pub const THE_APP: &str = "*voordeur-app_bg*";
+
 /// Requests held back by [`Tab::hold`].
 #[derive(Debug)]
 pub struct Held {

@@ -1,7 +1,7 @@
 //! A user opens the app in a browser: the server serves the field app, the WebAssembly app
 //! starts, follows the server's one street and shows it as a walk list.
 
-use voordeur_e2e::{PHONE, Phone, Server};
+use voordeur_e2e::{PHONE, Phone, Server, THE_APP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_start_fetches_the_street_and_shows_its_doors() {
@@ -243,10 +243,6 @@ async fn with_several_streets_the_first_start_asks_which() {
     .await
     .unwrap();
 }
-
-/// The app's code (the wasm: about four seconds on a slow phone's connection) is held
-/// back while a person opens the app for the first time.
-const THE_APP: &str = "*voordeur-app_bg*";
 
 /// On a first visit the page's own sign-in form is there before the app's code: a person
 /// switches it to English, types, and presses sign in; the app, once it arrives, takes

@@ -14,11 +14,13 @@ use crate::{
 pub fn SignInScreen(ui: Ui) -> impl IntoView {
     let t = texts(ui);
     // What was typed into the page's own form while the app downloaded (`boot`).
-    let typed = boot::typed();
-    let submitted = typed.as_ref().is_some_and(|typed| typed.submitted);
-    let (typed_name, typed_secret) = typed.map(|t| (t.username, t.password)).unwrap_or_default();
-    let username = RwSignal::new(typed_name);
-    let password = RwSignal::new(typed_secret);
+    let boot::Typed {
+        username,
+        password,
+        submitted,
+    } = boot::typed().unwrap_or_default();
+    let username = RwSignal::new(username);
+    let password = RwSignal::new(password);
     let busy = RwSignal::new(false);
     let error: RwSignal<Option<&'static str>> = RwSignal::new(None);
     let other_error = RwSignal::new(String::new());

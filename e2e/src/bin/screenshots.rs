@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use voordeur_e2e::{LAPTOP, PHONE, Phone, Server};
+use voordeur_e2e::{LAPTOP, PHONE, Phone, Server, THE_APP};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -117,7 +117,7 @@ async fn before_the_app(out: &std::path::Path) -> anyhow::Result<()> {
         let profile = tempfile::tempdir()?;
         let phone = Phone::open(profile.path(), "about:blank", screen).await?;
         let result = async {
-            let held = phone.hold("*voordeur-app_bg*").await?;
+            let held = phone.hold(THE_APP).await?;
             phone.page.goto(server.url("/")).await?;
             phone.type_into("input[name=username]", "sanne").await?;
             phone
